@@ -1,0 +1,1 @@
+"""relevo: a customer process hub for telecom operators and utilities."""

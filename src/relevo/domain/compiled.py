@@ -1,0 +1,170 @@
+"""A definition prepared for fast use: rules parsed once, lookups indexed.
+
+The engine never re-parses rule text on the hot path; it works on a ``Compiled`` made once
+per definition version when the catalog loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from relevo.domain.calendars import WorkCalendar, get_calendar
+from relevo.domain.definitions import Definition, Guard, Stage, Transition
+from relevo.domain.model import ProcessState, parse_iso
+from relevo.domain.timerules import DateRule, Duration
+
+_MISSING = object()
+
+
+def resolve_path(
+    path: str, data: Mapping[str, Any], params: Mapping[str, Any], attributes: Mapping[str, Any]
+) -> Any:
+    """The value at a ``data.``/``params.``/``attributes.`` path, or ``None`` if absent.
+
+    Dots inside the path walk nested mappings (``data.window.start``).
+    """
+    root, _, rest = path.partition(".")
+    current: Any = {"data": data, "params": params, "attributes": attributes}[root]
+    for part in rest.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part, _MISSING)
+        if current is _MISSING:
+            return None
+    return current
+
+
+def guard_holds(
+    guard: Guard | None,
+    data: Mapping[str, Any],
+    params: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+) -> bool:
+    """True when every test of ``guard`` holds on the given values (an absent guard holds)."""
+    if not guard:
+        return True
+    for path, test in guard.items():
+        value = resolve_path(path, data, params, attributes)
+        if isinstance(test, dict):
+            if "exists" in test and (value is not None) != test["exists"]:
+                return False
+            if "equals" in test and value != test["equals"]:
+                return False
+            if "not_equals" in test and value == test["not_equals"]:
+                return False
+            if "in" in test and value not in test["in"]:
+                return False
+            if "not_in" in test and value in test["not_in"]:
+                return False
+        elif isinstance(test, list):
+            if value not in test:
+                return False
+        elif value != test:
+            return False
+    return True
+
+
+@dataclass
+class Compiled:
+    """A validated definition with its rules parsed and its lookups indexed."""
+
+    definition: Definition
+    calendar: WorkCalendar
+    stages: dict[str, Stage]
+    stage_order: dict[str, int]
+    transitions: dict[str, list[tuple[int, Transition]]]
+    date_rules: dict[str, DateRule]
+    date_durations: dict[str, Duration]
+    derived_order: list[str]
+    date_dependencies: dict[str, set[str]]
+    rules: dict[str, DateRule] = field(default_factory=dict)
+    durations: dict[str, Duration] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """The process kind."""
+        return self.definition.kind
+
+    @property
+    def version(self) -> int:
+        """The definition version."""
+        return self.definition.version
+
+    def rule(self, text: str) -> DateRule:
+        """The parsed form of a rule text (parsed once, then cached)."""
+        parsed = self.rules.get(text)
+        if parsed is None:
+            parsed = self.rules[text] = DateRule.parse(text)
+        return parsed
+
+    def duration(self, text: str) -> Duration:
+        """The parsed form of a duration text (parsed once, then cached)."""
+        parsed = self.durations.get(text)
+        if parsed is None:
+            parsed = self.durations[text] = Duration.parse(text)
+        return parsed
+
+    def anchors(self, state: ProcessState, now: datetime) -> dict[str, datetime | None]:
+        """Every moment a rule may start from, for ``state`` at ``now``."""
+        anchors: dict[str, datetime | None] = {
+            name: parse_iso(entry["at"]) for name, entry in state.dates.items()
+        }
+        anchors["started"] = parse_iso(state.created_at)
+        anchors["now"] = now
+        if state.stage_history:
+            anchors["entered"] = parse_iso(state.stage_history[-1]["entered_at"])
+        return anchors
+
+
+def compile_definition(definition: Definition) -> Compiled:
+    """Prepare ``definition`` for the engine. Assumes it passed ``validation.check``."""
+    transitions: dict[str, list[tuple[int, Transition]]] = {}
+    for index, transition in enumerate(definition.transitions):
+        for event_type in transition.on:
+            transitions.setdefault(event_type, []).append((index, transition))
+    date_rules = {
+        name: DateRule.parse(date.rule) for name, date in definition.dates.items() if date.rule
+    }
+    dependencies = {name: {rule.anchor} for name, rule in date_rules.items()}
+    return Compiled(
+        definition=definition,
+        calendar=get_calendar(definition.calendar),
+        stages={stage.id: stage for stage in definition.stages},
+        stage_order={stage.id: index for index, stage in enumerate(definition.stages)},
+        transitions=transitions,
+        date_rules=date_rules,
+        date_durations={
+            name: Duration.parse(date.duration)
+            for name, date in definition.dates.items()
+            if date.duration
+        },
+        derived_order=derivation_order(dependencies),
+        date_dependencies=dependencies,
+    )
+
+
+def derivation_order(dependencies: Mapping[str, set[str]]) -> list[str]:
+    """Rule-derived dates ordered so that each comes after the dates it depends on.
+
+    Raises ValueError naming the dates of a cycle.
+    """
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in order or name not in dependencies:
+            return
+        if name in visiting:
+            raise ValueError("date rules form a cycle: " + " -> ".join((*trail, name)))
+        visiting.add(name)
+        for dependency in sorted(dependencies[name]):
+            visit(dependency, (*trail, name))
+        visiting.discard(name)
+        order.append(name)
+
+    for name in sorted(dependencies):
+        visit(name, ())
+    return order

@@ -1,0 +1,176 @@
+"""Whether a control may be used now, and whether its inputs are within bounds.
+
+``check`` is the single source of truth: the status view shows exactly what ``check`` says,
+and ``engine.decide_action`` refuses exactly when ``check`` says no, so a page can never
+offer an action that would then be refused for a reason it did not show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.definitions import Control, Localized, Param
+from relevo.domain.errors import ActionRefused, FieldProblem, UnknownControl
+from relevo.domain.formatting import fill_moment
+from relevo.domain.model import JSON, ProcessState, iso, parse_iso
+from relevo.domain.texts import PARAM_PROBLEMS, REFUSALS
+
+
+@dataclass
+class ControlCheck:
+    """The answer for one control: allowed or not, why, and until when."""
+
+    control: str
+    allowed: bool
+    code: str | None
+    reason: Localized | None
+    until: str | None
+    instead: Localized | None
+
+
+def require(c: Compiled, control_id: str) -> Control:
+    """The control called ``control_id``; raises UnknownControl listing the known ones."""
+    control = c.definition.controls.get(control_id)
+    if control is None:
+        known = ", ".join(sorted(c.definition.controls)) or "none"
+        raise UnknownControl(
+            f"process kind {c.kind} has no control {control_id!r}; its controls are: {known}"
+        )
+    return control
+
+
+def cutoff(c: Compiled, state: ProcessState, control: Control) -> datetime | None:
+    """The moment after which ``control`` closes, if it has one and it is known yet."""
+    if control.until is None:
+        return None
+    entry = state.dates.get(control.until)
+    return parse_iso(entry["at"]) if entry else None
+
+
+def check(
+    c: Compiled, state: ProcessState, control_id: str, role: str, now: datetime
+) -> ControlCheck:
+    """Whether ``role`` may use ``control_id`` on ``state`` at ``now``, and why not."""
+    control = require(c, control_id)
+    limit = cutoff(c, state, control)
+    until = iso(limit) if limit else None
+
+    def no(code: str) -> ControlCheck:
+        return ControlCheck(control_id, False, code, REFUSALS[code], until, control.instead)
+
+    if not state.active:
+        return no("finished")
+    if role not in control.actors:
+        return no("not_for_role")
+    if state.stage not in control.allowed_in and "*" not in control.allowed_in:
+        return no("not_in_stage")
+    if control.when_incident and not set(control.when_incident) & set(state.open_incidents()):
+        return no("no_incident")
+    if not guard_holds(control.when, {}, {}, state.attributes):
+        return no("not_applicable")
+    if limit is not None and now >= limit:
+        reason = fill_moment(REFUSALS["cutoff_passed"], "until", limit, state.timezone)
+        return ControlCheck(control_id, False, "cutoff_passed", reason, until, control.instead)
+    return ControlCheck(control_id, True, None, None, until, None)
+
+
+def refuse_unless_allowed(
+    c: Compiled, state: ProcessState, control_id: str, role: str, now: datetime
+) -> None:
+    """Raise ActionRefused with the reason ``check`` gives, if it says no."""
+    verdict = check(c, state, control_id, role, now)
+    if not verdict.allowed:
+        assert verdict.code is not None and verdict.reason is not None
+        raise ActionRefused(verdict.code, verdict.reason, verdict.instead, verdict.until)
+
+
+def validate_params(
+    c: Compiled, state: ProcessState, control: Control, params: JSON, now: datetime
+) -> JSON:
+    """The action's inputs, normalised; raises ActionRefused listing every problem."""
+    problems: list[FieldProblem] = []
+    clean: JSON = {}
+    for name in sorted(set(params) - set(control.params)):
+        problems.append(FieldProblem(name, "unknown_param", PARAM_PROBLEMS["unknown_param"]))
+    anchors = c.anchors(state, now)
+    for name, param in control.params.items():
+        value = params.get(name)
+        if value in (None, ""):
+            if param.required:
+                problems.append(FieldProblem(name, "required", PARAM_PROBLEMS["required"]))
+            continue
+        problem, normalised = _check_param(c, state, param, value, anchors)
+        if problem is not None:
+            problems.append(FieldProblem(name, problem[0], problem[1]))
+        else:
+            clean[name] = normalised
+    if problems:
+        raise ActionRefused(
+            "invalid_params", REFUSALS["invalid_params"], control.instead, problems=problems
+        )
+    return clean
+
+
+def _check_param(
+    c: Compiled, state: ProcessState, param: Param, value: Any, anchors: dict[str, datetime | None]
+) -> tuple[tuple[str, Localized] | None, Any]:
+    calendar = c.calendar
+    if param.type == "choice":
+        if value not in param.choices:
+            return ("invalid_choice", PARAM_PROBLEMS["invalid_choice"]), None
+        return None, value
+    if param.type == "bool":
+        if not isinstance(value, bool):
+            return ("invalid_format", PARAM_PROBLEMS["invalid_format"]), None
+        return None, value
+    if param.type in ("text", "document"):
+        text = str(value).strip()
+        if param.pattern and not re.fullmatch(param.pattern, text):
+            return ("invalid_format", PARAM_PROBLEMS["invalid_format"]), None
+        return None, text
+    # date and datetime
+    try:
+        if param.type == "date":
+            day = date.fromisoformat(str(value))
+            clock = time.fromisoformat(param.at) if param.at else time(0, 0)
+            moment = datetime.combine(day, clock, tzinfo=calendar.tz)
+        else:
+            moment = datetime.fromisoformat(str(value))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=calendar.tz)
+    except ValueError:
+        code = "invalid_date" if param.type == "date" else "invalid_datetime"
+        return (code, PARAM_PROBLEMS[code]), None
+    local_day = calendar.local(moment).date()
+    if "weekends" in param.not_on and local_day.weekday() >= 5:
+        return ("weekend", PARAM_PROBLEMS["weekend"]), None
+    if "holidays" in param.not_on and calendar.is_holiday(local_day):
+        name = calendar.holiday_name(local_day) or ""
+        template = PARAM_PROBLEMS["holiday"]
+        named = Localized(
+            es=template.es.replace("{name}", name), en=template.en.replace("{name}", name)
+        )
+        return ("holiday", named), None
+    for bound, code in ((param.min, "too_early"), (param.max, "too_late")):
+        if bound is None:
+            continue
+        limit = c.rule(bound).evaluate(anchors, calendar)
+        if limit is None:
+            continue
+        if param.type == "date":
+            outside = (
+                local_day < calendar.local(limit).date()
+                if code == "too_early"
+                else (local_day > calendar.local(limit).date())
+            )
+        else:
+            outside = moment < limit if code == "too_early" else moment > limit
+        if outside:
+            style = "datetime" if param.type == "datetime" else "date"
+            message = fill_moment(PARAM_PROBLEMS[code], "bound", limit, state.timezone, style=style)
+            return (code, message), None
+    return None, iso(moment)

@@ -1,0 +1,48 @@
+"""Writing moments out the way a person reads them, in Spanish or English.
+
+Dates are shown in the customer's own time zone (``Europe/Madrid``, ``Atlantic/Canary``…)
+with Babel's locale data: "jueves 3 de diciembre", "Thursday 3 December".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from relevo.domain.definitions import Localized
+
+_PATTERNS = {
+    ("es", "date"): "EEEE d 'de' MMMM",
+    ("en", "date"): "EEEE d MMMM",
+    ("es", "time"): "HH:mm",
+    ("en", "time"): "HH:mm",
+    ("es", "datetime"): "EEEE d 'de' MMMM 'a las' HH:mm",
+    ("en", "datetime"): "EEEE d MMMM 'at' HH:mm",
+    ("es", "short"): "d MMM yyyy, HH:mm",
+    ("en", "short"): "d MMM yyyy, HH:mm",
+}
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The time zone called ``name`` (cached)."""
+    return ZoneInfo(name)
+
+
+def moment_text(moment: datetime, lang: str, style: str, timezone: str) -> str:
+    """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short)."""
+    locale = "en" if lang == "en" else "es"
+    return format_datetime(moment, _PATTERNS[(locale, style)], tzinfo=zone(timezone), locale=locale)
+
+
+def fill_moment(
+    text: Localized, placeholder: str, moment: datetime, timezone: str, *, style: str = "datetime"
+) -> Localized:
+    """``text`` with ``{placeholder}`` replaced by ``moment`` written in each language."""
+    return Localized(
+        es=text.es.replace("{" + placeholder + "}", moment_text(moment, "es", style, timezone)),
+        en=text.en.replace("{" + placeholder + "}", moment_text(moment, "en", style, timezone)),
+    )

@@ -1,0 +1,103 @@
+"""Customer-facing wording shared by every process kind, in Spanish and English.
+
+Process-specific wording lives in the definitions; this module holds what the engine says on
+its own: who an actor is, status names, and why a control is not available.
+"""
+
+from __future__ import annotations
+
+from relevo.domain.definitions import Localized
+
+
+def L(es: str, en: str) -> Localized:  # noqa: N802 - reads like a literal
+    """A Spanish/English text pair."""
+    return Localized(es=es, en=en)
+
+
+ACTORS: dict[str, Localized] = {
+    "customer": L("Tú", "You"),
+    "us": L("Nosotros", "Us"),
+    "current_provider": L("Tu compañía actual", "Your current provider"),
+    "central_node": L("El nodo central de portabilidad", "The central portability system"),
+    "distributor": L("La distribuidora", "The distribution company"),
+    "technician": L("El técnico", "The technician"),
+    "courier": L("La empresa de mensajería", "The courier"),
+    "billing": L("Facturación", "Billing"),
+    "back_office": L("Nuestro equipo", "Our team"),
+    "field_service": L("El servicio técnico", "The field service"),
+    "new_provider": L("Tu nueva compañía", "Your new provider"),
+}
+
+STATUSES: dict[str, Localized] = {
+    "active": L("En curso", "In progress"),
+    "completed": L("Completado", "Completed"),
+    "cancelled": L("Cancelado", "Cancelled"),
+    "failed": L("No se pudo completar", "Could not be completed"),
+}
+
+STAGE_STATES: dict[str, Localized] = {
+    "done": L("Hecho", "Done"),
+    "current": L("En curso", "In progress"),
+    "pending": L("Pendiente", "To do"),
+    "stopped": L("Detenido", "Stopped"),
+}
+
+REQUIREMENT_STATES: dict[str, Localized] = {
+    "missing": L("Falta", "Missing"),
+    "submitted": L("Recibido", "Received"),
+    "in_review": L("En revisión", "Being checked"),
+    "rejected": L("Rechazado", "Not accepted"),
+    "accepted": L("Aceptado", "Accepted"),
+}
+
+REFUSALS: dict[str, Localized] = {
+    "finished": L(
+        "Este proceso ya ha terminado, así que ya no se puede cambiar.",
+        "This process has already ended, so it can no longer be changed.",
+    ),
+    "not_for_role": L(
+        "Esta acción no está disponible para ti desde este canal.",
+        "This action is not available to you through this channel.",
+    ),
+    "not_in_stage": L(
+        "Esta acción no está disponible en este paso del proceso.",
+        "This action is not available at this step of the process.",
+    ),
+    "no_incident": L(
+        "Esta acción solo sirve para resolver un problema, y ahora no hay ninguno abierto.",
+        "This action only resolves a problem, and there is none open now.",
+    ),
+    "not_applicable": L(
+        "Esta acción no se aplica a tu caso.",
+        "This action does not apply to your case.",
+    ),
+    "cutoff_passed": L(
+        "El plazo para hacerlo terminó el {until}.",
+        "The deadline to do this was {until}.",
+    ),
+    "invalid_params": L(
+        "Revisa los datos marcados: alguno falta o está fuera de los límites.",
+        "Please check the marked details: something is missing or out of bounds.",
+    ),
+}
+
+PARAM_PROBLEMS: dict[str, Localized] = {
+    "required": L("Falta este dato.", "This is required."),
+    "invalid_date": L("Escribe una fecha válida (AAAA-MM-DD).", "Enter a valid date (YYYY-MM-DD)."),
+    "invalid_datetime": L("Escribe una fecha y hora válidas.", "Enter a valid date and time."),
+    "too_early": L("La fecha más temprana posible es el {bound}.", "The earliest date is {bound}."),
+    "too_late": L("La fecha más tardía posible es el {bound}.", "The latest date is {bound}."),
+    "holiday": L(
+        "Ese día es festivo ({name}); elige un día laborable.",
+        "That day is a public holiday ({name}); choose a working day.",
+    ),
+    "weekend": L(
+        "Ese día es fin de semana; elige un día laborable.",
+        "That day is a weekend; choose a working day.",
+    ),
+    "invalid_choice": L("Elige una de las opciones.", "Choose one of the options."),
+    "invalid_format": L("El formato no es correcto.", "The format is not right."),
+    "unknown_param": L("Este dato no se esperaba.", "This detail was not expected."),
+}
+
+CONTROL_UNTIL: Localized = L("Puedes hacerlo hasta el {until}.", "You can do this until {until}.")

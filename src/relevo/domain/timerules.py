@@ -1,0 +1,157 @@
+"""Durations and date rules: the small, safe language definitions use for time.
+
+A *duration* is ``"<n> <unit>"`` with units ``minute(s)``, ``hour(s)``, ``working_hour(s)``,
+``day(s)``, ``working_day(s)`` and ``week(s)``.
+
+A *date rule* starts at an anchor (a named date of the process, or ``started``, ``entered``
+for the current stage's entry, or ``now``), adds or subtracts durations, and may end with
+``at HH:MM`` to set the local time of day in the calendar's zone::
+
+    switch_window - 1 working_day at 14:00
+    requested + 2 working_days at 02:00
+    cancel_until - 5 hours
+
+Parsing happens when a definition is loaded, so a typo is reported with its file and line
+rather than discovered while a customer waits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from relevo.domain.calendars import WorkCalendar
+
+UNITS = {
+    "minute": "minute",
+    "minutes": "minute",
+    "hour": "hour",
+    "hours": "hour",
+    "working_hour": "working_hour",
+    "working_hours": "working_hour",
+    "day": "day",
+    "days": "day",
+    "working_day": "working_day",
+    "working_days": "working_day",
+    "week": "week",
+    "weeks": "week",
+}
+
+#: Anchors every rule may use besides the definition's named dates.
+BUILTIN_ANCHORS = frozenset({"started", "entered", "now"})
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+([a-z_]+)\s*$")
+_TERM = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s+([a-z_]+)")
+_AT = re.compile(r"\s+at\s+(\d{1,2}):(\d{2})\s*$")
+_ANCHOR = re.compile(r"^\s*([a-z][a-z0-9_]*)")
+
+
+class RuleError(ValueError):
+    """A duration or date rule that cannot be parsed; the message says what is expected."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An amount of calendar, clock or working time."""
+
+    amount: float
+    unit: str
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Parse ``"<n> <unit>"``; raises RuleError with the accepted units otherwise."""
+        match = _DURATION.match(text)
+        if not match or match.group(2) not in UNITS:
+            raise RuleError(
+                f"invalid duration {text!r}: write '<number> <unit>' with a unit among "
+                + ", ".join(sorted(set(UNITS.values())))
+            )
+        amount = float(match.group(1))
+        unit = UNITS[match.group(2)]
+        if unit == "working_day" and amount != int(amount):
+            raise RuleError(f"invalid duration {text!r}: working days must be whole")
+        return cls(amount, unit)
+
+    def add_to(self, moment: datetime, calendar: WorkCalendar, sign: int = 1) -> datetime:
+        """``moment`` moved by this duration (backwards when ``sign`` is -1)."""
+        if self.unit == "working_day":
+            return calendar.add_working_days(moment, sign * int(self.amount))
+        if self.unit == "working_hour":
+            if sign < 0:
+                raise RuleError("working hours can only be added, not subtracted")
+            return calendar.add_working_hours(moment, self.amount)
+        if self.unit in ("day", "week"):
+            days = self.amount * (7 if self.unit == "week" else 1)
+            local = calendar.local(moment)
+            # Calendar days keep the local wall-clock time across daylight-saving changes.
+            moved = local.replace(tzinfo=None) + sign * timedelta(days=days)
+            return moved.replace(tzinfo=calendar.tz)
+        seconds = self.amount * (60 if self.unit == "minute" else 3600)
+        return moment + sign * timedelta(seconds=seconds)
+
+    def __str__(self) -> str:
+        amount = int(self.amount) if self.amount == int(self.amount) else self.amount
+        return f"{amount} {self.unit}s" if amount != 1 else f"{amount} {self.unit}"
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """An anchor date, moved by durations, optionally set to a local time of day."""
+
+    text: str
+    anchor: str
+    terms: tuple[tuple[int, Duration], ...]
+    at: time | None
+
+    @classmethod
+    def parse(cls, text: str) -> DateRule:
+        """Parse a rule such as ``"switch_window - 1 working_day at 14:00"``."""
+        rest = text
+        at: time | None = None
+        at_match = _AT.search(rest)
+        if at_match:
+            hour, minute = int(at_match.group(1)), int(at_match.group(2))
+            if hour > 23 or minute > 59:
+                raise RuleError(f"invalid time of day in rule {text!r}")
+            at = time(hour, minute)
+            rest = rest[: at_match.start()]
+        anchor_match = _ANCHOR.match(rest)
+        if not anchor_match:
+            raise RuleError(
+                f"invalid date rule {text!r}: start with a date name, 'started', 'entered' "
+                "or 'now', e.g. 'switch_window - 1 working_day at 14:00'"
+            )
+        anchor = anchor_match.group(1)
+        rest = rest[anchor_match.end() :]
+        terms: list[tuple[int, Duration]] = []
+        position = 0
+        for term in _TERM.finditer(rest):
+            if rest[position : term.start()].strip():
+                break
+            sign = 1 if term.group(1) == "+" else -1
+            terms.append((sign, Duration.parse(f"{term.group(2)} {term.group(3)}")))
+            position = term.end()
+        if rest[position:].strip():
+            raise RuleError(
+                f"invalid date rule {text!r}: could not read {rest[position:].strip()!r}; "
+                "terms look like '+ 1 working_day' or '- 5 hours'"
+            )
+        return cls(text, anchor, tuple(terms), at)
+
+    def evaluate(
+        self, anchors: Mapping[str, datetime | None], calendar: WorkCalendar
+    ) -> datetime | None:
+        """The moment this rule names, or None while its anchor date is not known yet."""
+        moment = anchors.get(self.anchor)
+        if moment is None:
+            return None
+        for sign, duration in self.terms:
+            moment = duration.add_to(moment, calendar, sign)
+        if self.at is not None:
+            moment = calendar.at_time(moment, self.at)
+        return moment
+
+    def __str__(self) -> str:
+        return self.text

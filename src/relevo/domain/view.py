@@ -1,0 +1,356 @@
+"""The status view: what a person reads about one process, in Spanish or English.
+
+Built from state + definition + clock + language, and nothing else, so the API, the customer
+page and the agent console's "as the customer sees it" panel show the same truth.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from relevo.domain import controls
+from relevo.domain.compiled import Compiled
+from relevo.domain.definitions import Localized
+from relevo.domain.formatting import moment_text
+from relevo.domain.model import JSON, ProcessState, Status, parse_iso
+from relevo.domain.texts import ACTORS, REQUIREMENT_STATES, STAGE_STATES, STATUSES
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def build_view(
+    c: Compiled, state: ProcessState, now: datetime, lang: str, role: str = "customer"
+) -> JSON:
+    """The full status view of ``state`` at ``now`` in ``lang`` (``es`` or ``en``)."""
+    lang = "en" if lang == "en" else "es"
+    definition = c.definition
+    stage = c.stages.get(state.stage)
+    headline, headline_date = _headline(c, state, lang)
+    return {
+        "id": state.id,
+        "kind": state.kind,
+        "definition_version": state.definition_version,
+        "language": lang,
+        "title": definition.title.get(lang),
+        "subject": {"label": definition.subject.label.get(lang), "value": state.subject},
+        "customer_id": state.customer_id,
+        "status": state.status,
+        "status_label": STATUSES[state.status].get(lang),
+        "headline": headline,
+        "headline_date": headline_date,
+        "stage": None
+        if stage is None
+        else {
+            "id": stage.id,
+            "title": stage.title.get(lang),
+            "description": stage.description.get(lang),
+            "actor": stage.actor,
+            "actor_label": ACTORS[stage.actor].get(lang),
+        },
+        "stages": _stages(c, state, lang),
+        "next": _next(c, state, lang),
+        "needed": _needed(c, state, lang),
+        "incidents": _incidents(c, state, lang),
+        "controls": _controls(c, state, now, lang, role),
+        "dates": _dates(c, state, lang),
+        "compensation": _compensation(c, state, now, lang),
+        "history": _history(c, state, lang),
+        "keys": dict(state.keys),
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+        "version": state.version,
+    }
+
+
+def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:
+    """``text`` in ``lang`` with its placeholders filled from the process.
+
+    ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
+    ``{date.datetime}`` both, ``{attributes.x}`` an attribute, ``{subject}`` the subject.
+    A placeholder whose value is not known yet renders as "—" rather than failing.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        return _placeholder(match.group(1), c, state, lang)
+
+    return _PLACEHOLDER.sub(fill, text.get(lang))
+
+
+def _placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
+    if name == "subject":
+        return state.subject
+    head, _, part = name.partition(".")
+    if head == "attributes":
+        value = state.attributes.get(part)
+        return "—" if value is None else str(value)
+    entry = state.dates.get(head)
+    if entry is None:
+        return "—"
+    if part == "end_time":
+        if not entry.get("end"):
+            return "—"
+        return moment_text(parse_iso(entry["end"]), lang, "time", state.timezone)
+    style = {"": "date", "time": "time", "datetime": "datetime"}.get(part, "date")
+    return moment_text(parse_iso(entry["at"]), lang, style, state.timezone)
+
+
+def _headline(c: Compiled, state: ProcessState, lang: str) -> tuple[str, str | None]:
+    if state.status != Status.ACTIVE.value:
+        outcome = c.definition.outcomes[state.status]  # type: ignore[index]
+        return render(outcome.headline, c, state, lang), None
+    headline = c.stages[state.stage].headline
+    for code in state.open_incidents():
+        override = c.definition.incidents[code].headline
+        if override is not None:
+            headline = override
+            break
+    names = [m.group(1).split(".")[0] for m in _PLACEHOLDER.finditer(headline.get(lang))]
+    date_name = next((n for n in names if n in state.dates), None)
+    headline_date = state.dates[date_name]["at"] if date_name else None
+    return render(headline, c, state, lang), headline_date
+
+
+def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    entered: dict[str, str] = {}
+    for visit in state.stage_history:
+        entered[visit["stage"]] = visit["entered_at"]
+    current_index = c.stage_order.get(state.stage, 0)
+    finished = state.status == Status.COMPLETED.value
+    stopped = state.status in (Status.CANCELLED.value, Status.FAILED.value)
+    rows: list[JSON] = []
+    for index, stage in enumerate(c.definition.stages):
+        if finished or index < current_index:
+            status = "done" if stage.id in entered or finished else "skipped"
+        elif index == current_index:
+            status = "stopped" if stopped else "current"
+        else:
+            status = "pending"
+        date_value: str | None = entered.get(stage.id)
+        date_kind = "actual" if date_value else None
+        if status == "pending" and stage.next_date and stage.next_date in state.dates:
+            planned = state.dates[stage.next_date]
+            date_value = planned["at"]
+            date_kind = "confirmed" if planned["confirmed"] else "estimated"
+        if status == "skipped":
+            status = "done"
+        rows.append(
+            {
+                "id": stage.id,
+                "title": stage.title.get(lang),
+                "description": stage.description.get(lang),
+                "actor": stage.actor,
+                "actor_label": ACTORS[stage.actor].get(lang),
+                "state": status,
+                "state_label": STAGE_STATES[status].get(lang),
+                "date": date_value,
+                "date_kind": date_kind,
+            }
+        )
+    return rows
+
+
+def _next(c: Compiled, state: ProcessState, lang: str) -> JSON | None:
+    if state.status != Status.ACTIVE.value:
+        return None
+    for code in state.open_incidents():
+        incident = c.definition.incidents[code]
+        if incident.owner == "customer":
+            return {
+                "who": "customer",
+                "who_label": ACTORS["customer"].get(lang),
+                "what": render(incident.what_you_can_do, c, state, lang),
+                "when": None,
+                "confirmed": None,
+            }
+    stage = c.stages[state.stage]
+    when = state.dates.get(stage.next_date) if stage.next_date else None
+    if when is None and stage.next_date is None:
+        due = state.timers.get(f"sla:{stage.id}")
+        when = {"at": due, "confirmed": False} if due else None
+    return {
+        "who": stage.actor,
+        "who_label": ACTORS[stage.actor].get(lang),
+        "what": render(stage.next_step or stage.description, c, state, lang),
+        "when": when["at"] if when else None,
+        "confirmed": when["confirmed"] if when else None,
+    }
+
+
+def _needed(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    rows = []
+    for requirement_id, entry in state.requirements.items():
+        requirement = c.definition.requirements[requirement_id]
+        rows.append(
+            {
+                "id": requirement_id,
+                "title": requirement.title.get(lang),
+                "description": requirement.description.get(lang),
+                "kind": requirement.kind,
+                "state": entry["state"],
+                "state_label": REQUIREMENT_STATES[entry["state"]].get(lang),
+                "reason": entry.get("reason"),
+                "updated_at": entry.get("updated_at"),
+                "action_needed": entry["state"] in ("missing", "rejected"),
+            }
+        )
+    return rows
+
+
+def _incidents(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    rows = []
+    for code, entry in state.incidents.items():
+        incident = c.definition.incidents[code]
+        rows.append(
+            {
+                "code": code,
+                "status": entry["status"],
+                "title": render(incident.title, c, state, lang),
+                "what_happened": render(incident.what_happened, c, state, lang),
+                "what_we_do": render(incident.what_we_do, c, state, lang),
+                "what_you_can_do": render(incident.what_you_can_do, c, state, lang),
+                "owner": incident.owner,
+                "owner_label": ACTORS[incident.owner].get(lang),
+                "options": list(incident.options),
+                "opened_at": entry["opened_at"],
+                "resolved_at": entry.get("resolved_at"),
+            }
+        )
+    rows.sort(key=lambda row: (row["status"] != "open", row["opened_at"]))
+    return rows
+
+
+def _controls(c: Compiled, state: ProcessState, now: datetime, lang: str, role: str) -> list[JSON]:
+    rows = []
+    for control_id, control in c.definition.controls.items():
+        if role not in control.actors and role != "agent":
+            continue
+        verdict = controls.check(c, state, control_id, role, now)
+        rows.append(
+            {
+                "id": control_id,
+                "title": control.title.get(lang),
+                "description": render(control.description, c, state, lang),
+                "allowed": verdict.allowed,
+                "reason_code": verdict.code,
+                "reason": verdict.reason.get(lang) if verdict.reason else None,
+                "until": verdict.until,
+                "instead": verdict.instead.get(lang) if verdict.instead else None,
+                "irreversible": control.irreversible,
+                "params": {
+                    name: {
+                        "type": param.type,
+                        "title": param.title.get(lang),
+                        "required": param.required,
+                        "choices": {k: v.get(lang) for k, v in param.choices.items()},
+                    }
+                    for name, param in control.params.items()
+                },
+            }
+        )
+    return rows
+
+
+def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    rows = []
+    for name, date_def in c.definition.dates.items():
+        entry = state.dates.get(name)
+        if entry is None or not date_def.visible:
+            continue
+        rows.append(
+            {
+                "id": name,
+                "title": date_def.title.get(lang),
+                "at": entry["at"],
+                "end": entry.get("end"),
+                "confirmed": entry["confirmed"],
+                "text": _placeholder(name + ".datetime", c, state, lang),
+            }
+        )
+    rows.sort(key=lambda row: row["at"])
+    return rows
+
+
+def _compensation(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
+    rows = []
+    for comp_id, rule in c.definition.compensation.items():
+        start = state.dates.get(rule.after)
+        if start is None:
+            continue
+        begin = parse_iso(start["at"])
+        end = now if state.active else parse_iso(state.updated_at)
+        left = _left_stages_at(state, rule.while_in)
+        if left is not None:
+            end = min(end, left)
+        if end <= begin:
+            continue
+        if rule.per == "once":
+            units = 1
+        elif rule.per == "day":
+            units = (end - begin).days
+        else:
+            units = _working_days_between(c, begin, end)
+        amount = rule.amount * units
+        if rule.cap is not None:
+            amount = min(amount, rule.cap)
+        if amount <= 0:
+            continue
+        rows.append(
+            {
+                "id": comp_id,
+                "title": rule.title.get(lang),
+                "explanation": render(rule.explanation, c, state, lang),
+                "amount": str(amount.quantize(Decimal("0.01"))),
+                "currency": rule.currency,
+                "units": units,
+                "verify": rule.verify,
+            }
+        )
+    return rows
+
+
+def _left_stages_at(state: ProcessState, stages: list[str]) -> datetime | None:
+    if state.stage in stages and state.active:
+        return None
+    last_left: str | None = None
+    for visit in state.stage_history:
+        if visit["stage"] in stages:
+            last_left = visit.get("left_at") or state.updated_at
+    return parse_iso(last_left) if last_left else None
+
+
+def _working_days_between(c: Compiled, begin: datetime, end: datetime) -> int:
+    count = 0
+    moment = c.calendar.add_working_days(begin, 1)
+    while moment <= end and count < 366:
+        count += 1
+        moment = c.calendar.add_working_days(moment, 1)
+    return count
+
+
+def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    rows: list[JSON] = []
+    definition = c.definition
+    for entry in reversed(state.history):
+        kind, ref = entry["kind"], entry["ref"]
+        text: str
+        if kind == "stage" and ref in c.stages:
+            text = c.stages[ref].title.get(lang)
+        elif kind == "incident" and ref in definition.incidents:
+            text = render(definition.incidents[ref].title, c, state, lang)
+        elif kind == "incident_resolved" and ref in definition.incidents:
+            title = render(definition.incidents[ref].title, c, state, lang)
+            text = f"Resuelto: {title}" if lang == "es" else f"Resolved: {title}"
+        elif kind == "control" and ref in definition.controls:
+            text = definition.controls[ref].title.get(lang)
+        elif kind == "step" and entry.get("label"):
+            label: dict[str, Any] = entry["label"]
+            text = Localized(**label).get(lang)
+        else:
+            continue
+        rows.append(
+            {"at": entry["at"], "kind": kind, "ref": ref, "text": text, "by": entry.get("role")}
+        )
+    return rows
