@@ -120,7 +120,7 @@ def _check_param(
 ) -> tuple[tuple[str, Localized] | None, Any]:
     calendar = c.calendar
     if param.type == "choice":
-        if value not in param.choices:
+        if not isinstance(value, str) or value not in param.choices:
             return ("invalid_choice", PARAM_PROBLEMS["invalid_choice"]), None
         return None, value
     if param.type == "bool":

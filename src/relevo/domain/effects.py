@@ -340,7 +340,32 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
     Timers are a function of state: the current stage's SLA, the definition's deadlines
     active in that stage, and reminders still in the future. Anything armed before that is
     no longer wanted is cancelled, so a reminder never outlives what it reminds about.
+    A timer that ``before`` already wanted at the same due but no longer has armed has fired:
+    it is not armed again, so an SLA breach or a deadline happens once.
     """
+    wanted = _wanted_timers(c, after, now)
+    spent: dict[str, str] | None = None
+    armed: dict[str, str] = {}
+    for name, due in wanted.items():
+        if before.timers.get(name) == due:
+            continue
+        if name not in before.timers:
+            if spent is None:
+                spent = _wanted_timers(c, before, now)
+            if spent.get(name) == due:
+                continue
+        armed[name] = due
+    cancelled = sorted(name for name in before.timers if name not in wanted)
+    plan: JSON = {}
+    if armed:
+        plan["set"] = armed
+    if cancelled:
+        plan["cancel"] = cancelled
+    return plan
+
+
+def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str, str]:
+    """Every timer the process wants armed in ``after`` at ``now``, with its due moment."""
     wanted: dict[str, str] = {}
     if after.active:
         anchors = c.anchors(after, now)
@@ -367,14 +392,7 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
             due = c.rule(notification.at).evaluate(anchors, c.calendar)
             if due is not None and due > now:
                 wanted[f"notify:{notification.template}"] = iso(due)
-    armed = {name: due for name, due in wanted.items() if before.timers.get(name) != due}
-    cancelled = sorted(name for name in before.timers if name not in wanted)
-    plan: JSON = {}
-    if armed:
-        plan["set"] = armed
-    if cancelled:
-        plan["cancel"] = cancelled
-    return plan
+    return wanted
 
 
 def parse_due(text: str) -> datetime:

@@ -16,7 +16,7 @@ from typing import Any
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled, guard_holds
 from relevo.domain.definitions import Effects
-from relevo.domain.effects import EffectError, build, notification_message, plan_timers
+from relevo.domain.effects import EffectError, build, notification_message
 from relevo.domain.errors import InvalidStart
 from relevo.domain.model import (
     HISTORY_LIMIT,
@@ -134,7 +134,16 @@ def start(
         recorded_at=stamp,
         actor=actor,
         channel=channel,
-        data={"attributes": values, "keys": all_keys, "customer_id": customer_id},
+        data={
+            "kind": definition.kind,
+            "definition_version": definition.version,
+            "customer_id": customer_id,
+            "subject": subject,
+            "language": language,
+            "timezone": state.timezone,
+            "attributes": values,
+            "keys": all_keys,
+        },
         effects=effects,
     )
     return apply(state, event), event
@@ -273,8 +282,15 @@ def _ignored(
 
 
 def _decide_timer(c: Compiled, state: ProcessState, message: Message, now: datetime) -> Decision:
-    name = str(message.data.get("name", ""))
+    name = message.data.get("name")
     due = message.data.get("due")
+    if not isinstance(name, str) or not name or not isinstance(due, str) or not due:
+        # Without both, an unarmed timer would match (None == None) and fire for nothing.
+        return Decision(
+            Outcome.REJECTED,
+            reason=f"{TIMER_FIRED} needs data fields name and due (as armed in the process)",
+            reason_code="missing_data",
+        )
     if not state.active or state.timers.get(name) != due:
         return _ignored(
             state,
@@ -425,6 +441,29 @@ def _merge(target: dict[str, Any], changes: dict[str, Any] | None) -> None:
         target.update(changes)
 
 
-def replan_timers(c: Compiled, state: ProcessState, now: datetime) -> JSON:
-    """The timer changes ``state`` needs at ``now`` (used after a definition migration)."""
-    return plan_timers(c, state, state, now)
+def replay(process_id: str, events: list[Event]) -> ProcessState:
+    """The state obtained by folding ``events`` (the whole log, oldest first) from nothing.
+
+    The first event must be ``process.started``; it carries everything the empty state needs.
+    """
+    if not events or events[0].type != STARTED:
+        raise ValueError(f"the log of {process_id} does not begin with {STARTED}")
+    first = events[0]
+    data = first.data
+    state = ProcessState(
+        id=process_id,
+        kind=data["kind"],
+        definition_version=data["definition_version"],
+        customer_id=data["customer_id"],
+        subject=data["subject"],
+        language=data["language"],
+        timezone=data["timezone"],
+        channel=first.channel,
+        created_at=first.occurred_at,
+        updated_at=first.recorded_at,
+        attributes=dict(data["attributes"]),
+    )
+    for event in events:
+        apply(state, event)
+    return state
+

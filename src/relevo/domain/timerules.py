@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from relevo.domain.calendars import WorkCalendar
 
@@ -89,7 +89,9 @@ class Duration:
             moved = local.replace(tzinfo=None) + sign * timedelta(days=days)
             return moved.replace(tzinfo=calendar.tz)
         seconds = self.amount * (60 if self.unit == "minute" else 3600)
-        return moment + sign * timedelta(seconds=seconds)
+        # Clock time is elapsed time: add it in UTC, or an aware local moment would move by
+        # wall-clock time and be an hour off across a daylight-saving change.
+        return moment.astimezone(UTC) + sign * timedelta(seconds=seconds)
 
     def __str__(self) -> str:
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
@@ -131,7 +133,13 @@ class DateRule:
             if rest[position : term.start()].strip():
                 break
             sign = 1 if term.group(1) == "+" else -1
-            terms.append((sign, Duration.parse(f"{term.group(2)} {term.group(3)}")))
+            duration = Duration.parse(f"{term.group(2)} {term.group(3)}")
+            if sign < 0 and duration.unit == "working_hour":
+                raise RuleError(
+                    f"invalid date rule {text!r}: working hours can only be added, not "
+                    "subtracted; use hours or working days"
+                )
+            terms.append((sign, duration))
             position = term.end()
         if rest[position:].strip():
             raise RuleError(

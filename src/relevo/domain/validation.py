@@ -52,18 +52,19 @@ class LineFinder:
         best = node.start_mark.line + 1 if node is not None else None
         for part in path:
             if isinstance(node, yaml.MappingNode):
-                match = next((v for k, v in node.value if k.value == part), None)
-                if match is None:
-                    key = next((k for k, _ in node.value if k.value == part), None)
-                    return key.start_mark.line + 1 if key is not None else best
-                node = match
+                pair = next(((k, v) for k, v in node.value if k.value == part), None)
+                if pair is None:
+                    return best
+                # The key's line: a block value (``cancel:`` then its fields) starts below it.
+                key, node = pair
+                best = key.start_mark.line + 1
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 if part >= len(node.value):
                     return best
                 node = node.value[part]
+                best = node.start_mark.line + 1
             else:
                 return best
-            best = node.start_mark.line + 1
         return best
 
 
@@ -151,7 +152,13 @@ def check(d: Definition) -> list[tuple[Path, str]]:
         base: Path = ("stages", index)
         if stage.next_date:
             need_date((*base, "next_date"), stage.next_date)
-        _texts(problems, d, (*base, "headline"), [stage.headline])
+        for name, text in (
+            ("headline", stage.headline),
+            ("description", stage.description),
+            ("next_step", stage.next_step),
+        ):
+            if text is not None:
+                _texts(problems, d, (*base, name), [text])
 
     _effects(problems, d, ("start",), d.start, need_stage, need_date, need_rule)
     for index, transition in enumerate(d.transitions):
@@ -173,12 +180,15 @@ def check(d: Definition) -> list[tuple[Path, str]]:
         for requirement in incident.requires:
             if requirement not in d.requirements:
                 problems.append(((*base, "requires"), f"unknown requirement {requirement!r}"))
-        _texts(
-            problems,
-            d,
-            base,
-            [incident.what_happened, incident.what_we_do, incident.what_you_can_do],
-        )
+        for name, text in (
+            ("title", incident.title),
+            ("headline", incident.headline),
+            ("what_happened", incident.what_happened),
+            ("what_we_do", incident.what_we_do),
+            ("what_you_can_do", incident.what_you_can_do),
+        ):
+            if text is not None:
+                _texts(problems, d, (*base, name), [text])
 
     for name, control in d.controls.items():
         base = ("controls", name)
@@ -194,6 +204,7 @@ def check(d: Definition) -> list[tuple[Path, str]]:
             )
         if control.until is not None:
             need_date((*base, "until"), control.until)
+        _texts(problems, d, (*base, "description"), [control.description])
         for code in control.when_incident:
             if code not in d.incidents:
                 problems.append(((*base, "when_incident"), f"unknown incident {code!r}"))
@@ -239,6 +250,7 @@ def check(d: Definition) -> list[tuple[Path, str]]:
 
     for name, rule in d.compensation.items():
         need_date(("compensation", name, "after"), rule.after)
+        _texts(problems, d, ("compensation", name, "explanation"), [rule.explanation])
         for stage_id in rule.while_in:
             need_stage(("compensation", name, "while_in"), stage_id)
 
@@ -247,6 +259,9 @@ def check(d: Definition) -> list[tuple[Path, str]]:
             problems.append(
                 (("outcomes",), f"missing outcome {status!r} (headline and description)")
             )
+    for status, outcome in d.outcomes.items():
+        _texts(problems, d, ("outcomes", status, "headline"), [outcome.headline])
+        _texts(problems, d, ("outcomes", status, "description"), [outcome.description])
 
     if d.subject.key not in d.correlation_keys:
         problems.append((("subject", "key"), "the subject key must be one of the correlation_keys"))

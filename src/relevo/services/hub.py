@@ -1,0 +1,158 @@
+"""The application service every entry point (API, pages, CLI, worker) talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from relevo.adapters.db.records import WriteBatch
+from relevo.adapters.db.store import SqlStore
+from relevo.domain.model import JSON, Action, iso
+from relevo.services import maintenance
+from relevo.services.catalog import Catalog, UnknownKind
+from relevo.services.ingest import Inbound, Ingestor, IngestResult
+from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
+
+__all__ = [
+    "Hub",
+    "Inbound",
+    "IngestResult",
+    "KeyInUse",
+    "NotFound",
+    "StartRequest",
+    "UnknownKind",
+]
+
+
+class Hub:
+    """Ingest, processes, dead letters and maintenance over one store and one catalog."""
+
+    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.ingestor = Ingestor(store, catalog, clock)
+        self.processes = Processes(store, catalog, clock)
+
+    def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:
+        """Apply inbound messages in order; one result per item."""
+        return self.ingestor.ingest(items)
+
+    def reject(
+        self, rejected: Sequence[tuple[Any, str, str | None, str | None, str | None]]
+    ) -> None:
+        """Keep messages refused at the edge as dead letters: (raw, reason, source, id, type)."""
+        if not rejected:
+            return
+        batch = WriteBatch(at=iso(self.clock()))
+        for raw, reason, source, message_id, event_type in rejected:
+            payload = (
+                raw
+                if isinstance(raw, dict)
+                else {"raw": raw if isinstance(raw, str) else repr(raw)}
+            )
+            batch.dead_letters.append(
+                (source or "unknown", message_id, event_type, payload, reason)
+            )
+        with self.store.unit_of_work() as uow:
+            uow.save(batch)
+            uow.commit()
+
+    def start_process(self, request: StartRequest) -> JSON:
+        """Open a process and return its status view in the request's language."""
+        state = self.processes.start(request)
+        return self.processes.view_of(state, request.language)
+
+    def view(self, process_id: str, lang: str, role: str = "customer") -> JSON:
+        """The status view of one process; raises NotFound."""
+        return self.processes.view(process_id, lang, role)
+
+    def find(self, **filters: Any) -> list[JSON]:
+        """Process summaries matching the filters (customer_id, key, subject, kind, status)."""
+        return self.processes.find(**filters)
+
+    def act(self, process_id: str, action: Action, lang: str) -> JSON:
+        """Use a control; returns the new status view or raises ActionRefused / UnknownControl."""
+        state = self.processes.act(process_id, action)
+        return self.processes.view_of(state, lang, action.role)
+
+    def timeline(self, process_id: str) -> JSON:
+        """The audit timeline of a process with its hash chain verified."""
+        return self.processes.timeline(process_id)
+
+    def dead_letters(self, status: str | None = "open", limit: int = 100) -> list[JSON]:
+        """Dead letters, newest first, as JSON-ready mappings."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            letters = uow.dead_letters(status, limit)
+        return [
+            {
+                "id": letter.id,
+                "received_at": letter.received_at,
+                "source": letter.source,
+                "message_id": letter.message_id,
+                "type": letter.type,
+                "reason": letter.reason,
+                "status": letter.status,
+                "resolved_at": letter.resolved_at,
+                "resolution": letter.resolution,
+                "payload": letter.payload,
+            }
+            for letter in letters
+        ]
+
+    def replay_dead_letter(self, dead_letter_id: int) -> IngestResult:
+        """Try a dead letter again; raises NotFound."""
+        return maintenance.replay_dead_letter(self.store, self.ingestor, self.clock, dead_letter_id)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> JSON:
+        """Recompute every projection from the log and report differences."""
+        return maintenance.rebuild(self.store, self.clock, progress)
+
+    def definitions(self) -> list[JSON]:
+        """The catalog: each kind's latest version with stages, incidents and controls."""
+        rows = []
+        for compiled in self.catalog.all():
+            d = compiled.definition
+            rows.append(
+                {
+                    "kind": d.kind,
+                    "version": d.version,
+                    "latest": self.catalog.latest(d.kind).version == d.version,
+                    "title": d.title.model_dump(),
+                    "description": d.description.model_dump(),
+                    "calendar": d.calendar,
+                    "correlation_keys": list(d.correlation_keys),
+                    "events": sorted(d.events),
+                    "stages": [
+                        {
+                            "id": s.id,
+                            "actor": s.actor,
+                            "title": s.title.model_dump(),
+                            "description": s.description.model_dump(),
+                        }
+                        for s in d.stages
+                    ],
+                    "incidents": [
+                        {
+                            "code": code,
+                            "owner": i.owner,
+                            "title": i.title.model_dump(),
+                            "what_happened": i.what_happened.model_dump(),
+                            "verify": i.verify,
+                        }
+                        for code, i in d.incidents.items()
+                    ],
+                    "controls": [
+                        {
+                            "id": cid,
+                            "title": c.title.model_dump(),
+                            "allowed_in": list(c.allowed_in),
+                            "until": c.until,
+                            "emits": list(c.emit),
+                        }
+                        for cid, c in d.controls.items()
+                    ],
+                }
+            )
+        return rows

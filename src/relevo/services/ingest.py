@@ -1,0 +1,330 @@
+"""Ingest: turn a batch of inbound back-end messages into recorded facts, in one transaction.
+
+Per batch, whatever its size: one inbox query (deduplicate), one or two key queries
+(correlate), one state query (load), the pure engine for each message in order, then one
+set-wise write per table. Per-event cost therefore does not depend on batch size or on how
+long a process's history is (its state is a snapshot, never a replay).
+
+Every message ends in exactly one place: applied (``accepted``), recorded as an ignored fact
+(``ignored``), answered as a ``duplicate``, or kept as a dead letter with its reason
+(``rejected``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
+from relevo.adapters.db.store import SqlStore, UnitOfWork
+from relevo.domain import engine
+from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
+from relevo.services.catalog import Catalog, UnknownKind
+from relevo.services.chain import event_hash
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Inbound:
+    """One inbound message (a CloudEvent already validated at the edge)."""
+
+    source: str
+    id: str
+    type: str
+    data: JSON
+    occurred_at: datetime
+    subject: str | None = None
+    actor: str = "system"
+    channel: str = "backend"
+    raw: JSON = field(default_factory=dict)
+
+
+@dataclass
+class IngestResult:
+    """What became of one inbound message."""
+
+    index: int
+    source: str | None
+    id: str | None
+    outcome: Outcome
+    process_id: str | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+
+    def as_json(self) -> JSON:
+        """The result as a JSON-ready mapping."""
+        return {
+            "index": self.index,
+            "id": self.id,
+            "source": self.source,
+            "outcome": self.outcome.value,
+            "process_id": self.process_id,
+            "reason": self.reason,
+            "reason_code": self.reason_code,
+        }
+
+
+def record_events(
+    batch: WriteBatch, state: ProcessState, events: Sequence[Event], now: str
+) -> None:
+    """Apply ``events`` to ``state`` and add their rows (log, outbox, keys) to ``batch``.
+
+    Timers are not added here: the caller writes each process's net timer change once.
+    """
+    for event in events:
+        version = state.version + 1
+        prev = state.last_hash
+        digest = event_hash(prev, state.id, version, event)
+        engine.apply(state, event)
+        state.last_hash = digest
+        batch.events.append((state.id, version, event, digest, prev))
+        effects = event.effects
+        for message in effects.get("outbox", ()):
+            batch.outbox.append(
+                (state.id, message["topic"], message["payload"], message["key"], now)
+            )
+        for name, value in effects.get("keys", {}).items():
+            batch.keys_added.append((state.kind, name, value, state.id))
+        if effects.get("status") in TERMINAL_STATUSES:
+            batch.keys_released.append(state.id)
+
+
+def add_timer_changes(batch: WriteBatch, before: dict[str, str], state: ProcessState) -> None:
+    """Add the net timer change of one process (armed before vs armed now) to ``batch``."""
+    after = state.timers
+    for name, due in after.items():
+        if before.get(name) != due:
+            batch.timers_set.append((state.id, name, due))
+    for name in before:
+        if name not in after:
+            batch.timers_cancelled.append((state.id, name))
+
+
+class Ingestor:
+    """Applies batches of inbound messages through the engine into the store."""
+
+    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self._key_names = sorted(catalog.correlation_key_names())
+
+    def ingest(self, items: Sequence[Inbound], *, keep_rejected: bool = True) -> list[IngestResult]:
+        """Apply ``items`` in order; one result per item, in the same order.
+
+        Rejected items become dead letters unless ``keep_rejected`` is false (a replay of a
+        dead letter that fails again must not copy it).
+        """
+        excluded: dict[int, IngestResult] = {}
+        for _ in range(MAX_ATTEMPTS * 2):
+            # Which message of this attempt added each correlation key.
+            key_owner: dict[tuple[str, str, str], int] = {}
+            with self.store.unit_of_work() as uow:
+                try:
+                    results = self._attempt(uow, items, excluded, key_owner, keep_rejected)
+                    uow.commit()
+                    return results
+                except ConcurrencyConflict:
+                    continue
+                except KeyConflict as conflict:
+                    culprit = _key_culprit(items, conflict, key_owner)
+                    if culprit is None:
+                        raise
+                    excluded[culprit.index] = culprit
+        raise ConcurrencyConflict("ingest kept conflicting with concurrent writers; retry")
+
+    def _attempt(
+        self,
+        uow: UnitOfWork,
+        items: Sequence[Inbound],
+        excluded: dict[int, IngestResult],
+        key_owner: dict[tuple[str, str, str], int],
+        keep_rejected: bool,
+    ) -> list[IngestResult]:
+        now = self.clock()
+        stamp = iso(now)
+        batch = WriteBatch(at=stamp)
+        seen = uow.inbox_seen((item.source, item.id) for item in items)
+        targets = self._correlate(uow, items)
+        states = uow.load_states({pid for pid in targets if pid is not None})
+        timers_before = {pid: dict(state.timers) for pid, state in states.items()}
+        changed: dict[str, ProcessState] = {}
+        batch_keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        in_batch: set[tuple[str, str]] = set()
+        results: list[IngestResult] = []
+        for index, item in enumerate(items):
+            key = (item.source, item.id)
+            if index in excluded:
+                result = excluded[index]
+            elif key in seen or key in in_batch:
+                result = IngestResult(
+                    index,
+                    item.source,
+                    item.id,
+                    Outcome.DUPLICATE,
+                    reason=f"message {item.id!r} from {item.source!r} was already received",
+                    reason_code="duplicate",
+                )
+            else:
+                keys_before = len(batch.keys_added)
+                target = targets[index]
+                if item.subject is None:
+                    # A key added earlier in this batch (nc_reference from nc.accepted, say)
+                    # already correlates the messages after it.
+                    target = self._pick(item, batch_keys) or target
+                result = self._one(index, item, target, states, batch, changed, now)
+                for kind, name, value, pid in batch.keys_added[keys_before:]:
+                    key_owner[(kind, name, value)] = index
+                    batch_keys[(name, value)] = [(kind, pid)]
+            if result.outcome is Outcome.REJECTED:
+                if keep_rejected:
+                    batch.dead_letters.append(
+                        (item.source, item.id, item.type, _raw(item), result.reason or "rejected")
+                    )
+            elif result.outcome is not Outcome.DUPLICATE:
+                in_batch.add(key)
+                batch.inbox.append((item.source, item.id, result.process_id, result.outcome.value))
+            results.append(result)
+        for pid, state in changed.items():
+            add_timer_changes(batch, timers_before[pid], state)
+        batch.changed_states.extend(changed.values())
+        uow.save(batch)
+        return results
+
+    def _one(
+        self,
+        index: int,
+        item: Inbound,
+        target: str | None,
+        states: dict[str, ProcessState],
+        batch: WriteBatch,
+        changed: dict[str, ProcessState],
+        now: datetime,
+    ) -> IngestResult:
+        def rejected(code: str, reason: str, pid: str | None = None) -> IngestResult:
+            return IngestResult(index, item.source, item.id, Outcome.REJECTED, pid, reason, code)
+
+        if target is None or target not in states:
+            return rejected("unknown_process", self._why_uncorrelated(item))
+        state = states[target]
+        try:
+            compiled = self.catalog.get(state.kind, state.definition_version)
+        except UnknownKind as error:
+            return rejected("unknown_definition", str(error), target)
+        message = Message(
+            type=item.type,
+            data=item.data,
+            occurred_at=item.occurred_at,
+            source=item.source,
+            id=item.id,
+            actor=item.actor,
+            channel=item.channel,
+        )
+        decision = engine.decide(compiled, state, message, now)
+        if decision.outcome is Outcome.REJECTED:
+            return rejected(decision.reason_code or "rejected", decision.reason or "", target)
+        record_events(batch, state, decision.events, iso(now))
+        changed[target] = state
+        return IngestResult(
+            index,
+            item.source,
+            item.id,
+            decision.outcome,
+            target,
+            decision.reason,
+            decision.reason_code,
+        )
+
+    def _correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
+        """The process each item addresses: its subject (a process id), else a key in data."""
+        pairs: list[tuple[str, str]] = []
+        for item in items:
+            if item.subject is None:
+                pairs.extend(self._pairs(item))
+        found = uow.lookup_keys(pairs) if pairs else {}
+        missing = [pair for pair in pairs if pair not in found]
+        if missing:
+            # Late messages for finished processes still reach them (and are ignored there).
+            found.update(uow.lookup_keys(missing, include_inactive=True))
+        targets: list[str | None] = []
+        for item in items:
+            if item.subject is not None:
+                targets.append(item.subject)
+                continue
+            targets.append(self._pick(item, found))
+        return targets
+
+    def _pairs(self, item: Inbound) -> list[tuple[str, str]]:
+        data = item.data
+        return [(name, str(data[name])) for name in self._key_names if data.get(name) is not None]
+
+    def _pick(
+        self, item: Inbound, found: dict[tuple[str, str], list[tuple[str, str]]]
+    ) -> str | None:
+        for pair in self._pairs(item):
+            holders = found.get(pair, [])
+            # Prefer the process whose definition understands this event type.
+            for kind, pid in holders:
+                if item.type in self.catalog.latest(kind).definition.events:
+                    return pid
+            if holders:
+                return holders[0][1]
+        return None
+
+    def _why_uncorrelated(self, item: Inbound) -> str:
+        if item.subject is not None:
+            return (
+                f"no process with id {item.subject!r} (the CloudEvent subject must be a relevo "
+                "process id; send a correlation key in data instead if you do not know it)"
+            )
+        pairs = self._pairs(item)
+        if not pairs:
+            return (
+                "the event names no process: set 'subject' to the process id or include one "
+                f"of the correlation keys ({', '.join(self._key_names)}) in data"
+            )
+        shown = ", ".join(f"{name}={value!r}" for name, value in pairs)
+        return (
+            f"no process holds the correlation key {shown}; it is kept as a dead letter and "
+            "can be replayed once the process exists"
+        )
+
+
+def _key_culprit(
+    items: Sequence[Inbound], conflict: KeyConflict, key_owner: dict[tuple[str, str, str], int]
+) -> IngestResult | None:
+    """The result rejecting the message whose key collided, so the rest can go on."""
+    index = key_owner.get(conflict.key)
+    if index is None:
+        return None
+    item = items[index]
+    _, name, value = conflict.key
+    return IngestResult(
+        index,
+        item.source,
+        item.id,
+        Outcome.REJECTED,
+        None,
+        f"correlation key {name}={value!r} already belongs to active process "
+        f"{conflict.holder}; a key can identify only one active process",
+        "key_in_use",
+    )
+
+
+def _raw(item: Inbound) -> dict[str, Any]:
+    if item.raw:
+        return item.raw
+    return {
+        "specversion": "1.0",
+        "id": item.id,
+        "source": item.source,
+        "type": item.type,
+        "subject": item.subject,
+        "time": iso(item.occurred_at),
+        "data": item.data,
+        "relevoactor": item.actor,
+        "relevochannel": item.channel,
+    }

@@ -1,0 +1,95 @@
+"""Operator work on the store: rebuilding projections from the log, replaying dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from itertools import islice
+
+from relevo.adapters.db.records import WriteBatch
+from relevo.adapters.db.store import SqlStore
+from relevo.domain import engine
+from relevo.domain.model import JSON, Outcome, iso
+from relevo.services.cloudevents import InvalidEvent, parse_event
+from relevo.services.ingest import Ingestor, IngestResult
+from relevo.services.processes import NotFound
+
+REBUILD_CHUNK = 200
+
+
+def _chunks(ids: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(islice(ids, size)):
+        yield chunk
+
+
+def rebuild(
+    store: SqlStore,
+    clock: Callable[[], datetime],
+    progress: Callable[[int, int], None] | None = None,
+) -> JSON:
+    """Recompute every projection from its event log, report and repair any difference.
+
+    Returns ``{"processes", "events", "differences": [{"process_id", "fields"}]}``; after it
+    every projection equals the fold of its log.
+    """
+    with store.unit_of_work(read_only=True) as uow:
+        total = uow.count_processes()
+        ids = list(uow.iter_process_ids())
+    differences: list[JSON] = []
+    events_seen = 0
+    done = 0
+    for chunk in _chunks(iter(ids), REBUILD_CHUNK):
+        with store.unit_of_work() as uow:
+            stored_states = uow.load_states(chunk)
+            fixed = []
+            for process_id in chunk:
+                stored_events = uow.events_of(process_id)
+                events_seen += len(stored_events)
+                rebuilt = engine.replay(process_id, [row.event for row in stored_events])
+                rebuilt.last_hash = stored_events[-1].hash
+                current = stored_states.get(process_id)
+                before = current.to_json() if current else {}
+                after = rebuilt.to_json()
+                fields = sorted(k for k in after if before.get(k) != after[k])
+                if fields:
+                    differences.append({"process_id": process_id, "fields": fields})
+                    fixed.append(rebuilt)
+            if fixed:
+                uow.save(WriteBatch(at=iso(clock()), changed_states=fixed))
+                uow.commit()
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    return {"processes": done, "events": events_seen, "differences": differences}
+
+
+def replay_dead_letter(
+    store: SqlStore, ingestor: Ingestor, clock: Callable[[], datetime], dead_letter_id: int
+) -> IngestResult:
+    """Feed a dead letter through ingest again; mark it replayed unless it fails again."""
+    with store.unit_of_work(read_only=True) as uow:
+        letter = uow.get_dead_letter(dead_letter_id)
+    if letter is None:
+        raise NotFound(f"no dead letter with id {dead_letter_id}")
+    if letter.status != "open":
+        raise NotFound(f"dead letter {dead_letter_id} is already {letter.status}")
+    now = clock()
+    try:
+        inbound = parse_event(letter.payload, now)
+    except InvalidEvent as error:
+        return IngestResult(
+            0,
+            letter.source,
+            letter.message_id,
+            Outcome.REJECTED,
+            reason=str(error),
+            reason_code="invalid_event",
+        )
+    result = ingestor.ingest([inbound], keep_rejected=False)[0]
+    if result.outcome is not Outcome.REJECTED:
+        with store.unit_of_work() as uow:
+            uow.resolve_dead_letter(
+                dead_letter_id, "replayed", f"{result.outcome.value}: {result.process_id}", iso(now)
+            )
+            uow.commit()
+    return result

@@ -1,0 +1,218 @@
+"""Use cases on single processes: start one, act on one, read its view and its timeline."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
+from relevo.adapters.db.store import SqlStore
+from relevo.domain import engine
+from relevo.domain.compiled import Compiled
+from relevo.domain.model import JSON, Action, Outcome, ProcessState, iso
+from relevo.domain.view import build_view
+from relevo.services.catalog import Catalog
+from relevo.services.chain import GENESIS, event_hash
+from relevo.services.ingest import add_timer_changes, record_events
+
+MAX_ATTEMPTS = 5
+
+
+class NotFound(LookupError):
+    """The process (or dead letter) does not exist; ``str()`` says which."""
+
+
+class KeyInUse(Exception):
+    """A correlation key given to a new process already identifies an active one."""
+
+
+@dataclass
+class StartRequest:
+    """Everything needed to open a process for a customer."""
+
+    kind: str
+    customer_id: str
+    subject: str
+    keys: dict[str, str] = field(default_factory=dict)
+    attributes: JSON = field(default_factory=dict)
+    language: str = "es"
+    channel: str = "backend"
+    actor: str = "system"
+    timezone: str | None = None
+
+
+def new_process_id() -> str:
+    """An unguessable public process id (``prc_`` + 128 random bits)."""
+    return "prc_" + secrets.token_urlsafe(16)
+
+
+class Processes:
+    """Starting, acting on and reading individual processes."""
+
+    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+
+    def start(self, request: StartRequest) -> ProcessState:
+        """Open a process; raises UnknownKind, InvalidStart or KeyInUse."""
+        compiled = self.catalog.latest(request.kind)
+        now = self.clock()
+        state, event = engine.start(
+            compiled,
+            process_id=new_process_id(),
+            customer_id=request.customer_id,
+            subject=request.subject,
+            language=request.language,
+            channel=request.channel,
+            actor=request.actor,
+            attributes=request.attributes,
+            keys=request.keys,
+            now=now,
+            timezone=request.timezone,
+        )
+        digest = event_hash(GENESIS, state.id, 1, event)
+        state.last_hash = digest
+        batch = WriteBatch(at=iso(now), events=[(state.id, 1, event, digest, GENESIS)])
+        batch.new_states.append(state)
+        for name, value in state.keys.items():
+            batch.keys_added.append((state.kind, name, value, state.id))
+        for message in event.effects.get("outbox", ()):
+            batch.outbox.append(
+                (state.id, message["topic"], message["payload"], message["key"], iso(now))
+            )
+        add_timer_changes(batch, {}, state)
+        with self.store.unit_of_work() as uow:
+            try:
+                uow.save(batch)
+            except KeyConflict as conflict:
+                _, name, value = conflict.key
+                raise KeyInUse(
+                    f"{name}={value!r} already identifies active process {conflict.holder} "
+                    f"of kind {request.kind}; finish or cancel that process first, or look it up "
+                    "instead of starting a new one"
+                ) from None
+            uow.commit()
+        return state
+
+    def act(self, process_id: str, action: Action) -> ProcessState:
+        """Use a control on a process; raises NotFound, UnknownControl or ActionRefused.
+
+        A repeated ``request_id`` from the same actor is applied only once.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            with self.store.unit_of_work() as uow:
+                state = uow.get_state(process_id)
+                if state is None:
+                    raise NotFound(f"no process with id {process_id!r}")
+                inbox_key = (f"action:{action.actor}", action.request_id or "")
+                if action.request_id and inbox_key in uow.inbox_seen([inbox_key]):
+                    return state
+                compiled = self.compiled(state)
+                now = self.clock()
+                event = engine.decide_action(compiled, state, action, now)
+                timers_before = dict(state.timers)
+                batch = WriteBatch(at=iso(now))
+                record_events(batch, state, [event], iso(now))
+                add_timer_changes(batch, timers_before, state)
+                batch.changed_states.append(state)
+                if action.request_id:
+                    batch.inbox.append((*inbox_key, process_id, Outcome.ACCEPTED.value))
+                try:
+                    uow.save(batch)
+                except ConcurrencyConflict:
+                    continue
+                uow.commit()
+                return state
+        raise ConcurrencyConflict(f"process {process_id} kept changing; try the action again")
+
+    def get(self, process_id: str) -> ProcessState:
+        """The stored state; raises NotFound."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            state = uow.get_state(process_id)
+        if state is None:
+            raise NotFound(f"no process with id {process_id!r}")
+        return state
+
+    def view(self, process_id: str, lang: str, role: str = "customer") -> JSON:
+        """The status view of a process at this moment, in ``lang``; raises NotFound."""
+        state = self.get(process_id)
+        return build_view(self.compiled(state), state, self.clock(), lang, role)
+
+    def view_of(self, state: ProcessState, lang: str, role: str = "customer") -> JSON:
+        """The status view of a state already in hand."""
+        return build_view(self.compiled(state), state, self.clock(), lang, role)
+
+    def compiled(self, state: ProcessState) -> Compiled:
+        """The definition version ``state`` is pinned to."""
+        return self.catalog.get(state.kind, state.definition_version)
+
+    def find(
+        self,
+        *,
+        customer_id: str | None = None,
+        key: tuple[str, str] | None = None,
+        subject: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[JSON]:
+        """Summaries of the processes matching every given filter, newest first."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            states = uow.find_processes(
+                customer_id=customer_id,
+                key=key,
+                subject=subject,
+                kind=kind,
+                status=status,
+                limit=limit,
+            )
+        return [summary(state) for state in states]
+
+    def timeline(self, process_id: str) -> JSON:
+        """Every event of a process, oldest first, with the hash chain checked."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            stored = uow.events_of(process_id)
+        if not stored:
+            raise NotFound(f"no process with id {process_id!r}")
+        broken_at: int | None = None
+        prev = GENESIS
+        events: list[JSON] = []
+        for row in stored:
+            expected = event_hash(prev, process_id, row.version, row.event)
+            if broken_at is None and (row.prev_hash != prev or row.hash != expected):
+                broken_at = row.version
+            prev = row.hash
+            events.append(
+                {
+                    "position": row.position,
+                    "version": row.version,
+                    "hash": row.hash,
+                    "prev_hash": row.prev_hash,
+                    **row.event.as_record(),
+                }
+            )
+        return {
+            "process_id": process_id,
+            "chain_valid": broken_at is None,
+            "broken_at_version": broken_at,
+            "events": events,
+        }
+
+
+def summary(state: ProcessState) -> JSON:
+    """The short form of a process used in lists and search results."""
+    return {
+        "id": state.id,
+        "kind": state.kind,
+        "status": state.status,
+        "stage": state.stage,
+        "subject": state.subject,
+        "customer_id": state.customer_id,
+        "keys": dict(state.keys),
+        "open_incidents": state.open_incidents(),
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+    }
