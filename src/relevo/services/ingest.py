@@ -12,6 +12,8 @@ Every message ends in exactly one place: applied (``accepted``), recorded as an 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +26,12 @@ from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempt: int) -> None:
+    """Sleep a random, growing moment so that writers who collided do not collide again."""
+    time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 8)))
 
 
 @dataclass
@@ -119,7 +126,7 @@ class Ingestor:
         dead letter that fails again must not copy it).
         """
         excluded: dict[int, IngestResult] = {}
-        for _ in range(MAX_ATTEMPTS * 2):
+        for attempt in range(MAX_ATTEMPTS * 2):
             # Which message of this attempt added each correlation key.
             key_owner: dict[tuple[str, str, str], int] = {}
             with self.store.unit_of_work() as uow:
@@ -128,6 +135,7 @@ class Ingestor:
                     uow.commit()
                     return results
                 except ConcurrencyConflict:
+                    backoff(attempt)
                     continue
                 except KeyConflict as conflict:
                     culprit = _key_culprit(items, conflict, key_owner)

@@ -15,9 +15,7 @@ from relevo.domain.model import JSON, Action, Outcome, ProcessState, iso
 from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
-from relevo.services.ingest import add_timer_changes, record_events
-
-MAX_ATTEMPTS = 5
+from relevo.services.ingest import MAX_ATTEMPTS, add_timer_changes, backoff, record_events
 
 
 class NotFound(LookupError):
@@ -102,7 +100,7 @@ class Processes:
 
         A repeated ``request_id`` from the same actor is applied only once.
         """
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             with self.store.unit_of_work() as uow:
                 state = uow.get_state(process_id)
                 if state is None:
@@ -123,6 +121,7 @@ class Processes:
                 try:
                     uow.save(batch)
                 except ConcurrencyConflict:
+                    backoff(attempt)
                     continue
                 uow.commit()
                 return state

@@ -1,0 +1,257 @@
+"""Ingest and process services against the real store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from relevo.adapters.db import tables
+from relevo.adapters.db.store import SqlStore
+from relevo.domain.errors import ActionRefused
+from relevo.domain.model import Action
+from relevo.services.catalog import Catalog
+from relevo.services.hub import Hub, Inbound, KeyInUse, StartRequest
+
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+WINDOW = "2026-12-02T02:00:00+01:00"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY)
+
+
+@pytest.fixture
+def hub(store: SqlStore, catalog: Catalog, clock: Clock) -> Hub:
+    return Hub(store, catalog, clock)
+
+
+def start(hub: Hub, msisdn: str = "612345678", order: str = "O-1") -> str:
+    view = hub.start_process(
+        StartRequest(
+            kind="mobile_port_in",
+            customer_id="cus_1",
+            subject=msisdn,
+            keys={"crm_order_id": order},
+            attributes={"modality": "postpaid"},
+            channel="web",
+            actor="customer:cus_1",
+        )
+    )
+    return str(view["id"])
+
+
+def msg(message_id: str, type_: str, **data: object) -> Inbound:
+    return Inbound("nc-gateway", message_id, type_, dict(data), MONDAY)
+
+
+def count(store: SqlStore, table: sa.Table, **where: object) -> int:
+    with store.engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(table)
+        for column, value in where.items():
+            query = query.where(table.c[column] == value)
+        return int(conn.execute(query).scalar_one())
+
+
+def test_batch_mixing_good_and_bad_applies_the_good_and_reports_each_bad(
+    hub: Hub, store: SqlStore
+) -> None:
+    pid = start(hub)
+    batch = [
+        msg("m1", "nc.accepted", msisdn="612345678", reference="R1", window=WINDOW),
+        msg("m2", "donor.confirmed", nc_reference="R1"),
+        msg("m3", "no.such.type", nc_reference="R1"),
+        msg("m4", "donor.confirmed", nc_reference="UNKNOWN"),
+        msg("m5", "donor.rejected", nc_reference="R1"),
+        msg("m6", "nc.accepted", nc_reference="R1", reference="R1", window=WINDOW),
+    ]
+    outcomes = [(r.outcome.value, r.reason_code) for r in hub.ingest(batch)]
+    assert outcomes == [
+        ("accepted", None),
+        ("accepted", None),
+        ("rejected", "unknown_type"),
+        ("rejected", "unknown_process"),
+        ("rejected", "missing_data"),
+        ("ignored", "out_of_order"),
+    ]
+    assert hub.view(pid, "en")["stage"]["id"] == "scheduled"
+    assert count(store, tables.dead_letters) == 3
+    events_before = count(store, tables.events, process_id=pid)
+
+    again = hub.ingest(batch)
+    assert [r.outcome.value for r in again] == [
+        "duplicate", "duplicate", "rejected", "rejected", "rejected", "duplicate"
+    ]
+    assert count(store, tables.events, process_id=pid) == events_before
+
+
+def test_a_key_added_earlier_in_a_batch_correlates_the_later_messages(hub: Hub) -> None:
+    pid = start(hub)
+    results = hub.ingest([
+        msg("a", "nc.accepted", msisdn="612345678", reference="R9", window=WINDOW),
+        msg("b", "donor.confirmed", nc_reference="R9"),
+    ])
+    assert [r.process_id for r in results] == [pid, pid]
+    assert hub.view(pid, "es")["stage"]["id"] == "scheduled"
+
+
+def test_a_key_taken_by_another_active_process_rejects_only_that_message(hub: Hub) -> None:
+    first = start(hub, "612345678", "O-1")
+    second = start(hub, "698765432", "O-2")
+    hub.ingest([msg("x1", "nc.accepted", msisdn="612345678", reference="SAME", window=WINDOW)])
+    results = hub.ingest([
+        msg("x2", "nc.accepted", msisdn="698765432", reference="SAME", window=WINDOW),
+        msg("x3", "donor.confirmed", nc_reference="SAME"),
+    ])
+    assert results[0].outcome.value == "rejected"
+    assert results[0].reason_code == "key_in_use"
+    assert first in (results[0].reason or "")
+    assert results[1].process_id == first
+    assert hub.view(second, "es")["stage"]["id"] == "requested"
+
+
+def test_a_late_message_for_a_finished_process_is_recorded_as_ignored(hub: Hub) -> None:
+    pid = start(hub)
+    hub.ingest([
+        msg("f1", "nc.accepted", msisdn="612345678", reference="R2", window=WINDOW),
+        msg("f2", "donor.confirmed", nc_reference="R2"),
+        msg("f3", "port.executed", nc_reference="R2"),
+    ])
+    assert hub.view(pid, "es")["status"] == "completed"
+    late = hub.ingest([msg("f4", "nc.cancelled", nc_reference="R2", cause="CANC_ABONA")])[0]
+    assert (late.outcome.value, late.reason_code, late.process_id) == (
+        "ignored", "process_finished", pid
+    )
+    assert hub.timeline(pid)["events"][-1]["type"] == "message.ignored"
+
+
+def test_starting_with_a_key_already_in_use_says_which_process_holds_it(hub: Hub) -> None:
+    pid = start(hub, "612345678", "O-1")
+    with pytest.raises(KeyInUse, match=pid):
+        start(hub, "612345678", "O-2")
+
+
+def test_a_key_is_free_again_once_its_process_ends(hub: Hub) -> None:
+    pid = start(hub)
+    hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
+    assert start(hub) != pid
+
+
+def test_actions_with_the_same_request_id_apply_once(hub: Hub, store: SqlStore) -> None:
+    pid = start(hub)
+    action = Action("postpone", {"new_date": "2026-12-10"}, "customer:cus_1", "app",
+                    request_id="req-1")
+    hub.act(pid, action, "es")
+    hub.act(pid, action, "es")
+    assert count(store, tables.events, process_id=pid) == 2
+    assert count(store, tables.outbox, process_id=pid, topic="port.reschedule_requested") == 1
+
+
+def test_a_refused_action_writes_nothing(hub: Hub, store: SqlStore, clock: Clock) -> None:
+    pid = start(hub)
+    clock.now = MONDAY + timedelta(days=3)
+    with pytest.raises(ActionRefused) as refusal:
+        hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
+    assert refusal.value.code == "cutoff_passed"
+    assert count(store, tables.events, process_id=pid) == 1
+
+
+def test_timers_follow_the_state_and_are_cancelled_when_it_ends(
+    hub: Hub, store: SqlStore
+) -> None:
+    pid = start(hub)
+    assert count(store, tables.timers, process_id=pid, status="pending") == 1
+    hub.ingest([msg("t1", "nc.accepted", msisdn="612345678", reference="R3", window=WINDOW)])
+    assert count(store, tables.timers, process_id=pid, name="sla:requested",
+                 status="cancelled") == 1
+    assert count(store, tables.timers, process_id=pid, name="sla:donor_check",
+                 status="pending") == 1
+    hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
+    assert count(store, tables.timers, process_id=pid, status="pending") == 0
+
+
+def test_concurrent_writers_to_one_process_keep_one_gapless_chain(hub: Hub) -> None:
+    pid = start(hub)
+    hub.ingest([msg("c0", "nc.accepted", msisdn="612345678", reference="R4", window=WINDOW)])
+
+    def send(prefix: str) -> None:
+        for n in range(15):
+            hub.ingest([msg(f"{prefix}{n}", "sim.activated", nc_reference="R4")])
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in ("ta", "tb", "tc")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    timeline = hub.timeline(pid)
+    assert timeline["chain_valid"] is True
+    assert [e["version"] for e in timeline["events"]] == list(range(1, 48))
+
+
+def test_rebuild_finds_no_difference_then_repairs_a_tampered_projection(
+    hub: Hub, store: SqlStore
+) -> None:
+    pid = start(hub)
+    hub.ingest([
+        msg("r1", "nc.accepted", msisdn="612345678", reference="R5", window=WINDOW),
+        msg("r2", "donor.rejected", nc_reference="R5", cause="RECH_IDENT"),
+    ])
+    hub.act(pid, Action("send_id_document", {"document": "doc-1"}, "customer:cus_1", "web"), "es")
+    assert hub.rebuild()["differences"] == []
+    with store.engine.begin() as conn:
+        conn.execute(tables.processes.update().values(status="completed"))
+        conn.execute(tables.processes.update().values(
+            state=sa.func.replace(tables.processes.c.state, '"status":"active"',
+                                  '"status":"completed"')))
+    assert hub.view(pid, "es")["status"] == "completed"
+    report = hub.rebuild()
+    assert report["differences"] == [{"process_id": pid, "fields": ["status"]}]
+    assert hub.view(pid, "es")["status"] == "active"
+    assert hub.rebuild()["differences"] == []
+
+
+def test_tampering_with_a_logged_event_breaks_the_chain_at_that_version(
+    hub: Hub, store: SqlStore
+) -> None:
+    pid = start(hub)
+    hub.ingest([msg("h1", "nc.accepted", msisdn="612345678", reference="R6", window=WINDOW)])
+    hub.ingest([msg("h2", "donor.confirmed", nc_reference="R6")])
+    assert hub.timeline(pid)["chain_valid"] is True
+    with store.engine.begin() as conn:
+        conn.execute(
+            tables.events.update()
+            .where(tables.events.c.process_id == pid, tables.events.c.version == 2)
+            .values(data='{"reference":"FORGED","window":"2026-12-02T02:00:00+01:00"}')
+        )
+    timeline = hub.timeline(pid)
+    assert (timeline["chain_valid"], timeline["broken_at_version"]) == (False, 2)
+
+
+def test_a_dead_letter_replays_once_its_process_exists(hub: Hub) -> None:
+    early = hub.ingest([msg("d1", "nc.accepted", msisdn="611111111", reference="R7",
+                            window=WINDOW)])[0]
+    assert early.reason_code == "unknown_process"
+    letter = hub.dead_letters()[0]
+    pid = start(hub, "611111111", "O-7")
+    replayed = hub.replay_dead_letter(letter["id"])
+    assert (replayed.outcome.value, replayed.process_id) == ("accepted", pid)
+    assert hub.dead_letters() == []
+    assert hub.dead_letters(status="replayed")[0]["id"] == letter["id"]
