@@ -59,6 +59,14 @@ def guard_holds(
                 return False
             if "not_in" in test and value in test["not_in"]:
                 return False
+            if "equals_path" in test and value != resolve_path(
+                test["equals_path"], data, params, attributes
+            ):
+                return False
+            if "not_equals_path" in test and value == resolve_path(
+                test["not_equals_path"], data, params, attributes
+            ):
+                return False
         elif isinstance(test, list):
             if value not in test:
                 return False

@@ -71,6 +71,9 @@ class Condition(Model):
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
     exists: bool | None = None
+    #: Compare with another value of the process or message (``attributes.new_iban``).
+    equals_path: str | None = None
+    not_equals_path: str | None = None
 
 
 #: ``when`` guards map a value path to a literal (equality), a list (membership) or a
@@ -127,13 +130,18 @@ class Effects(Model):
     requirements: dict[str, RequirementState] = Field(default_factory=dict)
     open_tasks: list[str] = Field(default_factory=list)
     close_tasks: list[str] = Field(default_factory=list)
+    #: Checklist items ticked by whoever caused the event: ``{task: [item, …]}``; a task
+    #: whose items are all ticked closes by itself.
+    tick: dict[str, list[str]] = Field(default_factory=dict)
+    #: Like ``tick``, with the item named by a value path: ``{task: data.item}``.
+    tick_from: dict[str, str] = Field(default_factory=dict)
     emit: list[str] = Field(default_factory=list)
     notify: list[str] = Field(default_factory=list)
     #: Customer-visible history line for this step; without it the step is internal
     #: (stage changes, incidents and controls still appear in the history on their own).
     label: Localized | None = None
 
-    @field_validator("record", "keys")
+    @field_validator("record", "keys", "tick_from")
     @classmethod
     def _paths(cls, value: dict[str, str]) -> dict[str, str]:
         for path in value.values():
@@ -373,14 +381,26 @@ class Compensation(Model):
     title: Localized
     explanation: Localized
     #: Counting starts at this date (e.g. the activation deadline) …
-    after: str
+    after: str | None = None
     #: … and stops when the process leaves these stages (or ends).
-    while_in: list[str]
+    while_in: list[str] = Field(default_factory=list)
+    #: Or: owed once each time this incident has been opened (a missed appointment).
+    on_incident: str | None = None
     per: Literal["day", "working_day", "once"]
     amount: Decimal
     currency: str = "EUR"
     cap: Decimal | None = None
     verify: str | None = None
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> Compensation:
+        if (self.after is None) == (self.on_incident is None):
+            raise ValueError("compensation counts either 'after' a date or 'on_incident'")
+        if self.on_incident is not None and self.per != "once":
+            raise ValueError("compensation 'on_incident' is owed 'once' per occurrence")
+        if self.after is not None and not self.while_in:
+            raise ValueError("compensation 'after' a date needs 'while_in' stages")
+        return self
 
 
 class EventType(Model):

@@ -62,6 +62,7 @@ def build(
     version: int,
     event_type: str,
     history: list[JSON] | None = None,
+    actor: str = "system",
 ) -> JSON:
     """The concrete effects of applying ``spec`` to ``state`` (which is not modified).
 
@@ -105,6 +106,7 @@ def build(
     _incidents(c, state, spec, data, params, merged_attributes, effects, entries, when)
     _requirements(state, spec, effects)
     _tasks(c, state, spec, effects, occurred_at)
+    _ticks(c, state, spec, effects, data, params, merged_attributes, actor, when)
 
     if spec.label is not None:
         entries.append(
@@ -254,6 +256,50 @@ def _tasks(
     closed = [t for t in spec.close_tasks if state.tasks.get(t, {}).get("status") == "open"]
     if closed:
         effects["tasks_closed"] = closed
+
+
+def _ticks(
+    c: Compiled,
+    state: ProcessState,
+    spec: Effects,
+    effects: JSON,
+    data: Mapping[str, Any],
+    params: Mapping[str, Any],
+    attributes: JSON,
+    actor: str,
+    when: str,
+) -> None:
+    wanted: dict[str, list[str]] = {task: list(items) for task, items in spec.tick.items()}
+    for task_id, path in spec.tick_from.items():
+        item = resolve_path(path, data, params, attributes)
+        if item is None:
+            raise EffectError(f"{path} is missing: it names the checklist item to tick")
+        wanted.setdefault(task_id, []).append(str(item))
+    if not wanted:
+        return
+    ticked: JSON = {}
+    closing: list[str] = []
+    for task_id, items in wanted.items():
+        task = c.definition.tasks[task_id]
+        known = [entry.id for entry in task.checklist]
+        for item in items:
+            if item not in known:
+                raise EffectError(
+                    f"{item!r} is not an item of checklist {task_id!r}; items: {', '.join(known)}"
+                )
+        current = state.tasks.get(task_id)
+        if current is None and task_id not in effects.get("tasks_opened", {}):
+            raise EffectError(f"task {task_id!r} is not open, so its items cannot be ticked")
+        already = set(current["checked"]) if current else set()
+        new_items = {item: {"by": actor, "at": when} for item in items if item not in already}
+        if new_items:
+            ticked[task_id] = new_items
+        if already | set(new_items) >= set(known) and task_id not in spec.close_tasks:
+            closing.append(task_id)
+    if ticked:
+        effects["checklist"] = ticked
+    if closing:
+        effects["tasks_closed"] = sorted({*effects.get("tasks_closed", []), *closing})
 
 
 def _preview(state: ProcessState, effects: JSON, when: str) -> ProcessState:

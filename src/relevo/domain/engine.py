@@ -220,6 +220,7 @@ def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetim
         version=state.version + 1,
         event_type=f"action.{action.control}",
         history=[entry],
+        actor=action.actor,
     )
     return Event(
         type=f"action.{action.control}",
@@ -245,6 +246,7 @@ def _event(
         params={},
         version=state.version + 1,
         event_type=message.type,
+        actor=message.actor,
     )
     return Event(
         type=message.type,
@@ -466,4 +468,3 @@ def replay(process_id: str, events: list[Event]) -> ProcessState:
     for event in events:
         apply(state, event)
     return state
-

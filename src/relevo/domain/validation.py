@@ -249,7 +249,12 @@ def check(d: Definition) -> list[tuple[Path, str]]:
         _effects(problems, d, (*base, "then"), timer.then, need_stage, need_date, need_rule)
 
     for name, rule in d.compensation.items():
-        need_date(("compensation", name, "after"), rule.after)
+        if rule.after is not None:
+            need_date(("compensation", name, "after"), rule.after)
+        if rule.on_incident is not None and rule.on_incident not in d.incidents:
+            problems.append(
+                (("compensation", name, "on_incident"), f"unknown incident {rule.on_incident!r}")
+            )
         _texts(problems, d, ("compensation", name, "explanation"), [rule.explanation])
         for stage_id in rule.while_in:
             need_stage(("compensation", name, "while_in"), stage_id)
@@ -295,9 +300,17 @@ def _effects(
     for requirement in (*spec.require, *spec.requirements):
         if requirement not in d.requirements:
             problems.append(((*base, "require"), f"unknown requirement {requirement!r}"))
-    for task in (*spec.open_tasks, *spec.close_tasks):
+    for task in (*spec.open_tasks, *spec.close_tasks, *spec.tick_from):
         if task not in d.tasks:
             problems.append(((*base, "open_tasks"), f"unknown task {task!r}"))
+    for task, items in spec.tick.items():
+        if task not in d.tasks:
+            problems.append(((*base, "tick"), f"unknown task {task!r}"))
+            continue
+        known = {entry.id for entry in d.tasks[task].checklist}
+        for item in items:
+            if item not in known:
+                problems.append(((*base, "tick", task), f"{item!r} is not an item of {task!r}"))
     for template in spec.notify:
         if template not in {n.template for n in d.notifications}:
             problems.append(((*base, "notify"), f"unknown notification template {template!r}"))

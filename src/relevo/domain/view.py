@@ -13,7 +13,7 @@ from typing import Any
 
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled
-from relevo.domain.definitions import Localized
+from relevo.domain.definitions import Compensation, Localized
 from relevo.domain.formatting import moment_text
 from relevo.domain.model import JSON, ProcessState, Status, parse_iso
 from relevo.domain.texts import ACTORS, REQUIREMENT_STATES, STAGE_STATES, STATUSES
@@ -276,7 +276,16 @@ def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
 def _compensation(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
     rows = []
     for comp_id, rule in c.definition.compensation.items():
-        start = state.dates.get(rule.after)
+        if rule.on_incident is not None:
+            occurrences = sum(
+                1
+                for entry in state.history
+                if entry["kind"] == "incident" and entry["ref"] == rule.on_incident
+            )
+            if occurrences:
+                rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
+            continue
+        start = state.dates.get(rule.after or "")
         if start is None:
             continue
         begin = parse_iso(start["at"])
@@ -292,23 +301,26 @@ def _compensation(c: Compiled, state: ProcessState, now: datetime, lang: str) ->
             units = (end - begin).days
         else:
             units = _working_days_between(c, begin, end)
-        amount = rule.amount * units
-        if rule.cap is not None:
-            amount = min(amount, rule.cap)
-        if amount <= 0:
-            continue
-        rows.append(
-            {
-                "id": comp_id,
-                "title": rule.title.get(lang),
-                "explanation": render(rule.explanation, c, state, lang),
-                "amount": str(amount.quantize(Decimal("0.01"))),
-                "currency": rule.currency,
-                "units": units,
-                "verify": rule.verify,
-            }
-        )
+        if units > 0:
+            rows.append(_owed(c, state, lang, comp_id, rule, units))
     return rows
+
+
+def _owed(
+    c: Compiled, state: ProcessState, lang: str, comp_id: str, rule: Compensation, units: int
+) -> JSON:
+    amount = rule.amount * units
+    if rule.cap is not None:
+        amount = min(amount, rule.cap)
+    return {
+        "id": comp_id,
+        "title": rule.title.get(lang),
+        "explanation": render(rule.explanation, c, state, lang),
+        "amount": str(amount.quantize(Decimal("0.01"))),
+        "currency": rule.currency,
+        "units": units,
+        "verify": rule.verify,
+    }
 
 
 def _left_stages_at(state: ProcessState, stages: list[str]) -> datetime | None:
