@@ -1,61 +1,146 @@
-"""Reading CloudEvents 1.0 (structured JSON) into inbound messages, with precise errors."""
+"""CloudEvents 1.0 (JSON format) checked at the edge, before anything reaches the hub.
+
+``parse_event`` turns one decoded JSON value into an ``Inbound`` or a list of precise
+problems, so that a batch can report every bad item and still apply the good ones.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from relevo.services.ingest import Inbound
 
-REQUIRED = ("specversion", "id", "source", "type")
+SPECVERSION = "1.0"
+REQUIRED = ("id", "source", "type")
+ACTOR = "relevoactor"
+CHANNEL = "relevochannel"
+DEFAULT_CHANNEL = "backend"
+
+#: Media types a structured-mode event may declare for its ``data``.
+_JSON_TYPES = ("application/json", "text/json")
 
 
-class InvalidEvent(ValueError):
-    """A CloudEvent that cannot be accepted; ``str()`` says what is wrong and how to fix it."""
+@dataclass
+class Invalid:
+    """An item that is not a valid CloudEvent: what is wrong, and what it claimed to be."""
+
+    problems: list[str]
+    raw: Any
+
+    @property
+    def reason(self) -> str:
+        """Every problem in one sentence-like line."""
+        return "invalid CloudEvent: " + "; ".join(self.problems)
+
+    def attribute(self, name: str) -> str | None:
+        """The item's ``name`` attribute when it is a usable string (for the report)."""
+        if isinstance(self.raw, dict):
+            value = self.raw.get(name)
+            if isinstance(value, str) and value:
+                return value
+        return None
 
 
-def parse_event(raw: Any, now: datetime) -> Inbound:
-    """The inbound message in ``raw`` (one decoded structured-mode CloudEvent).
+def parse_event(raw: Any, now: Callable[[], datetime]) -> Inbound | Invalid:
+    """``raw`` as an ``Inbound`` if it is a valid structured-mode CloudEvent 1.0.
 
-    ``time`` defaults to ``now``; extensions ``relevoactor`` and ``relevochannel`` say who
-    caused the event and through which channel. Raises InvalidEvent.
+    Required: ``specversion`` "1.0", non-empty string ``id``, ``source`` and ``type``.
+    Optional: ``subject`` (the relevo process id), ``time`` (RFC 3339 with an offset; missing
+    means ``now()``), ``datacontenttype`` (JSON only), ``data`` (an object) and the
+    extensions ``relevoactor`` (default ``backend:<source>``) and ``relevochannel`` (default
+    ``backend``). Otherwise an ``Invalid`` naming every problem.
     """
     if not isinstance(raw, dict):
-        raise InvalidEvent("a CloudEvent must be a JSON object")
-    missing = [name for name in REQUIRED if not raw.get(name)]
-    if missing:
-        raise InvalidEvent(
-            f"missing CloudEvents attribute(s): {', '.join(missing)} "
-            "(every event needs specversion, id, source and type)"
+        return Invalid([f"each event must be a JSON object, not {_json_kind(raw)}"], raw)
+    problems: list[str] = []
+    version = raw.get("specversion")
+    if version is None:
+        problems.append(f"missing required attribute 'specversion' (use {SPECVERSION!r})")
+    elif version != SPECVERSION:
+        problems.append(f"specversion must be {SPECVERSION!r}, not {version!r}")
+    attributes: dict[str, str] = {}
+    for name in REQUIRED:
+        value = raw.get(name)
+        if value is None:
+            problems.append(f"missing required attribute {name!r}")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"attribute {name!r} must be a non-empty string")
+        else:
+            attributes[name] = value
+    optional = {}
+    for name in ("subject", ACTOR, CHANNEL, "datacontenttype", "time"):
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(f"attribute {name!r} must be a non-empty string when present")
+        elif value is not None:
+            optional[name] = value.strip()
+    content_type = optional.get("datacontenttype")
+    if content_type is not None and not _is_json(content_type):
+        problems.append(
+            f"datacontenttype {content_type!r} is not supported: data must be JSON "
+            "(application/json)"
         )
-    for name in (*REQUIRED, "subject", "time", "relevoactor", "relevochannel"):
-        if name in raw and raw[name] is not None and not isinstance(raw[name], str):
-            raise InvalidEvent(f"CloudEvents attribute {name!r} must be a string")
-    if raw["specversion"] != "1.0":
-        raise InvalidEvent(f"specversion {raw['specversion']!r} is not supported: send '1.0'")
-    data = raw.get("data", {})
+    if "data_base64" in raw:
+        problems.append("data_base64 is not supported: send data as a JSON object")
+    data = raw.get("data")
     if data is None:
         data = {}
-    if not isinstance(data, dict):
-        raise InvalidEvent("'data' must be a JSON object (structured mode, application/json)")
-    occurred = now
-    if raw.get("time"):
-        try:
-            occurred = datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidEvent(
-                f"'time' {raw['time']!r} is not an RFC 3339 timestamp (e.g. 2026-12-01T10:00:00Z)"
-            ) from None
-        if occurred.tzinfo is None:
-            raise InvalidEvent(f"'time' {raw['time']!r} has no UTC offset; add Z or +01:00")
+    elif not isinstance(data, dict):
+        problems.append(f"data must be a JSON object, not {_json_kind(data)}")
+    occurred_at = now()
+    if "time" in optional:
+        moment = _rfc3339(optional["time"])
+        if moment is None:
+            problems.append(
+                f"time {optional['time']!r} is not an RFC 3339 timestamp with an offset, "
+                "e.g. 2025-03-03T10:00:00+01:00 or 2025-03-03T09:00:00Z"
+            )
+        else:
+            occurred_at = moment
+    if problems:
+        return Invalid(problems, raw)
     return Inbound(
-        source=raw["source"],
-        id=raw["id"],
-        type=raw["type"],
+        source=attributes["source"],
+        id=attributes["id"],
+        type=attributes["type"],
         data=data,
-        occurred_at=occurred,
-        subject=raw.get("subject") or None,
-        actor=raw.get("relevoactor") or f"backend:{raw['source']}",
-        channel=raw.get("relevochannel") or "backend",
+        occurred_at=occurred_at,
+        subject=optional.get("subject"),
+        actor=optional.get(ACTOR, f"backend:{attributes['source']}"),
+        channel=optional.get(CHANNEL, DEFAULT_CHANNEL),
         raw=raw,
     )
+
+
+def _rfc3339(text: str) -> datetime | None:
+    # fromisoformat also takes dates alone and compact forms; RFC 3339 needs the full
+    # date-time with an offset.
+    if len(text) < 20 or text[10] not in "Tt ":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _is_json(media_type: str) -> bool:
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return essence in _JSON_TYPES or essence.endswith("+json")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return "an object"

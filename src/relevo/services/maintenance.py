@@ -10,7 +10,7 @@ from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.domain import engine
 from relevo.domain.model import JSON, Outcome, iso
-from relevo.services.cloudevents import InvalidEvent, parse_event
+from relevo.services.cloudevents import Invalid, parse_event
 from relevo.services.ingest import Ingestor, IngestResult
 from relevo.services.processes import NotFound
 
@@ -74,15 +74,14 @@ def replay_dead_letter(
     if letter.status != "open":
         raise NotFound(f"dead letter {dead_letter_id} is already {letter.status}")
     now = clock()
-    try:
-        inbound = parse_event(letter.payload, now)
-    except InvalidEvent as error:
+    inbound = parse_event(letter.payload, lambda: now)
+    if isinstance(inbound, Invalid):
         return IngestResult(
             0,
             letter.source,
             letter.message_id,
             Outcome.REJECTED,
-            reason=str(error),
+            reason=inbound.reason,
             reason_code="invalid_event",
         )
     result = ingestor.ingest([inbound], keep_rejected=False)[0]

@@ -1,0 +1,1 @@
+"""Adapters: the SQL store, transports and the clock, behind the services' interfaces."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the relevo schema (run through ``relevo.adapters.db.migrate``)."""

@@ -1,0 +1,109 @@
+"""The values the SQL store takes and returns, and the conflicts it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from relevo.domain.model import JSON, Event, ProcessState
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer got there first: a ``(process_id, version)`` or an inbound message
+    ``(source, message_id)`` is already stored, or a changed process no longer exists.
+
+    Reloading the states and deciding again resolves it.
+    """
+
+
+class KeyConflict(Exception):
+    """An active correlation key is held by another process.
+
+    ``key`` is ``(kind, name, value)``; ``holder`` the process holding it when known.
+    """
+
+    def __init__(self, key: tuple[str, str, str], holder: str | None = None) -> None:
+        kind, name, value = key
+        super().__init__(f"correlation key {name}={value!r} of {kind} is taken by {holder}")
+        self.key = key
+        self.holder = holder
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Everything one ingest step writes, saved set-wise in one transaction.
+
+    ``at`` is the moment the batch is recorded (ISO 8601 UTC), used for the rows that carry
+    a reception time (inbox, outbox ``created_at``, dead letters); when ``None`` the store
+    reads the wall clock.
+
+    Within one batch, keys are released before new ones are added (so a key can move from
+    a finished process to a new one), and a key added to a process listed in
+    ``keys_released`` is stored inactive. Timers are set before others are cancelled: give
+    the store only the net effect for any one timer.
+    """
+
+    #: (process_id, version, event, hash, prev_hash)
+    events: list[tuple[str, int, Event, str, str]] = field(default_factory=list)
+    new_states: list[ProcessState] = field(default_factory=list)
+    changed_states: list[ProcessState] = field(default_factory=list)
+    #: (kind, name, value, process_id)
+    keys_added: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: ids of processes whose keys all become inactive
+    keys_released: list[str] = field(default_factory=list)
+    #: (source, message_id, process_id, outcome)
+    inbox: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    #: (process_id, topic, payload, idempotency_key, available_at); known keys are skipped
+    outbox: list[tuple[str, str, JSON, str, str]] = field(default_factory=list)
+    #: (process_id, name, due_at): creates the timer or re-arms it as pending
+    timers_set: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (process_id, name): a pending timer becomes cancelled
+    timers_cancelled: list[tuple[str, str]] = field(default_factory=list)
+    #: (source, message_id, type, payload, reason)
+    dead_letters: list[tuple[str, str | None, str | None, JSON, str]] = field(default_factory=list)
+    at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as read back from the log, with its place in it."""
+
+    position: int
+    process_id: str
+    version: int
+    hash: str
+    prev_hash: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An inbound message that could not be processed, kept for inspection and replay."""
+
+    id: int
+    received_at: str
+    source: str
+    message_id: str | None
+    type: str | None
+    payload: JSON
+    reason: str
+    status: str
+    resolved_at: str | None
+    resolution: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """A stored API key: only the hash of its secret is kept."""
+
+    id: str
+    name: str
+    prefix: str
+    secret_hash: str
+    scopes: frozenset[str]
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        """True until the key is revoked."""
+        return self.revoked_at is None

@@ -1,0 +1,186 @@
+"""The SQL store: the unit of work through which the services read and write.
+
+The SQL lives in this package only: the ingest lookups and the transaction here, the
+set-wise write path in ``writes``, the reads in ``queries`` and what differs between
+SQLite and PostgreSQL in ``dialect``. A batch costs one statement per table whatever its
+size, so the cost per event stays flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+
+from relevo.adapters.db import dialect, writes
+from relevo.adapters.db import tables as t
+from relevo.adapters.db.queries import Queries
+from relevo.adapters.db.records import (
+    ApiKeyRow,
+    ConcurrencyConflict,
+    DeadLetter,
+    KeyConflict,
+    StoredEvent,
+    WriteBatch,
+)
+from relevo.adapters.db.support import chunks, load_state
+from relevo.domain.model import ProcessState, iso
+
+__all__ = [
+    "ApiKeyRow",
+    "ConcurrencyConflict",
+    "DeadLetter",
+    "KeyConflict",
+    "SqlStore",
+    "StoredEvent",
+    "UnitOfWork",
+    "WriteBatch",
+]
+
+_INBOX_KEY = ("source", "message_id")
+
+
+class SqlStore:
+    """Hands out units of work over one engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work to use in a ``with`` block.
+
+        ``read_only`` lets SQLite readers run beside a writer instead of queueing for the
+        write lock; such a unit of work must not write.
+        """
+        return UnitOfWork(self.engine, read_only=read_only)
+
+
+class UnitOfWork(Queries):
+    """One transaction: entering opens it, ``commit()`` commits it, leaving the ``with``
+    block without committing rolls it back. After ``commit()`` the next statement opens a
+    new transaction."""
+
+    def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._conn: sa.Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        if self._read_only:
+            conn.execution_options(**{dialect.READ_ONLY: True})
+        conn.begin()
+        self._conn = conn
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.rollback()
+            finally:
+                conn.close()
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection; for adapters that add their own queries (workers)."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its 'with' block")
+        return self._conn
+
+    def commit(self) -> None:
+        """Commit everything written since the transaction began."""
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        """Discard everything written since the transaction began."""
+        self.connection.rollback()
+
+    # -- ingest lookups: one query per chunk of 500 -----------------------------------
+
+    def inbox_seen(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The ``(source, message_id)`` pairs among ``keys`` already in the inbox."""
+        seen: set[tuple[str, str]] = set()
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            rows = dialect.select_by_keys(self.connection, t.inbox, _INBOX_KEY, _INBOX_KEY, chunk)
+            seen.update((source, message_id) for source, message_id in rows)
+        return seen
+
+    def lookup_keys(
+        self, pairs: Iterable[tuple[str, str]], *, include_inactive: bool = False
+    ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """For each ``(name, value)`` held by active keys: ``[(kind, process_id), …]``,
+        newest holder first.
+
+        Pairs without a key are absent from the result. ``include_inactive`` also returns
+        released keys (to route late messages to finished processes).
+        """
+        only_if = None if include_inactive else {"active": True}
+        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for chunk in chunks(list(dict.fromkeys(pairs))):
+            rows = dialect.select_by_keys(
+                self.connection,
+                t.correlation_keys,
+                ("name", "value", "kind", "process_id"),
+                ("name", "value"),
+                chunk,
+                only_if=only_if,
+                # A released key may have belonged to several processes over time.
+                newest_first="id",
+            )
+            for name, value, kind, process_id in rows:
+                found.setdefault((name, value), []).append((kind, process_id))
+        return found
+
+    def load_states(self, ids: Iterable[str]) -> dict[str, ProcessState]:
+        """The stored states of the given process ids; unknown ids are absent."""
+        states: dict[str, ProcessState] = {}
+        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)]):
+            for (text,) in dialect.select_by_keys(
+                self.connection, t.processes, ("state",), ("id",), chunk
+            ):
+                state = load_state(text)
+                states[state.id] = state
+        return states
+
+    # -- the write path ---------------------------------------------------------------
+
+    def save(self, batch: WriteBatch) -> None:
+        """Write a batch set-wise: one statement per table that has rows.
+
+        The batch is atomic: on ``ConcurrencyConflict`` or ``KeyConflict`` nothing of it is
+        written and the unit of work stays usable (the caller may reload and retry).
+        """
+        at = batch.at or iso(datetime.now(UTC))
+        try:
+            with self.connection.begin_nested():
+                writes.write(self.connection, batch, at)
+        except writes.KeyInsertFailed as failure:
+            raise self._key_conflict(batch) from failure.__cause__
+
+    def _key_conflict(self, batch: WriteBatch) -> KeyConflict:
+        """Name the key that made the insert fail: a clash inside the batch or a key that
+        another process holds."""
+        gone = set(batch.keys_released)
+        claimed: dict[tuple[str, str, str], str] = {}
+        for kind, name, value, pid in batch.keys_added:
+            if pid in gone:
+                continue
+            key = (kind, name, value)
+            if claimed.setdefault(key, pid) != pid:
+                return KeyConflict(key, claimed[key])
+        held = self.lookup_keys((name, value) for _kind, name, value in claimed)
+        for kind, name, value in claimed:
+            for held_kind, holder in held.get((name, value), []):
+                if held_kind == kind:
+                    return KeyConflict((kind, name, value), holder)
+        # The holder let go meanwhile; report the first key, a retry will settle it.
+        return KeyConflict(next(iter(claimed)))

@@ -1,0 +1,184 @@
+"""Table definitions (SQLAlchemy Core) shared by the store and the migrations.
+
+Portable types only, so that one schema serves SQLite and PostgreSQL:
+
+* JSON payloads are ``Text``; the store serialises them with orjson itself.
+* Every timestamp is an ISO 8601 UTC string (``String(40)``); such strings sort and compare
+  the same way on both databases, which ``DateTime`` columns would not.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: Autoincrement keys are BIGINT on PostgreSQL; SQLite only autoincrements an
+#: ``INTEGER PRIMARY KEY`` (the rowid alias), hence the variant.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> sa.String:
+    return sa.String(40)
+
+
+def _moment() -> sa.String:
+    return sa.String(40)
+
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", BigId, primary_key=True, autoincrement=True),
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("occurred_at", _moment(), nullable=False),
+    sa.Column("recorded_at", _moment(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(200)),
+    sa.Column("message_id", sa.String(200)),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("effects", sa.Text, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    # Optimistic concurrency: two writers appending the same version to one process clash here.
+    sa.UniqueConstraint("process_id", "version"),
+)
+
+processes = sa.Table(
+    "processes",
+    metadata,
+    sa.Column("id", _id(), primary_key=True),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("definition_version", sa.Integer, nullable=False),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", _moment(), nullable=False),
+    sa.Column("updated_at", _moment(), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Index(None, "customer_id"),
+    sa.Index(None, "subject"),
+    sa.Index(None, "kind", "status"),
+    sa.Index(None, "kind", "stage"),
+)
+
+correlation_keys = sa.Table(
+    "correlation_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Index(None, "process_id"),
+    # Searches come by (name, value) without the kind, and must also find released keys.
+    sa.Index(None, "name", "value"),
+)
+
+# An active key belongs to one process of a kind; released keys may repeat freely.
+sa.Index(
+    "uq_correlation_keys_active",
+    correlation_keys.c.kind,
+    correlation_keys.c.name,
+    correlation_keys.c.value,
+    unique=True,
+    sqlite_where=correlation_keys.c.active,
+    postgresql_where=correlation_keys.c.active,
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("message_id", sa.String(200), primary_key=True),
+    sa.Column("process_id", _id()),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("received_at", _moment(), nullable=False),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("received_at", _moment(), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("message_id", sa.String(200)),
+    sa.Column("type", sa.String(100)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("resolved_at", _moment()),
+    sa.Column("resolution", sa.Text),
+    sa.Index(None, "status"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", _moment(), nullable=False),
+    sa.Column("available_at", _moment(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("claimed_until", _moment()),
+    sa.Column("sent_at", _moment()),
+    sa.Column("last_error", sa.Text),
+)
+
+# Workers poll "pending and due"; the partial index stays as small as the backlog.
+sa.Index(
+    "ix_outbox_pending",
+    outbox.c.available_at,
+    sqlite_where=outbox.c.status == "pending",
+    postgresql_where=outbox.c.status == "pending",
+)
+
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("process_id", _id(), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("due_at", _moment(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("claimed_until", _moment()),
+)
+
+sa.Index(
+    "ix_timers_pending",
+    timers.c.due_at,
+    sqlite_where=timers.c.status == "pending",
+    postgresql_where=timers.c.status == "pending",
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(12), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("created_at", _moment(), nullable=False),
+    sa.Column("revoked_at", _moment()),
+    sa.Index(None, "prefix"),
+)

@@ -1,0 +1,38 @@
+"""The ``relevo`` command line: serve the API, ingest files, run maintenance."""
+
+from __future__ import annotations
+
+import typer
+
+from relevo.cli import db, dead_letters, definitions, keys
+from relevo.cli.common import err
+from relevo.cli.ingest import ingest_command
+from relevo.cli.rebuild import rebuild_command
+from relevo.cli.serve import serve
+
+app = typer.Typer(
+    name="relevo",
+    help="relevo: one live, trusted process per customer.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve)
+app.command("ingest")(ingest_command)
+app.command("rebuild")(rebuild_command)
+app.add_typer(db.app, name="db")
+app.add_typer(definitions.app, name="definitions")
+app.add_typer(keys.app, name="keys")
+app.add_typer(dead_letters.app, name="dead-letters")
+
+
+def main() -> None:
+    """Run the command line; an error escaping a command prints one line and exits 1."""
+    try:
+        app()
+    except Exception as error:
+        err.print(f"[bold red]error:[/] {type(error).__name__}: {error}", soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+__all__ = ["app", "main"]

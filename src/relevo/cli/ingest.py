@@ -1,0 +1,103 @@
+"""``relevo ingest``: send a JSONL file of CloudEvents through the hub, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from relevo.cli.common import err, failures, open_hub, out
+from relevo.domain.model import Outcome
+from relevo.web.intake import Unreadable, counts, ingest
+
+#: How many rejected lines are listed one by one before summarising the rest.
+SHOWN_REJECTIONS = 50
+
+
+def ingest_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CloudEvents, one JSON per line."
+        ),
+    ],
+    batch: Annotated[int, typer.Option(min=1, max=20_000, help="Events per transaction.")] = 500,
+) -> None:
+    """Ingest a JSONL file of CloudEvents; exits 1 if any line was rejected.
+
+    Invalid lines are reported with their line numbers and kept as dead letters.
+    """
+    with failures(), open_hub() as hub:
+        tally = {outcome.value: 0 for outcome in Outcome}
+        rejected: list[tuple[int, str]] = []
+        progress = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task("ingest", total=file.stat().st_size)
+            for lines, items, size in _batches(file, batch):
+                results = ingest(hub, items, hub.clock)
+                for outcome, n in counts(results).items():
+                    tally[outcome] += n
+                for result in results:
+                    if result.outcome is Outcome.REJECTED:
+                        rejected.append((lines[result.index], result.reason or "rejected"))
+                progress.advance(task, size)
+        _report(file, tally, rejected)
+    if rejected:
+        raise typer.Exit(1)
+
+
+def _batches(file: Path, size: int) -> Iterator[tuple[list[int], list[Any], int]]:
+    """``(line numbers, decoded items, bytes read)`` per batch; blank lines are skipped."""
+    lines: list[int] = []
+    items: list[Any] = []
+    read = 0
+    with file.open("rb") as stream:
+        for number, line in enumerate(stream, start=1):
+            read += len(line)
+            if not line.strip():
+                continue
+            lines.append(number)
+            items.append(_decode(line, number))
+            if len(items) >= size:
+                yield lines, items, read
+                lines, items, read = [], [], 0
+    if items or read:
+        yield lines, items, read
+
+
+def _decode(line: bytes, number: int) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        text = line.decode("utf-8", errors="replace").rstrip("\n")
+        return Unreadable(text, f"line {number} is not valid JSON: {error}")
+
+
+def _report(file: Path, tally: dict[str, int], rejected: list[tuple[int, str]]) -> None:
+    table = Table(title=f"{file.name}: {sum(tally.values())} event(s)", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("events", justify="right")
+    for outcome, n in tally.items():
+        table.add_row(outcome, str(n))
+    out.print(table)
+    for number, reason in rejected[:SHOWN_REJECTIONS]:
+        err.print(f"{file}:{number}: {reason}", markup=False, soft_wrap=True)
+    if len(rejected) > SHOWN_REJECTIONS:
+        err.print(f"… and {len(rejected) - SHOWN_REJECTIONS} more rejected line(s)")
+    if rejected:
+        err.print(
+            f"{len(rejected)} line(s) rejected and kept as dead letters "
+            "(see 'relevo dead-letters list')."
+        )

@@ -1,0 +1,23 @@
+"""``relevo serve``: run the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from relevo.bootstrap import build_hub
+from relevo.cli.common import failures
+from relevo.config import Settings
+from relevo.web.app import create_app
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
+    with failures():
+        app = create_app(build_hub(Settings.from_env()))
+    uvicorn.run(app, host=host, port=port, log_level="info")

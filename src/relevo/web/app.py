@@ -1,0 +1,43 @@
+"""The FastAPI application: routes, API-key checks and problem answers over one hub."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from relevo.services.hub import Hub
+from relevo.services.keys import KeyCache
+from relevo.web import api, health, payload, problems
+
+DESCRIPTION = """\
+relevo keeps every customer process (switching provider, moving home, leaving, …) as one
+live process and shows every channel the same truth.
+
+* Back-ends send CloudEvents to `POST /v1/events` (one, or a batch of thousands).
+* Channels start processes, read their status view in Spanish or English and use controls.
+* Every error is an RFC 9457 problem (`application/problem+json`).
+
+Authenticate with an API key: `Authorization: Bearer rlv_…` or `X-API-Key: rlv_…`.
+"""
+
+
+def create_app(
+    hub: Hub, *, key_cache_seconds: float = 30.0, max_body_bytes: int = payload.MAX_BODY_BYTES
+) -> FastAPI:
+    """The API over ``hub``.
+
+    Verified API keys are remembered for ``key_cache_seconds``; ``POST /v1/events`` takes
+    bodies up to ``max_body_bytes``.
+    """
+    app = FastAPI(
+        title="relevo",
+        version="1",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+    )
+    app.state.hub = hub
+    app.state.keys = KeyCache(hub.store, ttl=key_cache_seconds)
+    app.state.max_body_bytes = max_body_bytes
+    problems.install(app)
+    app.include_router(api.router)
+    app.include_router(health.router)
+    return app

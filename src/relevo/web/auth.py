@@ -1,0 +1,77 @@
+"""API-key authentication and scope checks, as FastAPI dependencies.
+
+A key travels as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Missing or
+wrong keys answer 401; a valid key without the scope a route needs answers 403 naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from relevo.services.keys import ApiKey, KeyCache
+from relevo.web.problems import ProblemError
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer rlv_…")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: rlv_…")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="relevo"'}
+_HOW = (
+    "Send your API key as 'Authorization: Bearer rlv_…' or in the 'X-API-Key' header; "
+    "an administrator creates keys with 'relevo keys create NAME --scope …'."
+)
+
+
+def _cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.keys
+    return cache
+
+
+def current_key(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> ApiKey:
+    """The verified key of this request; raises a 401 problem if it is missing or wrong."""
+    presented = bearer.credentials if bearer is not None else header
+    if not presented:
+        raise ProblemError(401, "missing-api-key", "API key required", _HOW, headers=_CHALLENGE)
+    key = _cache(request).verify(presented)
+    if key is None:
+        raise ProblemError(
+            401,
+            "invalid-api-key",
+            "API key not accepted",
+            "The API key is unknown, malformed or revoked. Check that you sent the whole key "
+            "as shown when it was created (rlv_<prefix>_<secret>), or ask for a new one.",
+            headers=_CHALLENGE,
+        )
+    return key
+
+
+def scope(name: str) -> Callable[[ApiKey], ApiKey]:
+    """A dependency that admits keys carrying scope ``name`` (or ``admin``), else 403."""
+
+    def admit(key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
+        if not key.allows(name):
+            held = ", ".join(sorted(key.scopes)) or "none"
+            raise ProblemError(
+                403,
+                "missing-scope",
+                "API key lacks a scope",
+                f"This route needs an API key with the {name!r} scope (or 'admin'); "
+                f"key {key.name!r} has: {held}.",
+                extensions={"required_scope": name},
+            )
+        return key
+
+    return admit
+
+
+AnyKey = Annotated[ApiKey, Depends(current_key)]
+IngestKey = Annotated[ApiKey, Depends(scope("ingest"))]
+ChannelKey = Annotated[ApiKey, Depends(scope("channel"))]
+AdminKey = Annotated[ApiKey, Depends(scope("admin"))]

@@ -1,0 +1,206 @@
+"""Every error the API answers, as RFC 9457 problem details, mapped in one place.
+
+Routes raise domain and service exceptions (or ``ProblemError`` for errors found at the
+edge); ``install`` registers the handlers that turn each into ``application/problem+json``
+with the HTTP status, a stable ``type`` and a ``detail`` a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
+from relevo.services.hub import KeyInUse, NotFound, UnknownKind
+
+MEDIA_TYPE = "application/problem+json"
+#: Base of every problem ``type``; the slug after it is stable and documented.
+TYPE_BASE = "https://relevo.dev/problems/"
+
+log = logging.getLogger("relevo.web")
+
+
+class ProblemError(Exception):
+    """An error found at the edge (bad body, bad key, …) that answers as a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.extensions = dict(extensions or {})
+        self.headers = dict(headers or {})
+
+
+def problem(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A problem+json response about ``request``; extensions never override the core members."""
+    body: dict[str, Any] = dict(extensions or {})
+    body.update(
+        type=TYPE_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+    )
+    return Response(orjson.dumps(body), status, dict(headers or {}), media_type=MEDIA_TYPE)
+
+
+def request_language(request: Request) -> str:
+    """``es`` or ``en``: the ``lang`` query parameter, else Accept-Language, else Spanish."""
+    lang = request.query_params.get("lang")
+    if lang in ("es", "en"):
+        return lang
+    accepted = request.headers.get("accept-language", "").strip().lower()
+    return "en" if accepted.startswith("en") else "es"
+
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+async def _edge(request: Request, error: ProblemError) -> Response:
+    return problem(
+        request,
+        error.status,
+        error.slug,
+        error.title,
+        error.detail,
+        error.extensions,
+        error.headers,
+    )
+
+
+async def _validation(request: Request, error: RequestValidationError) -> Response:
+    errors = [
+        {"location": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+    listed = "; ".join(f"{item['location']}: {item['message']}" for item in errors)
+    return problem(
+        request,
+        422,
+        "invalid-request",
+        "The request has invalid fields",
+        f"Fix these fields and send it again: {listed}",
+        {"errors": errors},
+    )
+
+
+async def _http(request: Request, error: StarletteHTTPException) -> Response:
+    if error.status_code == 404:
+        return problem(
+            request,
+            404,
+            "no-such-route",
+            "No such route",
+            f"There is no route {request.method} {request.url.path}; "
+            "the routes are listed in /openapi.json and /docs.",
+        )
+    if error.status_code == 405:
+        return problem(
+            request,
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            f"{request.url.path} does not accept {request.method}; "
+            "see /openapi.json for the methods it takes.",
+            headers=error.headers,
+        )
+    return problem(
+        request,
+        error.status_code,
+        "http-error",
+        "Request failed",
+        str(error.detail),
+        headers=error.headers,
+    )
+
+
+async def _not_found(request: Request, error: NotFound) -> Response:
+    return problem(request, 404, "not-found", "Not found", str(error))
+
+
+async def _unknown_kind(request: Request, error: UnknownKind) -> Response:
+    return problem(request, 422, "unknown-kind", "Unknown process kind", str(error))
+
+
+async def _invalid_start(request: Request, error: InvalidStart) -> Response:
+    return problem(
+        request, 422, "invalid-start", "The process cannot start with these inputs", str(error)
+    )
+
+
+async def _key_in_use(request: Request, error: KeyInUse) -> Response:
+    return problem(request, 409, "key-in-use", "Correlation key in use", str(error))
+
+
+async def _unknown_control(request: Request, error: UnknownControl) -> Response:
+    return problem(request, 404, "unknown-control", "Unknown control", str(error))
+
+
+async def _refused(request: Request, error: ActionRefused) -> Response:
+    lang = request_language(request)
+    refusal = error.as_json(lang)
+    # Inputs out of bounds are unprocessable; anything else conflicts with the process's state.
+    status, slug = (422, "invalid-params") if error.code == "invalid_params" else (409, "refused")
+    title = "Action refused" if lang == "en" else "Acción rechazada"
+    detail = refusal["reason"]
+    if refusal["problems"]:
+        detail += " " + " ".join(f"{p['field']}: {p['message']}" for p in refusal["problems"])
+    return problem(request, status, slug, title, detail, {"refusal": refusal})
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem(
+        request,
+        500,
+        "internal-error",
+        "Internal error",
+        "Something failed on our side and it is logged; if it keeps failing, "
+        "tell the people who run this service the time of the request.",
+    )
+
+
+HANDLERS: dict[type[Exception], Handler] = {
+    ProblemError: _edge,
+    RequestValidationError: _validation,
+    StarletteHTTPException: _http,
+    NotFound: _not_found,
+    UnknownKind: _unknown_kind,
+    InvalidStart: _invalid_start,
+    KeyInUse: _key_in_use,
+    UnknownControl: _unknown_control,
+    ActionRefused: _refused,
+    Exception: _unexpected,
+}
+
+
+def install(app: FastAPI) -> None:
+    """Register every problem handler on ``app``."""
+    for exception, handler in HANDLERS.items():
+        app.add_exception_handler(exception, handler)

@@ -1,0 +1,180 @@
+"""Request and response bodies of the JSON API, as pydantic models.
+
+Request models are validated by FastAPI (a bad field answers a 422 problem listing every
+field). Response models document the answers in OpenAPI; the status view is built by the
+domain and passes through unchanged, so its model only names the main members.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Language = Literal["es", "en"]
+Role = Literal["customer", "agent"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CloudEvent(_Open):
+    """One CloudEvent 1.0 in structured JSON mode (extensions are allowed)."""
+
+    specversion: Literal["1.0"]
+    id: str = Field(description="Unique per source; a resend with the same id is a duplicate.")
+    source: str = Field(description="The sending system, e.g. /bss/portability-gateway.")
+    type: str = Field(description="An event type of the process definition, e.g. nc.accepted.")
+    subject: str | None = Field(None, description="The relevo process id, when known.")
+    time: str | None = Field(None, description="RFC 3339 with offset; defaults to reception.")
+    datacontenttype: str | None = Field(None, description="application/json if present.")
+    data: dict[str, Any] | None = Field(
+        None, description="Event data; a correlation key here (e.g. msisdn) finds the process."
+    )
+    relevoactor: str | None = Field(None, description="Who caused the event (default system).")
+    relevochannel: str | None = Field(None, description="Through which channel (default backend).")
+
+
+class IngestResultOut(BaseModel):
+    """What became of one event of the request."""
+
+    index: int
+    id: str | None
+    source: str | None
+    outcome: Literal["accepted", "duplicate", "ignored", "rejected"]
+    process_id: str | None
+    reason: str | None
+    reason_code: str | None
+
+
+class IngestAnswer(BaseModel):
+    """Every event's outcome, in input order, and how many had each outcome."""
+
+    results: list[IngestResultOut]
+    counts: dict[str, int]
+
+
+class StartProcess(_Strict):
+    """What a channel sends to start a process."""
+
+    kind: str = Field(description="Process kind, e.g. mobile_port_in (see /v1/definitions).")
+    customer_id: str = Field(min_length=1, description="The customer's id in the CRM.")
+    subject: str = Field(min_length=1, description="What the process is about, e.g. the number.")
+    keys: dict[str, str] = Field(default_factory=dict, description="Correlation keys.")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    language: Language = "es"
+    channel: str = Field("api", min_length=1, description="web, app, store, call_centre, …")
+    actor: str | None = Field(None, description="Who asks; defaults to the API key's name.")
+    timezone: str | None = Field(None, description="IANA zone, e.g. Atlantic/Canary.")
+
+
+class ActionRequest(_Strict):
+    """A request to use one control of a process."""
+
+    params: dict[str, Any] = Field(default_factory=dict, description="The control's inputs.")
+    actor: str | None = Field(None, description="Who acts; defaults to the API key's name.")
+    channel: str = Field("api", min_length=1)
+    role: Role = "customer"
+    request_id: str | None = Field(None, description="Idempotency key chosen by the caller.")
+
+
+class StatusView(_Open):
+    """What a person reads about one process (every member of the view is returned)."""
+
+    id: str
+    kind: str
+    language: Language
+    status: str
+    headline: str
+    headline_date: str | None
+    stage: dict[str, Any] | None
+    stages: list[dict[str, Any]]
+    controls: list[dict[str, Any]]
+    dates: list[dict[str, Any]]
+    keys: dict[str, str]
+
+
+class ProcessSummary(_Open):
+    """One process in a search result."""
+
+    id: str
+    kind: str
+    status: str
+    stage: str
+    subject: str
+    customer_id: str
+    updated_at: str
+
+
+class ProcessList(BaseModel):
+    """Processes matching a search, most recently updated first."""
+
+    items: list[ProcessSummary]
+    count: int
+
+
+class Timeline(_Open):
+    """The log of one process and whether its hash chain is intact."""
+
+    process_id: str
+    chain_valid: bool
+    broken_at_version: int | None
+    events: list[dict[str, Any]]
+
+
+class DeadLetterOut(_Open):
+    """An inbound message that could not be processed."""
+
+    id: int
+    received_at: str
+    source: str
+    message_id: str | None
+    type: str | None
+    payload: Any
+    reason: str
+    status: str
+
+
+class DeadLetterList(BaseModel):
+    """Dead letters in arrival order."""
+
+    items: list[DeadLetterOut]
+    count: int
+
+
+class DefinitionList(BaseModel):
+    """The process kinds and versions this hub runs."""
+
+    items: list[dict[str, Any]]
+
+
+class Refusal(BaseModel):
+    """Why an action is refused, until when, and what to do instead (in the asked language)."""
+
+    code: str
+    reason: str
+    instead: str | None
+    until: str | None
+    problems: list[dict[str, Any]]
+
+
+class Problem(_Open):
+    """An RFC 9457 problem; extensions such as ``errors`` or ``refusal`` may follow."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok"]
+    checks: dict[str, str] = Field(default_factory=dict)

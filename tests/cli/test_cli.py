@@ -1,0 +1,189 @@
+"""The ``relevo`` command line, run in-process against a migrated database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from relevo.adapters.db.store import SqlStore
+from relevo.bootstrap import build_hub
+from relevo.cli import app
+from relevo.config import Settings
+from relevo.services.catalog import shipped_files
+from relevo.services.hub import Hub, StartRequest
+from relevo.services.keys import verify_key
+
+
+@pytest.fixture
+def runner(db_url: str, store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A runner whose commands use the emptied test database."""
+    monkeypatch.setenv("RELEVO_DATABASE_URL", db_url)
+    monkeypatch.delenv("RELEVO_CATALOG_DIR", raising=False)
+    return CliRunner()
+
+
+@pytest.fixture
+def hub(db_url: str) -> Iterator[Hub]:
+    """A hub on the same database as the commands, for setting up and checking."""
+    hub = build_hub(Settings(database_url=db_url))
+    yield hub
+    hub.store.engine.dispose()
+
+
+def shipped_definition() -> str:
+    return (resources.files("relevo") / "catalog" / "mobile_port_in.v1.yaml").read_text("utf-8")
+
+
+def test_definitions_check_reports_file_and_line_of_each_problem(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    text = shipped_definition()
+    lines = text.splitlines()
+    line = next(n for n, row in enumerate(lines, 1) if row == "    actor: current_provider")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("    actor: current_provider\n", "    actor: martians\n", 1))
+    (tmp_path / "good.yml").write_text(text)
+
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert f"{broken}:{line}: stages.1.actor: Input should be 'customer'" in result.output
+    assert "good.yml" not in result.output
+
+
+def test_definitions_check_passes_on_the_shipped_catalog(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["definitions", "check"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{len(shipped_files())} definition file(s) OK." in result.output
+
+
+def test_definitions_check_names_a_missing_path(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path / "nope.yaml")])
+
+    assert result.exit_code == 1
+    assert "nope.yaml: no such file or folder" in result.output
+
+
+def test_definitions_schema_is_the_json_schema_of_a_definition(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["definitions", "schema"])
+
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert {"kind", "version", "stages", "controls"} <= set(schema["properties"])
+
+
+def test_keys_create_prints_a_working_key_once(runner: CliRunner, hub: Hub) -> None:
+    result = runner.invoke(
+        app, ["keys", "create", "gateway", "--scope", "ingest", "--scope", "channel"]
+    )
+
+    assert result.exit_code == 0, result.output
+    [key_line] = [row for row in result.stdout.splitlines() if row.startswith("key:")]
+    plaintext = key_line.split()[-1]
+    assert plaintext.startswith("rlv_")
+    key = verify_key(hub.store, plaintext)
+    assert key is not None
+    assert key.name == "gateway"
+    assert key.scopes == {"ingest", "channel"}
+    assert "cannot show it again" in result.output
+
+
+def test_keys_create_refuses_an_unknown_scope(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["keys", "create", "gateway", "--scope", "wizard"])
+
+    assert result.exit_code == 1
+    assert "unknown scope(s) wizard; valid scopes are ingest, channel, admin" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ingest_reports_counts_and_rejected_lines_and_dead_letters_them(
+    runner: CliRunner, hub: Hub, tmp_path: Path
+) -> None:
+    hub.start_process(
+        StartRequest(
+            kind="mobile_port_in",
+            customer_id="cust-1",
+            subject="612345678",
+            keys={},
+            attributes={"modality": "postpaid"},
+            language="es",
+            channel="web",
+            actor="test",
+        )
+    )
+    now = datetime.now(UTC).isoformat()
+    good = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/gateway",
+        "type": "nc.accepted",
+        "time": now,
+        "data": {"msisdn": "612345678", "reference": "NC-1", "window": "2030-01-08T02:00:00Z"},
+    }
+    confirmed = {**good, "id": "e-2", "type": "donor.confirmed", "data": {"msisdn": "612345678"}}
+    no_source = {"specversion": "1.0", "id": "e-3", "type": "sim.shipped"}
+    rows = [
+        orjson.dumps(good),
+        b"",
+        b'{"specversion": "1.0", "id": ',
+        orjson.dumps(confirmed),
+        orjson.dumps(no_source),
+        orjson.dumps(good),
+    ]
+    file = tmp_path / "events.jsonl"
+    file.write_bytes(b"\n".join(rows) + b"\n")
+
+    result = runner.invoke(app, ["ingest", str(file), "--batch", "2"])
+
+    assert result.exit_code == 1, result.output
+    assert "accepted" in result.stdout and "rejected" in result.stdout
+    cells = [[cell for cell in row.split() if cell != "│"] for row in result.stdout.splitlines()]
+    counts = {
+        row[0]: int(row[1])
+        for row in cells
+        if len(row) == 2 and row[0] in ("accepted", "duplicate", "ignored", "rejected")
+    }
+    assert counts == {"accepted": 2, "duplicate": 1, "ignored": 0, "rejected": 2}
+    assert f"{file}:3: line 3 is not valid JSON" in result.stderr
+    assert f"{file}:5: invalid CloudEvent: missing required attribute 'source'" in result.stderr
+    assert len(hub.dead_letters()) == 2
+
+    listed = runner.invoke(app, ["dead-letters", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "2 dead letter(s) with status open." in listed.stdout
+
+
+def test_db_upgrade_migrates_an_empty_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RELEVO_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+
+    first = CliRunner().invoke(app, ["db", "upgrade"])
+    second = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert first.exit_code == 0, first.output
+    assert "Migrated the database from empty to" in first.stdout
+    assert "already at the latest schema" in second.stdout
+
+
+def test_rebuild_reports_no_difference_on_a_consistent_store(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["rebuild"])
+
+    assert result.exit_code == 0, result.output
+    assert "0 difference(s)" in result.stdout
+
+
+def test_replaying_an_unknown_dead_letter_is_a_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["dead-letters", "replay", "999"])
+
+    assert result.exit_code == 1
+    assert "no dead letter with id 999" in result.output
+    assert "Traceback" not in result.output
