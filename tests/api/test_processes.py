@@ -149,7 +149,7 @@ def test_an_action_answers_the_new_view(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
-    assert response.json()["headline"].startswith("You cancelled the switch.")
+    assert response.json()["headline"] == "The switch of your number has been cancelled."
 
 
 def test_a_control_outside_its_window_is_refused_in_the_asked_language(api: Api) -> None:

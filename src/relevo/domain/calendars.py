@@ -45,13 +45,13 @@ class WorkCalendar:
         """True when ``day`` is a public holiday in this calendar."""
         return day in _holiday_set(self.subdivision, day.year, self.local_holidays)
 
-    def holiday_name(self, day: date) -> str | None:
-        """The name of the holiday on ``day``, if any (Spanish names from the package)."""
-        names = _holiday_names(self.subdivision, day.year)
+    def holiday_name(self, day: date, lang: str = "es") -> str | None:
+        """The name of the holiday on ``day`` in ``lang`` (``es`` or ``en``), if any."""
+        names = _holiday_names(self.subdivision, day.year, "en_US" if lang == "en" else "es")
         if day in names:
             return names[day]
         if (day.month, day.day) in self.local_holidays:
-            return "Fiesta local"
+            return "Local holiday" if lang == "en" else "Fiesta local"
         return None
 
     def is_working_day(self, day: date) -> bool:
@@ -108,8 +108,8 @@ def _minus(later: time, earlier: time) -> timedelta:
 
 
 @lru_cache(maxsize=512)
-def _holiday_names(subdivision: str | None, year: int) -> dict[date, str]:
-    table = holidays_lib.country_holidays("ES", subdiv=subdivision, years=year, language="es")
+def _holiday_names(subdivision: str | None, year: int, language: str = "es") -> dict[date, str]:
+    table = holidays_lib.country_holidays("ES", subdiv=subdivision, years=year, language=language)
     return dict(table.items())
 
 

@@ -149,10 +149,10 @@ def _check_param(
     if "weekends" in param.not_on and local_day.weekday() >= 5:
         return ("weekend", PARAM_PROBLEMS["weekend"]), None
     if "holidays" in param.not_on and calendar.is_holiday(local_day):
-        name = calendar.holiday_name(local_day) or ""
         template = PARAM_PROBLEMS["holiday"]
         named = Localized(
-            es=template.es.replace("{name}", name), en=template.en.replace("{name}", name)
+            es=template.es.replace("{name}", calendar.holiday_name(local_day, "es") or ""),
+            en=template.en.replace("{name}", calendar.holiday_name(local_day, "en") or ""),
         )
         return ("holiday", named), None
     for bound, code in ((param.min, "too_early"), (param.max, "too_late")):

@@ -116,17 +116,20 @@ def start(
         attributes=values,
     )
     all_keys = {definition.subject.key: subject, **keys}
-    effects = build(
-        c,
-        state,
-        definition.start,
-        now=now,
-        occurred_at=now,
-        data={},
-        params={},
-        version=1,
-        event_type=STARTED,
-    )
+    try:
+        effects = build(
+            c,
+            state,
+            definition.start,
+            now=now,
+            occurred_at=now,
+            data={},
+            params={},
+            version=1,
+            event_type=STARTED,
+        )
+    except EffectError as error:  # e.g. a date attribute that is not a date
+        raise InvalidStart(str(error)) from None
     effects.setdefault("keys", {}).update(all_keys)
     event = Event(
         type=STARTED,
@@ -404,6 +407,7 @@ def apply(state: ProcessState, event: Event) -> ProcessState:
             "opened_at": event.occurred_at,
             "resolved_at": None,
             "detail": opened.get("detail", {}),
+            "occurrences": state.incidents.get(code, {}).get("occurrences", 0) + 1,
         }
     for requirement, change in effects.get("requirements", {}).items():
         state.requirements[requirement] = {**change, "updated_at": event.occurred_at}

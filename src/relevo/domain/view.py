@@ -41,6 +41,7 @@ def build_view(
         "status_label": STATUSES[state.status].get(lang),
         "headline": headline,
         "headline_date": headline_date,
+        "outcome": _outcome(c, state, lang),
         "stage": None
         if stage is None
         else {
@@ -111,6 +112,13 @@ def _headline(c: Compiled, state: ProcessState, lang: str) -> tuple[str, str | N
     date_name = next((n for n in names if n in state.dates), None)
     headline_date = state.dates[date_name]["at"] if date_name else None
     return render(headline, c, state, lang), headline_date
+
+
+def _outcome(c: Compiled, state: ProcessState, lang: str) -> str | None:
+    if state.status == Status.ACTIVE.value:
+        return None
+    outcome = c.definition.outcomes[state.status]  # type: ignore[index]
+    return render(outcome.description, c, state, lang)
 
 
 def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
@@ -277,11 +285,8 @@ def _compensation(c: Compiled, state: ProcessState, now: datetime, lang: str) ->
     rows = []
     for comp_id, rule in c.definition.compensation.items():
         if rule.on_incident is not None:
-            occurrences = sum(
-                1
-                for entry in state.history
-                if entry["kind"] == "incident" and entry["ref"] == rule.on_incident
-            )
+            # Counted on the incident itself: the history kept in state is bounded.
+            occurrences = state.incidents.get(rule.on_incident, {}).get("occurrences", 0)
             if occurrences:
                 rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
             continue
