@@ -60,6 +60,17 @@ def test_working_days_must_be_whole() -> None:
         Duration.parse("1.5 working_days")
 
 
+def test_months_are_calendar_months_clamped_to_the_last_day() -> None:
+    assert DateRule.parse("started + 1 month").evaluate(
+        {"started": madrid(2026, 1, 31, 10, 0)}, get_calendar("es-national")
+    ) == madrid(2026, 2, 28, 10, 0)
+    assert DateRule.parse("started - 2 months").evaluate(
+        {"started": madrid(2026, 3, 15, 10, 0)}, get_calendar("es-national")
+    ) == madrid(2026, 1, 15, 10, 0)
+    with pytest.raises(RuleError, match="months must be whole"):
+        Duration.parse("1.5 months")
+
+
 def test_calendar_days_keep_the_wall_clock_across_daylight_saving() -> None:
     saturday = madrid(2026, 3, 28, 12, 0)  # clocks go forward that night
     assert Duration.parse("1 day").add_to(saturday, CAL) == madrid(2026, 3, 29, 12, 0)

@@ -748,8 +748,8 @@ def test_stage_list_while_closing(sector: str) -> None:
     assert rows == [
         ("requested", "done"),
         ("terminated", "done"),
-        # Skipped (nothing to pay): the view shows it as done, see the language gaps.
-        ("final_bill", "done"),
+        # Nothing to pay: the step was not needed.
+        ("final_bill", "skipped"),
         ("closing", "current"),
         ("closed", "pending"),
     ]

@@ -163,8 +163,8 @@ def test_question_answered_directly_without_a_visit() -> None:
     rows = {row["id"]: row["state"] for row in run.view()["stages"]}
     assert rows == {
         "received": "done",
-        "in_progress": "done",
-        "field_visit": "done",
+        "in_progress": "skipped",
+        "field_visit": "skipped",
         "proposed": "current",
         "resolved": "pending",
     }

@@ -146,6 +146,20 @@ def _check_param(
         code = "invalid_date" if param.type == "date" else "invalid_datetime"
         return (code, PARAM_PROBLEMS[code]), None
     local_day = calendar.local(moment).date()
+    if param.type == "datetime" and param.between is not None:
+        clock = calendar.local(moment).time().replace(tzinfo=None)
+        opens, closes = (time.fromisoformat(bound) for bound in param.between)
+        if not opens <= clock <= closes:
+            template = PARAM_PROBLEMS["outside_hours"]
+            hours = Localized(
+                es=template.es.replace("{from}", param.between[0]).replace(
+                    "{to}", param.between[1]
+                ),
+                en=template.en.replace("{from}", param.between[0]).replace(
+                    "{to}", param.between[1]
+                ),
+            )
+            return ("outside_hours", hours), None
     if "weekends" in param.not_on and local_day.weekday() >= 5:
         return ("weekend", PARAM_PROBLEMS["weekend"]), None
     if "holidays" in param.not_on and calendar.is_holiday(local_day):

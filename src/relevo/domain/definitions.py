@@ -8,6 +8,7 @@ text is always a ``Localized`` pair with Spanish and English.
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -277,6 +278,8 @@ class Param(Model):
     not_on: list[Literal["holidays", "weekends"]] = Field(default_factory=list)
     #: Local time of day given to a ``date`` parameter when it becomes a moment ("02:00").
     at: str | None = None
+    #: For ``datetime`` parameters: the local hours allowed, e.g. ["08:00", "20:00"].
+    between: tuple[str, str] | None = None
     choices: dict[str, Localized] = Field(default_factory=dict)
     pattern: str | None = None
     requirement: str | None = None
@@ -286,6 +289,20 @@ class Param(Model):
     def _rule(cls, value: str | None) -> str | None:
         if value is not None:
             DateRule.parse(value)
+        return value
+
+    @field_validator("between")
+    @classmethod
+    def _hours(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            try:
+                opens, closes = (time.fromisoformat(bound) for bound in value)
+            except ValueError:
+                raise ValueError(
+                    "'between' takes two local times like ['08:00', '20:00']"
+                ) from None
+            if opens >= closes:
+                raise ValueError("'between' must open before it closes")
         return value
 
 
@@ -323,14 +340,18 @@ class Notification(Model):
     on: str | None = None
     at: str | None = None
     active_in: list[str] = Field(default_factory=list)
+    #: Sent only while this guard on the process's attributes holds (consent, sector…).
+    when: Guard | None = None
     channels: list[Channel] = Field(default_factory=lambda: list[Channel](["sms", "email"]))
     text: Localized
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Notification:
+        # No trigger at all is allowed: such a template is sent only through ``notify``.
         triggers = [t for t in (self.on_enter, self.on, self.at) if t]
-        if len(triggers) != 1:
-            raise ValueError("a notification needs exactly one of on_enter, on or at")
+        if len(triggers) > 1:
+            raise ValueError("a notification has at most one of on_enter, on or at")
+        _check_guard(self.when)
         if self.at is not None:
             DateRule.parse(self.at)
         return self
@@ -366,6 +387,8 @@ class Task(Model):
     team: str
     due: str | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)
+    #: Shown to the customer in the status view (a setup guide they tick themselves).
+    customer: bool = False
 
     @field_validator("due")
     @classmethod

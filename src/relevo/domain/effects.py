@@ -354,6 +354,12 @@ def _outbox(
     for notification in c.definition.notifications:
         if (entered and notification.on_enter == entered) or notification.on == event_type:
             templates.append(notification.template)
+    wanted = {n.template: n for n in c.definition.notifications}
+    templates = [
+        t
+        for t in templates
+        if t not in wanted or guard_holds(wanted[t].when, {}, {}, preview.attributes)
+    ]
     for template in dict.fromkeys(templates):
         messages.append(notification_message(c, preview, template, version))
     return messages
@@ -434,6 +440,8 @@ def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str,
             if notification.at is None:
                 continue
             if notification.active_in and after.stage not in notification.active_in:
+                continue
+            if not guard_holds(notification.when, {}, {}, after.attributes):
                 continue
             due = c.rule(notification.at).evaluate(anchors, c.calendar)
             if due is not None and due > now:

@@ -40,6 +40,7 @@ STAGE_STATES: dict[str, Localized] = {
     "current": L("En curso", "In progress"),
     "pending": L("Pendiente", "To do"),
     "stopped": L("Detenido", "Stopped"),
+    "skipped": L("No hizo falta", "Not needed"),
 }
 
 REQUIREMENT_STATES: dict[str, Localized] = {
@@ -96,6 +97,9 @@ PARAM_PROBLEMS: dict[str, Localized] = {
         "That day is a weekend; choose a working day.",
     ),
     "invalid_choice": L("Elige una de las opciones.", "Choose one of the options."),
+    "outside_hours": L(
+        "Elige una hora entre las {from} y las {to}.", "Choose a time between {from} and {to}."
+    ),
     "invalid_format": L("El formato no es correcto.", "The format is not right."),
     "unknown_param": L("Este dato no se esperaba.", "This detail was not expected."),
 }

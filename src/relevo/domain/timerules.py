@@ -17,6 +17,7 @@ rather than discovered while a customer waits.
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ UNITS = {
     "working_days": "working_day",
     "week": "week",
     "weeks": "week",
+    "month": "month",
+    "months": "month",
 }
 
 #: Anchors every rule may use besides the definition's named dates.
@@ -70,8 +73,9 @@ class Duration:
             )
         amount = float(match.group(1))
         unit = UNITS[match.group(2)]
-        if unit == "working_day" and amount != int(amount):
-            raise RuleError(f"invalid duration {text!r}: working days must be whole")
+        if unit in ("working_day", "month") and amount != int(amount):
+            what = "working days" if unit == "working_day" else "months"
+            raise RuleError(f"invalid duration {text!r}: {what} must be whole")
         return cls(amount, unit)
 
     def add_to(self, moment: datetime, calendar: WorkCalendar, sign: int = 1) -> datetime:
@@ -82,6 +86,8 @@ class Duration:
             if sign < 0:
                 raise RuleError("working hours can only be added, not subtracted")
             return calendar.add_working_hours(moment, self.amount)
+        if self.unit == "month":
+            return _add_months(calendar.local(moment), sign * int(self.amount))
         if self.unit in ("day", "week"):
             days = self.amount * (7 if self.unit == "week" else 1)
             local = calendar.local(moment)
@@ -96,6 +102,15 @@ class Duration:
     def __str__(self) -> str:
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
         return f"{amount} {self.unit}s" if amount != 1 else f"{amount} {self.unit}"
+
+
+def _add_months(local: datetime, months: int) -> datetime:
+    """The same local time ``months`` calendar months later; the day is clamped to the
+    month's last (31 January + 1 month = 28 or 29 February), as legal "one month" periods run."""
+    index = local.year * 12 + local.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar_module.monthrange(year, month + 1)[1]
+    return local.replace(year=year, month=month + 1, day=min(local.day, last))
 
 
 @dataclass(frozen=True)

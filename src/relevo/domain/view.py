@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_currency
+
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Compensation, Localized
@@ -57,6 +59,7 @@ def build_view(
         "incidents": _incidents(c, state, lang),
         "controls": _controls(c, state, now, lang, role),
         "dates": _dates(c, state, lang),
+        "tasks": _tasks(c, state, lang, role),
         "compensation": _compensation(c, state, now, lang),
         "history": _history(c, state, lang),
         "keys": dict(state.keys),
@@ -85,8 +88,16 @@ def _placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
         return state.subject
     head, _, part = name.partition(".")
     if head == "attributes":
-        value = state.attributes.get(part)
-        return "—" if value is None else str(value)
+        name, _, style = part.partition(".")
+        value = state.attributes.get(name)
+        if value is None:
+            return "—"
+        if style == "money":
+            try:
+                return format_currency(Decimal(str(value)), "EUR", locale=lang)
+            except ArithmeticError:
+                return str(value)
+        return str(value)
     entry = state.dates.get(head)
     if entry is None:
         return "—"
@@ -142,8 +153,6 @@ def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
             planned = state.dates[stage.next_date]
             date_value = planned["at"]
             date_kind = "confirmed" if planned["confirmed"] else "estimated"
-        if status == "skipped":
-            status = "done"
         rows.append(
             {
                 "id": stage.id,
@@ -256,6 +265,38 @@ def _controls(c: Compiled, state: ProcessState, now: datetime, lang: str, role: 
                     }
                     for name, param in control.params.items()
                 },
+            }
+        )
+    return rows
+
+
+def _tasks(c: Compiled, state: ProcessState, lang: str, role: str) -> list[JSON]:
+    """Back-office tasks for agents; customers see only the checklists meant for them."""
+    rows = []
+    for task_id, entry in state.tasks.items():
+        task = c.definition.tasks[task_id]
+        if role == "customer" and not task.customer:
+            continue
+        checked = entry.get("checked", {})
+        rows.append(
+            {
+                "id": task_id,
+                "title": task.title.get(lang),
+                "team": task.team,
+                "status": entry["status"],
+                "due_at": entry.get("due_at"),
+                "opened_at": entry["opened_at"],
+                "closed_at": entry.get("closed_at"),
+                "checklist": [
+                    {
+                        "id": item.id,
+                        "title": item.title.get(lang),
+                        "done": item.id in checked,
+                        "by": checked.get(item.id, {}).get("by") if role != "customer" else None,
+                        "at": checked.get(item.id, {}).get("at"),
+                    }
+                    for item in task.checklist
+                ],
             }
         )
     return rows
