@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from relevo.adapters.db.store import (
     UnitOfWork,
     WriteBatch,
 )
+from relevo.domain.model import parse_iso
 
 from .builders import digest, event_entry, make_event, make_state, moment, start_batch
 
@@ -122,6 +124,14 @@ def test_a_unit_of_work_is_only_usable_inside_its_block(store: SqlStore) -> None
         uow.get_state("p-1")
 
 
+def test_without_a_time_the_batch_is_stamped_with_the_wall_clock(store: SqlStore) -> None:
+    before = datetime.now(UTC)
+    _save(store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected")]))
+    with store.unit_of_work() as uow:
+        (row,) = _rows(uow, tables.inbox)
+    assert before <= parse_iso(row.received_at) <= datetime.now(UTC)
+
+
 def test_an_empty_batch_writes_nothing(store: SqlStore) -> None:
     with store.unit_of_work() as uow:
         uow.save(WriteBatch())
@@ -170,6 +180,15 @@ def test_a_stored_version_raises_concurrency_conflict_and_the_batch_leaves_no_tr
 
     with store.unit_of_work() as uow:
         assert [s.version for s in uow.events_of("p-2")] == [1, 2]
+
+
+def test_a_process_changed_twice_in_a_batch_keeps_the_last_state(store: SqlStore) -> None:
+    _save(store, start_batch("p-1"))
+    first = make_state("p-1", version=2, stage="donor_check")
+    last = make_state("p-1", version=3, stage="scheduled")
+    _save(store, WriteBatch(changed_states=[first, last]))
+    with store.unit_of_work() as uow:
+        assert uow.get_state("p-1") == last
 
 
 def test_starting_an_existing_process_is_a_conflict(store: SqlStore) -> None:
@@ -398,7 +417,9 @@ def test_timers_are_armed_re_armed_and_cancelled(store: SqlStore) -> None:
     assert (rows["sla"].status, rows["sla"].due_at) == ("cancelled", moment(120))
     assert rows["reminder"].status == "fired"  # a fired timer is history, not cancelled
 
-    _save(store, WriteBatch(timers_set=[("p-1", "reminder", moment(200))]))
+    # Set twice in one batch: the last due time wins.
+    twice = [("p-1", "reminder", moment(150)), ("p-1", "reminder", moment(200))]
+    _save(store, WriteBatch(timers_set=twice))
     with store.unit_of_work() as uow:
         rows = {r.name: r for r in _rows(uow, tables.timers)}
     reminder = rows["reminder"]

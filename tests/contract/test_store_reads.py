@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from relevo.adapters.db.store import SqlStore, WriteBatch
+from relevo.domain.model import ProcessState
 
 from .builders import event_entry, make_state, moment, start_batch
 
@@ -37,7 +38,7 @@ def populated(store: SqlStore) -> SqlStore:
     return store
 
 
-def _ids(states: list) -> list[str]:  # type: ignore[type-arg]
+def _ids(states: list[ProcessState]) -> list[str]:
     return [s.id for s in states]
 
 
@@ -109,8 +110,7 @@ def test_a_reader_is_not_blocked_by_an_open_writer(store: SqlStore) -> None:
         writer.commit()
 
 
-def test_a_read_only_unit_of_work_cannot_hide_a_write_error(store: SqlStore) -> None:
-    """Reads still see the writes of their own transaction."""
+def test_reads_see_the_writes_of_their_own_transaction(store: SqlStore) -> None:
     with store.unit_of_work() as uow:
         uow.save(start_batch("p-1"))
         assert uow.count_processes() == 1

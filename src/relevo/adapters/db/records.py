@@ -38,8 +38,9 @@ class WriteBatch:
 
     Within one batch, keys are released before new ones are added (so a key can move from
     a finished process to a new one), and a key added to a process listed in
-    ``keys_released`` is stored inactive. Timers are set before others are cancelled: give
-    the store only the net effect for any one timer.
+    ``keys_released`` is stored inactive. A process in ``changed_states`` or a timer in
+    ``timers_set`` listed twice keeps its last entry. Timers are set before others are
+    cancelled: give the store only the net effect for any one timer.
     """
 
     #: (process_id, version, event, hash, prev_hash)
