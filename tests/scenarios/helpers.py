@@ -77,7 +77,13 @@ class Run:
 
     # -- inputs ------------------------------------------------------------------------
     def send(
-        self, event_type: str, data: dict[str, Any] | None = None, *, at: datetime | None = None
+        self,
+        event_type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+        actor: str = "system",
+        channel: str = "backend",
     ) -> Decision:
         """Feed a back-end message at ``at`` (default: now), firing timers due before it."""
         if at is not None:
@@ -88,6 +94,8 @@ class Run:
             occurred_at=self.now,
             source="test-backend",
             id=f"msg-{next(_ids)}",
+            actor=actor,
+            channel=channel,
         )
         return self._decide(message)
 
@@ -98,11 +106,12 @@ class Run:
         *,
         role: str = "customer",
         at: datetime | None = None,
+        actor: str = "cust-1",
     ) -> Event:
         """Use a control; raises ActionRefused like the engine does."""
         if at is not None:
             self.advance(at)
-        action = Action(control, dict(params or {}), actor="cust-1", channel="web", role=role)
+        action = Action(control, dict(params or {}), actor=actor, channel="web", role=role)
         event = engine.decide_action(self.c, self.state, action, self.now)
         engine.apply(self.state, event)
         self.events.append(event)
@@ -123,7 +132,7 @@ class Run:
     def advance(self, to: datetime) -> list[Decision]:
         """Move the clock to ``to``, firing every timer due on the way, earliest first."""
         fired: list[Decision] = []
-        for _ in range(100):
+        for _ in range(200):
             due = sorted(
                 (parse_iso(when), name)
                 for name, when in self.state.timers.items()
@@ -154,9 +163,17 @@ class Run:
         """The status view at the current clock."""
         return view.build_view(self.c, self.state, self.now, lang, role)
 
-    def control(self, control_id: str, lang: str = "es") -> dict[str, Any]:
+    def control(self, control_id: str, lang: str = "es", role: str = "customer") -> dict[str, Any]:
         """One control's row in the status view."""
-        return next(row for row in self.view(lang)["controls"] if row["id"] == control_id)
+        return next(row for row in self.view(lang, role)["controls"] if row["id"] == control_id)
+
+    def headline(self, lang: str = "es") -> str:
+        """The status view's headline."""
+        return str(self.view(lang)["headline"])
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        """A back-office task of the process."""
+        return self.state.tasks[task_id]
 
     def date(self, name: str) -> datetime:
         """A process date in Madrid time."""
