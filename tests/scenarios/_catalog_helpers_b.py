@@ -19,6 +19,7 @@ from .helpers import CATALOG, MADRID, Run, accepted, load, madrid
 
 __all__ = ["CATALOG", "MADRID", "Run", "accepted", "load", "madrid"]
 
+
 def ignored(decision: Decision) -> str:
     """The reason code of an ignored message (recorded on the process as a fact)."""
     assert decision.outcome is Outcome.IGNORED, (decision.outcome, decision.reason)
