@@ -820,7 +820,8 @@ def test_a_cancelled_bill_ends_the_cycle() -> None:
     assert run.state.timers == {}
     assert run.headline("es") == "Hemos anulado esta factura."
     assert run.headline("en") == "We have cancelled this bill."
-    assert event.effects["history"][-1]["label"]["en"] == "Bill cancelled"
+    assert event.effects["history"][-1]["kind"] == "step"
+    assert run.view("en")["history"][0]["text"] == "Bill cancelled"
     assert ignored(run.send("payment.received")) == "process_finished"
     run.assert_replay_matches()
 

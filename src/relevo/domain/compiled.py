@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.calendars import WorkCalendar, get_calendar
-from relevo.domain.definitions import Definition, Guard, Stage, Transition
+from relevo.domain.definitions import Definition, Guard, Localized, Stage, Transition
 from relevo.domain.model import ProcessState, parse_iso
 from relevo.domain.timerules import DateRule, Duration
 
@@ -88,6 +88,12 @@ class Compiled:
     date_durations: dict[str, Duration]
     derived_order: list[str]
     date_dependencies: dict[str, set[str]]
+    #: Anchors the rule-derived dates start from ("now", "entered", date names…).
+    derived_anchors: frozenset[str] = frozenset()
+    #: Anchors the timer and reminder rules start from.
+    timer_anchors: frozenset[str] = frozenset()
+    #: Attributes that SLA, timer and reminder guards look at.
+    timer_attributes: frozenset[str] = frozenset()
     rules: dict[str, DateRule] = field(default_factory=dict)
     durations: dict[str, Duration] = field(default_factory=dict)
 
@@ -100,6 +106,20 @@ class Compiled:
     def version(self) -> int:
         """The definition version."""
         return self.definition.version
+
+    def label_of(self, ref: str) -> Localized | None:
+        """The history label of the step ``ref`` names: ``t:<transition index>``,
+        ``c:<control>``, ``x:<timer>`` or ``s`` (the start)."""
+        kind, _, name = ref.partition(":")
+        d = self.definition
+        if kind == "t" and name.isdigit() and int(name) < len(d.transitions):
+            return d.transitions[int(name)].label
+        if kind == "c" and name in d.controls:
+            return d.controls[name].label
+        if kind == "x":
+            timer = next((t for t in d.timers if t.id == name), None)
+            return timer.then.label if timer else None
+        return d.start.label if kind == "s" else None
 
     def rule(self, text: str) -> DateRule:
         """The parsed form of a rule text (parsed once, then cached)."""
@@ -151,6 +171,24 @@ def compile_definition(definition: Definition) -> Compiled:
         },
         derived_order=derivation_order(dependencies),
         date_dependencies=dependencies,
+        derived_anchors=frozenset(rule.anchor for rule in date_rules.values()),
+        timer_anchors=frozenset(
+            DateRule.parse(text).anchor
+            for text in (
+                *(t.at for t in definition.timers),
+                *(n.at for n in definition.notifications if n.at),
+            )
+        ),
+        timer_attributes=frozenset(
+            path.removeprefix("attributes.")
+            for guard in (
+                *(sla.when for stage in definition.stages for sla in stage.sla),
+                *(t.when for t in definition.timers),
+                *(n.when for n in definition.notifications),
+            )
+            if guard
+            for path in guard
+        ),
     )
 
 

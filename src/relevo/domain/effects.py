@@ -63,8 +63,11 @@ def build(
     event_type: str,
     history: list[JSON] | None = None,
     actor: str = "system",
+    label_ref: str = "",
 ) -> JSON:
     """The concrete effects of applying ``spec`` to ``state`` (which is not modified).
+
+    ``label_ref`` names ``spec`` for the history (see ``compiled.label_of``).
 
     Raises EffectError when a value the spec needs is missing or malformed.
     """
@@ -99,9 +102,18 @@ def build(
     if new_keys:
         effects["keys"] = new_keys
 
-    dates = _dates(c, state, spec, now, data, params, merged_attributes)
-    if dates:
-        effects["dates"] = dates
+    # Derived dates are a function of their anchors: recompute only when one may have moved.
+    if (
+        state.version == 0
+        or spec.dates
+        or spec.confirm
+        or spec.clear_dates
+        or "now" in c.derived_anchors
+        or ("stage" in effects and "entered" in c.derived_anchors)
+    ):
+        dates = _dates(c, state, spec, now, data, params, merged_attributes)
+        if dates:
+            effects["dates"] = dates
 
     _incidents(c, state, spec, data, params, merged_attributes, effects, entries, when)
     _requirements(state, spec, effects)
@@ -109,20 +121,40 @@ def build(
     _ticks(c, state, spec, effects, data, params, merged_attributes, actor, when)
 
     if spec.label is not None:
-        entries.append(
-            {"at": when, "kind": "step", "ref": event_type, "label": spec.label.model_dump()}
-        )
+        # The text stays in the definition (the process is pinned to its version): the
+        # entry only says which step wrote it, which keeps stored states small.
+        entries.append({"at": when, "kind": "step", "ref": label_ref})
     if entries:
         effects["history"] = entries
 
-    preview = _preview(state, effects, when)
+    replan = (
+        state.version == 0
+        or "stage" in effects
+        or "status" in effects
+        or "dates" in effects
+        or "now" in c.timer_anchors
+        or not c.timer_attributes.isdisjoint(new_attributes)
+    )
+    preview = _preview(state, effects, when) if replan else state
     outbox = _outbox(c, state, preview, spec, effects, event_type, version, params)
     if outbox:
         effects["outbox"] = outbox
-    timers = plan_timers(c, state, preview, now)
+    timers = plan_timers(c, state, preview, now) if replan else _drop_due_reminders(state, now)
     if timers:
         effects["timers"] = timers
     return effects
+
+
+def _drop_due_reminders(state: ProcessState, now: datetime) -> JSON:
+    """Timers are a function of stage, status, dates and guarded attributes: when none of
+    those changed they stay as armed, except reminders whose moment has passed (a late
+    reminder must not go out). Same result as ``plan_timers``, without recomputing."""
+    due = [
+        name
+        for name, moment in state.timers.items()
+        if name.startswith("notify:") and parse_iso(moment) <= now
+    ]
+    return {"cancel": sorted(due)} if due else {}
 
 
 def _dates(

@@ -127,6 +127,7 @@ def start(
             params={},
             version=1,
             event_type=STARTED,
+            label_ref="s",
         )
     except EffectError as error:  # e.g. a date attribute that is not a date
         raise InvalidStart(str(error)) from None
@@ -181,13 +182,13 @@ def decide(c: Compiled, state: ProcessState, message: Message, now: datetime) ->
             f"process {state.id} already ended ({state.status}); {message.type} changes nothing",
         )
     candidates = c.transitions.get(message.type, [])
-    for _, transition in candidates:
+    for index, transition in candidates:
         if state.stage not in transition.from_ and "*" not in transition.from_:
             continue
         if not guard_holds(transition.when, message.data, {}, state.attributes):
             continue
         try:
-            event = _event(c, state, transition, message, now)
+            event = _event(c, state, transition, message, now, f"t:{index}")
         except EffectError as error:
             return Decision(Outcome.REJECTED, reason=str(error), reason_code="invalid_data")
         return Decision(Outcome.ACCEPTED, [event])
@@ -224,6 +225,7 @@ def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetim
         event_type=f"action.{action.control}",
         history=[entry],
         actor=action.actor,
+        label_ref=f"c:{action.control}",
     )
     return Event(
         type=f"action.{action.control}",
@@ -237,7 +239,7 @@ def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetim
 
 
 def _event(
-    c: Compiled, state: ProcessState, spec: Effects, message: Message, now: datetime
+    c: Compiled, state: ProcessState, spec: Effects, message: Message, now: datetime, ref: str
 ) -> Event:
     effects = build(
         c,
@@ -250,6 +252,7 @@ def _event(
         version=state.version + 1,
         event_type=message.type,
         actor=message.actor,
+        label_ref=ref,
     )
     return Event(
         type=message.type,
@@ -345,6 +348,7 @@ def _decide_timer(c: Compiled, state: ProcessState, message: Message, now: datet
                 occurred_at=now,
                 data={},
                 params={},
+                label_ref=f"x:{ref}",
                 version=version,
                 event_type=event_type,
             )

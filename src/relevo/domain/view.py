@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from babel.numbers import format_currency
 
@@ -403,9 +402,8 @@ def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
             text = f"Resuelto: {title}" if lang == "es" else f"Resolved: {title}"
         elif kind == "control" and ref in definition.controls:
             text = definition.controls[ref].title.get(lang)
-        elif kind == "step" and entry.get("label"):
-            label: dict[str, Any] = entry["label"]
-            text = Localized(**label).get(lang)
+        elif kind == "step" and (label := c.label_of(ref)) is not None:
+            text = label.get(lang)
         else:
             continue
         rows.append(

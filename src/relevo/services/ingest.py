@@ -118,6 +118,7 @@ class Ingestor:
         self.catalog = catalog
         self.clock = clock
         self._key_names = sorted(catalog.correlation_key_names())
+        self._key_set = frozenset(self._key_names)
 
     def ingest(self, items: Sequence[Inbound], *, keep_rejected: bool = True) -> list[IngestResult]:
         """Apply ``items`` in order; one result per item, in the same order.
@@ -179,7 +180,7 @@ class Ingestor:
             else:
                 keys_before = len(batch.keys_added)
                 target = targets[index]
-                if item.subject is None:
+                if item.subject is None and batch_keys:
                     # A key added earlier in this batch (nc_reference from nc.accepted, say)
                     # already correlates the messages after it.
                     target = self._pick(item, batch_keys) or target
@@ -266,8 +267,11 @@ class Ingestor:
         return targets
 
     def _pairs(self, item: Inbound) -> list[tuple[str, str]]:
-        data = item.data
-        return [(name, str(data[name])) for name in self._key_names if data.get(name) is not None]
+        names = self._key_set
+        pairs = [(n, str(v)) for n, v in item.data.items() if n in names and v is not None]
+        if len(pairs) > 1:
+            pairs.sort()
+        return pairs
 
     def _pick(
         self, item: Inbound, found: dict[tuple[str, str], list[tuple[str, str]]]

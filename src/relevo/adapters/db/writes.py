@@ -44,6 +44,9 @@ PROCESS_COLUMNS = (
     "updated_at",
     "state",
 )
+#: What can change after a process starts (the rest is fixed at start); updating only
+#: these keeps the customer/subject/kind indexes out of every ingest write.
+CHANGING_COLUMNS = ("status", "stage", "version", "updated_at", "state")
 KEY_COLUMNS = ("kind", "name", "value", "process_id", "active")
 INBOX_COLUMNS = ("source", "message_id", "process_id", "outcome", "received_at")
 OUTBOX_COLUMNS = (
@@ -99,8 +102,11 @@ def write(conn: sa.Connection, batch: WriteBatch, at: str) -> None:
             dialect.bulk_insert(conn, t.processes, ("id", *PROCESS_COLUMNS), rows)
     if batch.changed_states:
         changed = _last_by(batch.changed_states, lambda s: s.id)
-        rows = [(s.id, *_process_values(s)) for s in changed]
-        if dialect.bulk_update(conn, t.processes, ("id",), PROCESS_COLUMNS, rows) != len(rows):
+        rows = [
+            (s.id, s.status, s.stage, s.version, s.updated_at, dump_json(s.to_json()))
+            for s in changed
+        ]
+        if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
             raise ConcurrencyConflict("a changed process is no longer stored")
     released = list(dict.fromkeys(batch.keys_released))
     for chunk in chunks(released):

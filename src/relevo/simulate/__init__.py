@@ -1,0 +1,1 @@
+"""relevo simulate: a deterministic world of customers and back-ends around relevo."""

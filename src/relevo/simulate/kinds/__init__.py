@@ -1,0 +1,26 @@
+"""One flow per process kind: who starts it, what happens to it, how the parties answer."""
+
+from __future__ import annotations
+
+from relevo.simulate.kinds.base import Flow
+from relevo.simulate.kinds.billing_cycle import BillingCycle
+from relevo.simulate.kinds.billing_data import BillingDataChange
+from relevo.simulate.kinds.energy import EnergySwitch
+from relevo.simulate.kinds.fixed import FixedPortIn
+from relevo.simulate.kinds.mobile import MobilePortIn
+from relevo.simulate.kinds.move import MoveHome
+
+#: Every simulated kind, by the ``kind`` of its definition.
+FLOWS: dict[str, type[Flow]] = {
+    flow.kind: flow
+    for flow in (
+        MobilePortIn,
+        FixedPortIn,
+        EnergySwitch,
+        MoveHome,
+        BillingDataChange,
+        BillingCycle,
+    )
+}
+
+__all__ = ["FLOWS", "Flow"]

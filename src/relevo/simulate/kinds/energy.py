@@ -1,0 +1,380 @@
+"""Electricity and gas supplier switch (rules.md §3, figures §8.2–§8.4): the ATR request to
+the distributor, its acceptance or coded rejection, field work and its incidences, the
+activation and first reading, our first bill and the outgoing retailer's final bill.
+
+Fates: ``accepted`` (first answer), ``code`` (rejection code), ``after`` (resubmit, cancel,
+wait), ``field_work`` and ``incidence`` (01 absent, 09/10/11 installation, 12 phone),
+``rebook``, ``reading`` (read at activation), ``delayed``, ``cancel``, ``withdraw``,
+``final_bill`` (the customer confirms the old retailer's final bill).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from relevo.domain.model import JSON
+from relevo.simulate import people
+from relevo.simulate.case import Case
+from relevo.simulate.kinds.base import Flow
+from relevo.simulate.world import Result
+
+#: Rejection code -> incident, as the definition maps them (rules.md §3.5).
+INCIDENT_OF = {
+    "01": "R01", "02": "R02", "03": "R03", "36": "R03", "12": "R12", "37": "R37", "38": "R37",
+    "39": "R37", "40": "R37", "46": "R46", "C5": "RC5", "14": "R14", "47": "R14", "48": "R14",
+    "52": "R14", "65": "R14", "26": "R26", "57": "R57", "59": "R57", "60": "R57", "61": "R57",
+    "58": "R58", "D1": "RD1",
+}  # fmt: skip
+POWERS = ("3.45", "4.6", "5.75", "6.9", "9.2")
+
+
+class EnergySwitch(Flow):
+    """Spanish electricity or gas supplier switch, incoming retailer's side."""
+
+    kind = "energy_switch"
+    topics = {
+        "switch.data_corrected": "backoffice_resubmits",
+        "switch.resubmit_requested": "backoffice_resubmits",
+        "switch.activation_change_requested": "activation_changed",
+        "field.appointment_requested": "field_requested",
+        "contact.phone_updated": "phone_updated",
+        "document.submitted": "backoffice_reviews",
+        "social_bonus.waiver_signed": "backoffice_reviews",
+        "switch.cancel_requested": "distributor_cancels",
+        "switch.withdrawal_requested": "distributor_cancels",
+        "meter.self_reading_submitted": "distributor_reads",
+    }
+    consumed = frozenset({"supply.new_connection_requested", "final_bill.confirmed"})
+
+    def coverage(self) -> list[dict[str, Any]]:
+        fates: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for code in self.cfg.weights("rejection_codes"):
+            incident = INCIDENT_OF.get(code, "R99")
+            if incident not in seen:
+                seen.add(incident)
+                fates.append({"accepted": False, "code": code, "after": "wait",
+                              "age_days": [5, 20]})
+        for code in ("01", "09", "10", "12"):
+            fates.append({"supply": "electricity", "accepted": True, "field_work": True,
+                          "incidence": code, "rebook": False, "age_days": [9, 16]})
+        fates += [
+            {"supply": "electricity", "accepted": True, "delayed": "open", "age_days": [15, 30]},
+            {"supply": "electricity", "accepted": True, "field_work": False,
+             "final_bill": False, "age_days": [55, 60]},
+            {"accepted": True, "reading": False, "age_days": [8, 14]},
+            {"accepted": True, "cancel": True, "age_days": [3, 10]},
+            {"accepted": True, "withdraw": True, "age_days": [3, 10]},
+            {"stall": True, "age_days": [0, 1]},
+        ]
+        return fates
+
+    def draw(self, case: Case, forced: dict[str, Any]) -> None:
+        rng = case.rng
+        supply = forced.get("supply") or self.pick(case, "supply")
+        fate: dict[str, Any] = {
+            "supply": supply,
+            "accepted": rng.random() < self.cfg.section("acceptance").share(supply),
+            "after": ("resubmit" if self.chance(case, "resubmitted_share")
+                      else self.pick(case, "after_rejection")),
+            "field_work": supply == "electricity" and self.chance(case, "field_work_share"),
+            "incidence": self.pick(case, "field_incidence"),
+            "rebook": True,
+            "reading": self.chance(case, "reading_on_activation_share"),
+            "delayed": "late" if self.chance(case, "delayed_share") else None,
+            "cancel": self.chance(case, "cancel_share"),
+            "withdraw": self.chance(case, "withdraw_share"),
+            "final_bill": self.chance(case, "final_bill_confirmed_share"),
+            "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
+            "stall": False,
+        }
+        fate["code"] = self.pick(case, "rejection_codes")
+        fate.update(forced)
+        case.fate = fate
+        distributor = rng.choice(
+            people.ELECTRICITY_DISTRIBUTORS if supply == "electricity" else people.GAS_DISTRIBUTORS
+        )
+        case.subject = self.w.unique.draw("cups", lambda: people.cups(rng, distributor))
+        case.keys = {
+            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
+            "contract_code": self.w.unique.draw(
+                "contract", lambda: f"EN{people.digits(rng, 9)}"),
+        }
+        mode = self.pick(case, "activation_mode")
+        attributes: JSON = {
+            "supply_type": supply,
+            "activation_mode": mode,
+            "outgoing_retailer": rng.choice(people.RETAILERS),
+            "distributor": distributor,
+            "holder_id": case.customer.id_number,
+            "sales_channel": case.customer.channel,
+        }
+        if supply == "electricity":
+            attributes["contracted_power"] = rng.choice(POWERS)
+        case.attributes = attributes
+
+    def begin(self, case: Case) -> None:
+        if case.fate.get("stall"):
+            return
+        if case.attributes["activation_mode"] == "fixed_date":
+            self.customer_acts(case, case.started_at + timedelta(minutes=case.rng.uniform(5, 240)),
+                               "choose_fixed_date", self.fixed_date,
+                               stages=["requested", "distributor_check"])
+        if case.fate.get("withdraw"):
+            at = case.started_at + timedelta(days=case.rng.uniform(2, 12))
+            self.customer_acts(case, at, "withdraw")
+        self.submit(case, self.after("atr_submit", case.started_at, case))
+
+    def submit(self, case: Case, at: datetime, *, resubmitted: bool = False) -> None:
+        request = self.w.unique.draw("atr", lambda: f"ATR-{people.digits(case.rng, 10)}")
+        event = "switch.resubmitted" if resubmitted else "atr.submitted"
+        self.send(case, at, "retailer", event, {"request_id": request}, then=self.submitted)
+
+    def submitted(self, case: Case, result: Result) -> None:
+        if not result.ok:
+            return
+        if case.fate.get("cancel") and not case.memo.get("cancel_tried"):
+            case.memo["cancel_tried"] = True
+            at = result.at + timedelta(hours=case.rng.uniform(4, 96))
+            self.customer_acts(case, at, "cancel")
+        self.when(case, self.after("distributor_answer", result.at, case), self.distributor,
+                  ["distributor_check"])
+
+    def distributor(self, case: Case) -> None:
+        if not case.fate["accepted"] and not case.memo.get("rejected_once"):
+            case.memo["rejected_once"] = True
+            self.send(case, self.w.now, "distributor", "distributor.rejected",
+                      {"code": case.fate["code"]}, then=self.rejected)
+            return
+        day = self.activation_day(case)
+        case.memo["activation"] = day
+        data: JSON = {"activation_date": day.isoformat(),
+                      "field_work": bool(case.fate.get("field_work"))}
+        if case.fate["supply"] == "electricity":
+            data["activation_type"] = "asap" if case.attributes["activation_mode"] == "asap" else (
+                "scheduled")
+        self.send(case, self.w.now, "distributor", "distributor.accepted", data,
+                  then=self.accepted)
+
+    def activation_day(self, case: Case) -> date:
+        """The day the switch takes effect: the date asked for, or the lag after the request
+        (§8.3–§8.4: median 6 d, p90 14 d; door-to-door sales slower; gas slower)."""
+        asked = case.memo.get("asked_date")
+        if isinstance(asked, date):
+            return asked
+        mode = case.attributes["activation_mode"]
+        if mode == "next_reading":
+            lag = "next_reading_lag"
+        elif case.fate["supply"] == "gas":
+            lag = "gas_lag"
+        elif case.customer.channel == "door_to_door":
+            lag = "door_to_door_lag"
+        else:
+            lag = "activation_lag"
+        moment = max(self.after(lag, case.started_at, case),
+                     self.calendar.add_working_days(self.w.now, 2))
+        return self.working_day_on_or_after(self.local(moment).date())
+
+    def fixed_date(self, case: Case) -> JSON:
+        earliest = self.calendar.add_working_days(self.w.now, 3)
+        day = self.working_day_on_or_after(
+            self.local(earliest).date() + timedelta(days=case.rng.randint(0, 20)))
+        case.memo["asked_date"] = day
+        return {"date": day.isoformat()}
+
+    def accepted(self, case: Case, result: Result) -> None:
+        if not result.ok:
+            return
+        day: date = case.memo["activation"]
+        if case.fate.get("field_work"):
+            dispatch = max(self.w.now + timedelta(hours=2),
+                           self.day_at(day, 9) - timedelta(days=case.rng.uniform(2, 5)))
+            self.when(case, dispatch, self.dispatch, ["scheduled"])
+            return
+        self.plan_activation(case, day)
+
+    def plan_activation(self, case: Case, day: date) -> None:
+        at = self.day_at(day, case.rng.randint(7, 13), case.rng.randrange(60))
+        if case.fate.get("delayed") == "open":
+            return
+        if case.fate.get("delayed") == "late" and case.fate["supply"] == "electricity":
+            at += timedelta(days=case.rng.uniform(1.3, 5))
+        self.when(case, max(at, self.w.now), self.activate, ["scheduled"])
+
+    def activate(self, case: Case) -> None:
+        day = self.local(self.w.now).date()
+        data: JSON = {"activation_date": day.isoformat()}
+        if case.fate.get("reading"):
+            data["reading"] = people.digits(case.rng, 6)
+        self.send(case, self.w.now, "distributor", "switch.activated", data,
+                  then=self.activated)
+
+    def activated(self, case: Case, result: Result) -> None:
+        if not result.ok:
+            return
+        if not case.fate.get("reading"):
+            at = self.after("reading_after_activation", result.at, case)
+            if case.rng.random() < 0.3:
+                self.customer_acts(case, at - timedelta(hours=20), "send_reading",
+                                   {"reading": people.digits(case.rng, 5)}, stages=["switched"])
+            self.when(case, at, lambda c: self.send(
+                c, self.w.now, "distributor", "meter.read", {"reading": people.digits(c.rng, 6)}),
+                ["switched"])
+        bill = self.after("first_bill", result.at, case)
+        bill_id = self.w.unique.draw("bill", lambda: f"FE{people.digits(case.rng, 10)}")
+        self.when(case, bill, lambda c: self.send(c, self.w.now, "billing", "bill.issued",
+                                                  {"bill_id": bill_id}))
+        if case.fate.get("final_bill"):
+            self.customer_acts(case, self.after("old_final_bill", result.at, case),
+                               "confirm_final_bill", stages=["switched", "billing"])
+
+    # -- field work ----------------------------------------------------------------------
+    def dispatch(self, case: Case) -> None:
+        slot = self.slot(case, self.w.now + timedelta(hours=20), (8, 10, 12, 16))
+        self.send(case, self.w.now, "distributor", "field.dispatched",
+                  {"appointment": self.stamp(slot)})
+        self.visit_at(case, slot)
+
+    def visit_at(self, case: Case, slot: datetime) -> None:
+        generation = case.memo.get("generation", 0) + 1
+        case.memo["generation"] = generation
+
+        def visit(c: Case) -> None:
+            if c.memo.get("generation") == generation:
+                self.visit(c)
+
+        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 150)), visit,
+                  ["scheduled"])
+
+    def visit(self, case: Case) -> None:
+        code = case.fate.get("incidence", "none")
+        if case.memo.get("visited") or code == "none":
+            self.activate(case)
+            return
+        case.memo["visited"] = True
+        self.send(case, self.w.now, "technician", "field.incidence", {"code": code})
+        rebook = case.fate.get("rebook", True)
+        later = self.w.now + timedelta(hours=case.rng.uniform(3, 48))
+        if code in ("10", "11"):
+            # The distributor fixes its own equipment and activates a few days later.
+            if rebook:
+                self.when(case, self.after("field_fix", self.w.now, case), self.activate,
+                          ["scheduled"])
+        elif not rebook:
+            return
+        elif code == "01":
+            self.customer_acts(case, later, "book_field_visit", self.visit_slot,
+                               stages=["scheduled"], incident="F01")
+        elif code == "09":
+            self.customer_acts(case, later, "upload_cie",
+                               lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"},
+                               stages=["scheduled"])
+        elif code == "12":
+            self.customer_acts(case, later, "update_phone", {"phone": case.customer.phone},
+                               stages=["scheduled"])
+
+    def visit_slot(self, case: Case) -> JSON:
+        earliest = self.calendar.add_working_days(self.w.now, case.rng.randint(1, 4))
+        return {"slot": self.stamp(self.slot(case, earliest, (9, 12, 16)))}
+
+    def field_requested(self, case: Case, payload: JSON) -> None:
+        """A visit slot asked for: after a rejection (R26) we resubmit with it; during field
+        work (F01) the distributor confirms the new appointment (incidence 08)."""
+        if self.stage(case) == "requested":
+            self.backoffice_resubmits(case, payload)
+            return
+        asked = payload.get("params", {}).get("slot")
+        if isinstance(asked, str):
+            self.new_appointment(case, datetime.fromisoformat(asked))
+
+    def new_appointment(self, case: Case, slot: datetime) -> None:
+        def confirm(c: Case) -> None:
+            self.send(c, self.w.now, "distributor", "field.incidence",
+                      {"code": "08", "appointment": self.stamp(slot)})
+            self.visit_at(c, slot)
+
+        self.when(case, self.w.now + timedelta(minutes=case.rng.uniform(30, 240)), confirm,
+                  ["scheduled"])
+
+    def phone_updated(self, case: Case, payload: JSON) -> None:
+        if self.stage(case) == "requested":
+            self.backoffice_resubmits(case, payload)
+            return
+        slot = self.slot(case, self.calendar.add_working_days(self.w.now, 2), (9, 12, 16))
+        self.new_appointment(case, slot)
+
+    # -- rejections ----------------------------------------------------------------------
+    def rejected(self, case: Case, result: Result) -> None:
+        if not result.ok:
+            return
+        incident = INCIDENT_OF.get(case.fate["code"], "R99")
+        if incident == "R99":
+            self.backoffice_resubmits(case, {})
+            return
+        after = case.fate.get("after")
+        at = result.at + timedelta(hours=case.rng.uniform(3, 60))
+        if after == "cancel" and incident not in ("R46", "RC5"):
+            self.customer_acts(case, at, "request_new_supply" if incident == "R02" else "cancel",
+                               incident=incident)
+            return
+        if after != "resubmit":
+            return
+        rng = case.rng
+        actions: dict[str, tuple[str, JSON | Any]] = {
+            "R01": ("correct_cups", {"cups": case.subject}) if rng.random() < 0.5 else (
+                "send_bill", lambda c: {"document": f"factura_{people.token(c.rng, 8)}.pdf"}),
+            "R02": ("request_new_supply", None),
+            "R03": ("correct_holder_id", {"holder_id": people.nif(rng)}),
+            "R12": ("retry_switch", None),
+            "R37": ("retry_switch", None),
+            "R46": ("choose_activation_mode", {"mode": "asap"}),
+            "RC5": ("choose_fixed_date", self.fixed_date),
+            "R14": ("change_power", {"power_kw": rng.choice(POWERS)}),
+            "R26": ("book_field_visit", self.visit_slot),
+            "R57": ("upload_cie", lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"}),
+            "R58": ("update_phone", {"phone": case.customer.phone}),
+            "RD1": ("waive_social_bonus",
+                    lambda c: {"document": f"renuncia_{people.token(c.rng, 8)}.pdf"}),
+        }
+        control, params = actions[incident]
+        if incident in ("R12", "R37"):
+            at += timedelta(days=rng.uniform(2, 10))  # the other request or the cut ends first
+        self.customer_acts(case, at, control, params, incident=incident)
+
+    def backoffice_reviews(self, case: Case, payload: JSON) -> None:
+        def accepted(c: Case) -> None:
+            if self.stage(c) == "requested":
+                self.backoffice_resubmits(c, {})
+            elif self.stage(c) == "scheduled":
+                # F09 fixed: the distributor activates once the certificate is accepted.
+                self.when(c, self.after("field_fix", self.w.now, c), self.activate,
+                          ["scheduled"])
+
+        def rejected(c: Case) -> None:
+            control = str(payload.get("event_type", "")).removeprefix("action.")
+            self.customer_acts(c, self.w.now + timedelta(hours=c.rng.uniform(2, 30)), control,
+                               lambda c2: {"document": f"doc_{people.token(c2.rng, 8)}.pdf"})
+
+        self.review(case, payload, accepted, rejected)
+
+    def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
+        self.when(case, self.after("atr_submit", self.w.now, case),
+                  lambda c: self.submit(c, self.w.now, resubmitted=True), ["requested"])
+
+    def activation_changed(self, case: Case, payload: JSON) -> None:
+        """A new activation mode or date: resubmitted after a rejection, else noted."""
+        if case.memo.get("rejected_once") and self.stage(case) == "requested":
+            self.backoffice_resubmits(case, payload)
+
+    def distributor_cancels(self, case: Case, payload: JSON) -> None:
+        cause = "withdrawal" if payload.get("event_type") == "action.withdraw" else "customer"
+        at = self.w.now + timedelta(hours=case.rng.uniform(1, 30))
+        self.w.later(case, at, lambda c: self.send(c, self.w.now, "distributor",
+                                                   "switch.cancelled", {"cause": cause}))
+
+    def distributor_reads(self, case: Case, payload: JSON) -> None:
+        reading = payload.get("params", {}).get("reading") or people.digits(case.rng, 6)
+        self.when(case, self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
+                  lambda c: self.send(c, self.w.now, "distributor", "meter.read",
+                                      {"reading": str(reading)}), ["switched"])
