@@ -249,7 +249,7 @@ def test_anomaly_controls_are_refused_without_an_alert_or_after_the_bill() -> No
     run.send("billing.anomaly_detected", {"code": "ANOM_CONSUMO", **ANOMALY})
     # A meter reading answers only an estimated reading.
     assert refusal(run, "send_meter_reading", {"reading": "1234", "photo": "m.jpg"}).code == (
-        "no_incident"
+        "other_incident"
     )
     run.send("bill.issued", {**BILL, "due_date": "2026-12-15"}, at=madrid(2026, 12, 1, 9, 30))
     # The bill resolves the alert; the controls belong to the period before it.

@@ -436,7 +436,7 @@ def test_rejection_controls_are_refused_without_their_incident(control: str) -> 
 
 def test_an_option_of_one_incident_is_refused_for_another() -> None:
     run = rejected("12")
-    assert refusal(run, "correct_cups", {"cups": CUPS}).code == "no_incident"
+    assert refusal(run, "correct_cups", {"cups": CUPS}).code == "other_incident"
     assert "retry_switch" in allowed_controls(run)
 
 

@@ -477,7 +477,7 @@ def test_rejection_controls_need_their_incident(control: str) -> None:
     assert (row["allowed"], row["reason_code"]) == (False, "no_incident")
     assert refusal(run, control, {}).code == "no_incident"
     run.send("donor.rejected", {"cause": "RECH_TECNI"})
-    assert refusal(run, control, {}).code == "no_incident"  # this cause offers nothing to do
+    assert refusal(run, control, {}).code == "other_incident"  # this cause offers nothing to do
 
 
 def test_rejection_with_an_unknown_cause_is_rejected_not_recorded() -> None:

@@ -6,6 +6,7 @@ import typer
 
 from relevo.cli import db, dead_letters, definitions, keys
 from relevo.cli.common import err
+from relevo.cli.demo import demo
 from relevo.cli.ingest import ingest_command
 from relevo.cli.rebuild import rebuild_command
 from relevo.cli.serve import serve
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve)
+app.command("demo")(demo)
 app.command("ingest")(ingest_command)
 app.command("rebuild")(rebuild_command)
 app.add_typer(db.app, name="db")

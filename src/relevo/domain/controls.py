@@ -69,7 +69,7 @@ def check(
     if state.stage not in control.allowed_in and "*" not in control.allowed_in:
         return no("not_in_stage")
     if control.when_incident and not set(control.when_incident) & set(state.open_incidents()):
-        return no("no_incident")
+        return no("other_incident" if state.open_incidents() else "no_incident")
     if not guard_holds(control.when, {}, {}, state.attributes):
         return no("not_applicable")
     if limit is not None and now >= limit:

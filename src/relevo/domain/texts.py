@@ -68,6 +68,10 @@ REFUSALS: dict[str, Localized] = {
         "Esta acción solo sirve para resolver un problema, y ahora no hay ninguno abierto.",
         "This action only resolves a problem, and there is none open now.",
     ),
+    "other_incident": L(
+        "Esta acción sirve para resolver otro tipo de problema, no el que tiene ahora tu caso.",
+        "This action fixes a different kind of problem from the one your case has now.",
+    ),
     "not_applicable": L(
         "Esta acción no se aplica a tu caso.",
         "This action does not apply to your case.",

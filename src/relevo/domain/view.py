@@ -146,7 +146,8 @@ def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
             status = "stopped" if stopped else "current"
         else:
             status = "pending"
-        date_value: str | None = entered.get(stage.id)
+        # A pending stage shows only a planned date, never that of an earlier visit.
+        date_value: str | None = None if status == "pending" else entered.get(stage.id)
         date_kind = "actual" if date_value else None
         if status == "pending" and stage.next_date and stage.next_date in state.dates:
             planned = state.dates[stage.next_date]

@@ -1,0 +1,98 @@
+"""``relevo demo``: a fresh database full of realistic processes, served on localhost."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.panel import Panel
+from rich.table import Table
+
+from relevo.adapters.db.engine import create_engine
+from relevo.adapters.db.migrate import upgrade
+from relevo.bootstrap import build_hub
+from relevo.cli.common import failures, out
+from relevo.config import Settings
+from relevo.demo import DemoClock, seed_demo
+from relevo.services import keys
+from relevo.services.hub import Hub
+from relevo.web.app import create_app
+
+DEMO_DATABASE = Path("var/demo.db")
+KEY_FILE = Path("var/demo-key.txt")
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    processes: Annotated[int, typer.Option(help="How many processes to simulate.")] = 400,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same story).")] = 7,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Reuse the existing demo database instead of a new one.")
+    ] = False,
+    serve: Annotated[bool, typer.Option(help="Serve the API once the data is loaded.")] = True,
+) -> None:
+    """Create var/demo.db with realistic processes, print what to open, and serve it."""
+    with failures():
+        settings = _demo_settings(keep)
+        upgrade(create_engine(settings.database_url))
+        hub = build_hub(settings, clock=DemoClock())
+        summary = _populate(hub, processes, seed, keep)
+        _, plaintext = keys.create_key(hub.store, "demo", ["admin"])
+        KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        KEY_FILE.write_text(plaintext + "\n", encoding="utf-8")
+    _print_guide(hub, summary, plaintext, host, port)
+    if serve:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+
+
+def _demo_settings(keep: bool) -> Settings:
+    """The demo's own SQLite file unless RELEVO_DATABASE_URL names another database."""
+    configured = Settings.from_env()
+    if os.environ.get("RELEVO_DATABASE_URL"):
+        return configured
+    if not keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+    return Settings(database_url=f"sqlite:///{DEMO_DATABASE}", catalog_dir=configured.catalog_dir)
+
+
+def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]:
+    with hub.store.unit_of_work(read_only=True) as uow:
+        existing = uow.count_processes()
+    if keep and existing:
+        out.print(f"Reusing the demo database: {existing:,} processes.")
+        return {}
+    with out.status(f"Simulating {processes:,} customers switching to us…"):
+        return seed_demo(hub, processes=processes, seed=seed, now=datetime.now(UTC))
+
+
+def _print_guide(hub: Hub, summary: dict[str, Any], key: str, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    examples: dict[str, str] = summary.get("examples", {})
+    table = Table("what", "process", show_header=True, header_style="bold")
+    for label, process_id in list(examples.items())[:14]:
+        table.add_row(label, process_id)
+    with hub.store.unit_of_work(read_only=True) as uow:
+        total = uow.count_processes()
+    out.print(
+        Panel.fit(
+            f"[bold]relevo demo[/] — {total:,} processes in var/demo.db\n\n"
+            f"API docs:      {base}/docs\n"
+            f"Catalog:       {base}/v1/definitions\n"
+            f"Health:        {base}/healthz\n\n"
+            f"Demo API key (admin, also in {KEY_FILE}):\n  {key}\n\n"
+            "Try:\n"
+            f'  curl -H "Authorization: Bearer $(cat {KEY_FILE})" '
+            f"'{base}/v1/processes?kind=mobile_port_in&status=active'\n"
+            f'  curl -H "Authorization: Bearer $(cat {KEY_FILE})" '
+            f"'{base}/v1/processes/<id>?lang=en'",
+            title="Open",
+        )
+    )
+    if examples:
+        out.print(table)
