@@ -17,6 +17,7 @@ and checks after every step that:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -401,6 +402,9 @@ def _run_step(c: Compiled, run: Run, step: tuple[Any, ...], counter: int) -> Non
         verdict = controls.check(c, run.state, control_id, role, run.now)
         before = _snapshot(run)
         action = Action(control_id, _resolve(params, run.now), "prop", "web", role)
+        _same_as_full_recompute(
+            c, run, lambda c_, state: [engine.decide_action(c_, state, action, run.now)]
+        )
         try:
             event = engine.decide_action(c, run.state, action, run.now)
         except ActionRefused as refused:
@@ -445,8 +449,34 @@ def _run_step(c: Compiled, run: Run, step: tuple[Any, ...], counter: int) -> Non
         assert decision.outcome is Outcome.REJECTED
 
 
+def _recomputing_everything(c: Compiled) -> Compiled:
+    """``c`` with the engine's shortcuts off: derived dates and timers are recomputed on
+    every event, as if their rules depended on the clock."""
+    return dataclasses.replace(
+        c,
+        derived_anchors=c.derived_anchors | {"now"},
+        timer_anchors=c.timer_anchors | {"now"},
+    )
+
+
+def _same_as_full_recompute(c: Compiled, run: Run, decide: Any) -> None:
+    """The shortcut engine and the recompute-everything engine decide the same effects."""
+    shadow = engine.replay(run.state.id, run.events) if run.events else None
+    if shadow is None:
+        return
+    try:
+        expected = decide(_recomputing_everything(c), shadow)
+    except ActionRefused:
+        return
+    actual = decide(c, run.state)
+    assert [e.effects for e in actual] == [e.effects for e in expected]
+
+
 def _decide_and_apply(c: Compiled, run: Run, message: Message) -> engine.Decision:
     before = _snapshot(run)
+    _same_as_full_recompute(
+        c, run, lambda c_, state: engine.decide(c_, state, message, run.now).events
+    )
     decision = engine.decide(c, run.state, message, run.now)
     assert _snapshot(run) == before, "decide changed the state"
     if decision.outcome is Outcome.REJECTED:

@@ -967,3 +967,24 @@ def test_view_is_the_same_truth_in_both_languages() -> None:
     assert [r["allowed"] for r in es["controls"]] == [r["allowed"] for r in en["controls"]]
     assert es["headline"] != en["headline"]
     assert view.build_view(C, run.state, run.now, "fr")["language"] == "es"
+
+
+def test_a_reminder_whose_moment_passed_unsent_is_dropped_not_sent_late() -> None:
+    run = in_donor_check()
+    assert run.timer("notify:last_day_to_cancel") == madrid(2026, 12, 1, 9, 0)
+    run.now = madrid(2026, 12, 1, 9, 30)  # the timer worker was down: nothing fired
+    event = accepted(run.send("sim.shipped", {"tracking": "PQ1"}))
+    assert event.effects["timers"] == {"cancel": ["notify:last_day_to_cancel"]}
+    assert "notify:last_day_to_cancel" not in run.state.timers
+    run.assert_replay_matches()
+
+
+def test_timers_follow_a_postponed_window_without_being_recomputed_otherwise() -> None:
+    run = scheduled()
+    armed = dict(run.state.timers)
+    event = accepted(run.send("sim.delivered"))
+    assert "timers" not in event.effects  # nothing the timers depend on changed
+    assert run.state.timers == armed
+    run.act("postpone", {"new_date": "2026-12-10"})
+    assert run.timer("timer:window_opens") == madrid(2026, 12, 10, 2, 0)
+    assert run.timer("notify:last_day_to_cancel") == madrid(2026, 12, 9, 9, 0)
