@@ -433,7 +433,7 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
     for name, due in wanted.items():
         if before.timers.get(name) == due:
             continue
-        if name not in before.timers:
+        if name not in before.timers and _could_be_wanted(c, before, name):
             if spent is None:
                 spent = _wanted_timers(c, before, now)
             if spent.get(name) == due:
@@ -446,6 +446,23 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
     if cancelled:
         plan["cancel"] = cancelled
     return plan
+
+
+def _could_be_wanted(c: Compiled, before: ProcessState, name: str) -> bool:
+    """Whether ``before`` could have wanted timer ``name`` at all (cheap pre-check before
+    recomputing its timers): an SLA belongs to its own stage, a deadline or reminder to the
+    stages it is active in."""
+    if not before.active:
+        return False
+    kind, _, ref = name.partition(":")
+    if kind == "sla":
+        return before.stage == ref
+    if kind == "timer":
+        return any(t.id == ref and before.stage in t.active_in for t in c.definition.timers)
+    return any(
+        n.template == ref and (not n.active_in or before.stage in n.active_in)
+        for n in c.definition.notifications
+    )
 
 
 def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str, str]:
