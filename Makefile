@@ -13,7 +13,7 @@ venv: $(STAMP)
 # dependencies (and only that) triggers a reinstall.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 lint: venv
@@ -28,5 +28,15 @@ test: venv lint typecheck
 demo: venv
 	$(BIN)/relevo demo
 
+# Every benchmark in one go (< 10 min on 2 CPUs; see bench/README.md). PostgreSQL joins the
+# ingest benchmark only when pg_isready answers for RELEVO_BENCH_POSTGRES_URL.
+bench: RELEVO_BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 bench: venv
-	$(BIN)/python bench/ingest.py
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	@if pg_isready -q -d '$(RELEVO_BENCH_POSTGRES_URL)' >/dev/null 2>&1; then \
+		echo "PostgreSQL ready: RELEVO_BENCH_POSTGRES_URL=$(RELEVO_BENCH_POSTGRES_URL)"; \
+		RELEVO_BENCH_POSTGRES_URL='$(RELEVO_BENCH_POSTGRES_URL)' $(BIN)/python bench/run_all.py; \
+	else \
+		echo "PostgreSQL not ready (pg_isready): the PostgreSQL ingest run is skipped"; \
+		env -u RELEVO_BENCH_POSTGRES_URL $(BIN)/python bench/run_all.py; \
+	fi

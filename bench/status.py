@@ -1,9 +1,12 @@
-"""Status-view benchmark: ``Hub.view`` latency over 1,000,000 stored processes, and memory
-that does not grow with the number of processes. Prints figures; asserts nothing.
+"""Status-view benchmark: ``Hub.view`` latency over 1,000,000 stored processes, memory that
+does not grow with the number of processes, and the same view over HTTP under concurrent
+load. Prints figures; asserts nothing.
 
     .venv/bin/python bench/status.py                     # 1,000,000 processes, 20,000 views
     .venv/bin/python bench/status.py --quick             # 20,000 processes, 5,000 views
     .venv/bin/python bench/status.py --processes 200000  # any size
+    .venv/bin/python bench/status.py --http-seconds 10 --connections 32 --client httpx
+    .venv/bin/python bench/status.py --no-http --json var/bench/status.json
 
 How the big database is built (fast, and still realistic):
 
@@ -27,20 +30,40 @@ forces a new one; stale ones can be deleted from ``var/bench/``).
 Memory: each database is read in a fresh subprocess that reports its resident memory after
 start-up and after the views; a small database (10,000 processes; 2,000 with ``--quick``)
 is read the same way, so the two can be compared.
+
+Over HTTP: the big database is served the way ``relevo serve`` serves it (``build_hub`` and
+``create_app`` under uvicorn, one process, on 127.0.0.1 and a free port; access log off; the
+clock fixed at the templates' "now" like the in-process reader). An API key with scope
+``channel`` is created in that database first (and revoked afterwards). A client in this
+process then keeps 32 connections busy (32 asyncio workers, one keep-alive connection each)
+with ``GET /v1/processes/{random id}?lang=es`` for a bounded time (20 s; 5 s with ``--quick``)
+or a bounded number of requests, after an untimed warm-up of 500 requests. The default client
+is a minimal HTTP/1.1 one (``RawConnection``): ``httpx.AsyncClient`` (``--client httpx``,
+limited to 32 connections) spends more CPU per request than the server does, and on a 2-CPU
+machine it would measure itself. Latency is what the client sees: queueing in the server
+included, with client and server sharing the machine's CPUs. The server's resident memory is
+read from ``/proc`` when idle, after the warm-up and after the load; the CPU time per request
+of both sides comes from ``/proc/<pid>/stat`` and ``time.process_time``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import random
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +84,8 @@ from _benchlib import (
 from relevo.adapters.db.migrate import head_revision
 from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
-from relevo.bootstrap import tune_runtime
+from relevo.bootstrap import build_hub, tune_runtime
+from relevo.config import Settings
 from relevo.domain.model import ProcessState
 from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
@@ -75,6 +99,10 @@ KIND = "mobile_port_in"
 NOW = utc(2026, 11, 25, 10, 30)
 TEMPLATES = 300
 PER_TRANSACTION = 20_000
+#: Concurrent client connections for the HTTP run (issue #4).
+CONNECTIONS = 32
+#: Untimed requests before the HTTP measurement (imports, statements, first pages).
+HTTP_WARMUP = 500
 
 
 def process_id(i: int) -> str:
@@ -287,6 +315,312 @@ def read_in_subprocess(path: Path, processes: int, views: int) -> dict[str, Any]
     return result
 
 
+# -- over HTTP (uvicorn in a subprocess, a concurrent client here) ---------------------------
+
+
+def serve(path: Path, port: int) -> None:
+    """Serve ``path`` on 127.0.0.1:``port`` as ``relevo serve`` does (the server half)."""
+    import uvicorn
+
+    from relevo.web.app import create_app
+
+    hub = build_hub(Settings(database_url=sqlite_url(path)), clock=lambda: NOW)
+    uvicorn.run(create_app(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def proc_rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of process ``pid``, in MiB (NaN if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (NaN if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # After the command: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive connection to 127.0.0.1: ``GET`` only, answers with a
+    ``Content-Length``. Costs the client a small fraction of what ``httpx`` does per request,
+    so that on a 2-CPU machine the figures are the server's rather than the client's."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port = port
+        self.headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, target: str) -> int:
+        """Send ``GET target``, read the whole answer, return its status code."""
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{self.headers}\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip().lower()
+        if "content-length" not in fields:
+            raise ValueError("an answer without Content-Length")
+        await self.reader.readexactly(int(fields["content-length"]))
+        if fields.get("connection") == "close":
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        """Close the connection (the next ``get`` opens a new one)."""
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def hammer(
+    port: int,
+    key: str,
+    processes: int,
+    *,
+    connections: int,
+    seconds: float,
+    requests: int | None,
+    seed: int,
+    client: str = "raw",
+) -> dict[str, Any]:
+    """``connections`` workers, one connection each, sending ``GET /v1/processes/{random
+    id}?lang=es`` one after the other until ``seconds`` have passed or ``requests`` were
+    sent in all; returns the latencies (s), the status codes, the errors and the elapsed
+    time. ``client`` is ``raw`` (``RawConnection``) or ``httpx`` (one ``AsyncClient`` with
+    at most ``connections`` connections)."""
+    import httpx
+
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    sent = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker(
+        get: Callable[[str], Awaitable[int]], reset: Callable[[], Awaitable[None]]
+    ) -> None:
+        nonlocal sent
+        while time.perf_counter() < deadline and (requests is None or sent < requests):
+            sent += 1
+            target = f"/v1/processes/{process_id(rng.randrange(processes))}?lang=es"
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(60):
+                    code = await get(target)
+            except (
+                OSError,
+                TimeoutError,
+                ValueError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                httpx.HTTPError,
+            ) as error:
+                name = type(error).__name__
+                failures[name] = failures.get(name, 0) + 1
+                await reset()
+                continue
+            latencies.append(time.perf_counter() - t0)
+            statuses[str(code)] = statuses.get(str(code), 0) + 1
+
+    if client == "httpx":
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as pool:
+
+            async def get(target: str) -> int:
+                return (await pool.get(target, headers=headers)).status_code
+
+            async def nothing() -> None:
+                return None
+
+            await asyncio.gather(*(worker(get, nothing) for _ in range(connections)))
+    else:
+        raw = [RawConnection(port, headers) for _ in range(connections)]
+        try:
+            await asyncio.gather(*(worker(conn.get, conn.close) for conn in raw))
+        finally:
+            for conn in raw:
+                await conn.close()
+    elapsed = time.perf_counter() - started
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "failures": failures,
+        "sent": sent,
+        "elapsed": elapsed,
+    }
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Poll ``/healthz`` until the server answers; exits with its stderr if it died."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=5) as client:
+        while True:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                error = server.stderr.read().decode() if server.stderr else ""
+                raise SystemExit(f"the HTTP server did not start:\n{error[-3000:]}")
+            time.sleep(0.2)
+
+
+def http_status(
+    path: Path,
+    processes: int,
+    *,
+    connections: int,
+    seconds: float,
+    requests: int | None,
+    client: str = "raw",
+) -> dict[str, Any]:
+    """Serve ``path`` (uvicorn subprocess) and load it with ``connections`` concurrent
+    connections for ``seconds`` (or ``requests``); returns the figures."""
+    from relevo.services.keys import create_key, revoke_key
+
+    eng = migrated_engine(sqlite_url(path))
+    store = SqlStore(eng)
+    key_id, key = create_key(store, "bench-status-http", ["channel"], now=NOW)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(path), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_up(base, server)
+        rss_idle = proc_rss_mb(server.pid)
+        warm = asyncio.run(
+            hammer(
+                port,
+                key,
+                processes,
+                connections=connections,
+                seconds=60,
+                requests=HTTP_WARMUP,
+                seed=29,
+                client=client,
+            )
+        )
+        if warm["statuses"].get("200", 0) == 0:
+            raise SystemExit(
+                f"the HTTP warm-up got no 200 answer: {warm['statuses']} {warm['failures']}"
+            )
+        rss_warm, cpu_before = proc_rss_mb(server.pid), proc_cpu_s(server.pid)
+        client_cpu = time.process_time()
+        run = asyncio.run(
+            hammer(
+                port,
+                key,
+                processes,
+                connections=connections,
+                seconds=seconds,
+                requests=requests,
+                seed=31,
+                client=client,
+            )
+        )
+        client_cpu = time.process_time() - client_cpu
+        rss_after, cpu_after = proc_rss_mb(server.pid), proc_cpu_s(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+        revoke_key(store, key_id, now=NOW)
+        eng.dispose()
+    answered = len(run["latencies"])
+    ok = run["statuses"].get("200", 0)
+    return {
+        "processes": processes,
+        "connections": connections,
+        "client": client,
+        "seconds": run["elapsed"],
+        "requests": run["sent"],
+        "answered": answered,
+        "ok": ok,
+        "errors": run["sent"] - ok,
+        "statuses": run["statuses"],
+        "failures": run["failures"],
+        "rps": answered / run["elapsed"] if run["elapsed"] else float("nan"),
+        "latency_ms": summary_ms(run["latencies"]),
+        "server_cpu_ms_per_request": 1000 * (cpu_after - cpu_before) / answered
+        if answered
+        else float("nan"),
+        "client_cpu_ms_per_request": 1000 * client_cpu / answered if answered else float("nan"),
+        "server_rss_idle": rss_idle,
+        "server_rss_warm": rss_warm,
+        "server_rss_after": rss_after,
+    }
+
+
+def report_http(result: dict[str, Any]) -> None:
+    """Print the figures of ``http_status``."""
+    lat = result["latency_ms"]
+    console.print(
+        f"  GET /v1/processes/{{random id}}?lang=es, {result['connections']} concurrent "
+        f"connections ({result['client']} client), {result['seconds']:.1f} s: "
+        f"{result['answered']:,} answers → "
+        f"[bold green]{result['rps']:,.0f} requests/s[/]"
+    )
+    console.print(
+        f"    latency seen by the client: p50 {lat['p50']:.1f} ms, p99 [bold]{lat['p99']:.1f} "
+        f"ms[/], max {lat['max']:.1f} ms"
+    )
+    statuses = ", ".join(f"{code}: {n:,}" for code, n in sorted(result["statuses"].items()))
+    failures = ", ".join(f"{name}: {n:,}" for name, n in sorted(result["failures"].items()))
+    transport = f"; transport {failures}" if failures else ""
+    console.print(
+        f"    errors: {result['errors']:,} of {result['requests']:,} requests "
+        f"(status codes {statuses or 'none'}{transport})"
+    )
+    console.print(
+        f"    CPU per request: server {result['server_cpu_ms_per_request']:.2f} ms, client "
+        f"{result['client_cpu_ms_per_request']:.2f} ms (client and server share the machine)"
+    )
+    console.print(
+        f"    server RSS "
+        f"{result['server_rss_idle']:.0f} MiB idle, {result['server_rss_warm']:.0f} MiB after "
+        f"{HTTP_WARMUP} warm-up requests, {result['server_rss_after']:.0f} MiB after the load"
+    )
+
+
 def main() -> None:
     tune_runtime()  # the same process settings as `relevo serve`
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -294,20 +628,45 @@ def main() -> None:
     parser.add_argument("--processes", type=int, help="processes in the big database")
     parser.add_argument("--views", type=int, help="random views to time (default 20,000)")
     parser.add_argument("--rebuild", action="store_true", help="ignore the cached databases")
+    parser.add_argument("--no-http", action="store_true", help="leave out the HTTP run")
+    parser.add_argument(
+        "--http-seconds", type=float, help="length of the HTTP run (default 20 s; 5 s quick)"
+    )
+    parser.add_argument(
+        "--http-requests", type=int, help="stop the HTTP run after this many requests"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=CONNECTIONS, help="concurrent HTTP connections"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="HTTP client: minimal asyncio HTTP/1.1 (default) or httpx.AsyncClient",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument(
         "--read", nargs=3, metavar=("DB", "PROCESSES", "VIEWS"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read:
         db, count, views = args.read
         print(json.dumps(read(Path(db), int(count), int(views), seed=13)))
         return
+    if args.serve:
+        serve(Path(args.serve[0]), int(args.serve[1]))
+        return
+    # Stopped from outside (run_all's time limit): unwind, so the server stops and the key
+    # is revoked.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     big = args.processes or (20_000 if args.quick else 1_000_000)
     small = 2_000 if args.quick else 10_000
     views = args.views or (5_000 if args.quick else 20_000)
     print_machine("relevo status-view benchmark" + (" (quick)" if args.quick else ""))
     console.print(f"  RSS of this (driver) process at start: {rss_mb():.0f} MiB")
     results = []
+    path = ROOT
     for count in dict.fromkeys((small, big)):
         console.rule(f"{count:,} stored processes")
         path, seconds = database(count, args.rebuild)
@@ -381,6 +740,24 @@ def main() -> None:
             f"Memory: after {views:,} views, the {results[1]['processes']:,}-process reader "
             f"uses {growth:+.0f} MiB compared with the {results[0]['processes']:,}-process one."
         )
+    http = None
+    if not args.no_http:
+        seconds = args.http_seconds or (5.0 if args.quick else 20.0)
+        console.rule(
+            f"HTTP: {args.connections} concurrent connections over {big:,} stored processes"
+        )
+        http = http_status(
+            path,
+            big,
+            connections=args.connections,
+            seconds=seconds,
+            requests=args.http_requests,
+            client=args.client,
+        )
+        report_http(http)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"in_process": results, "http": http}, indent=2))
 
 
 if __name__ == "__main__":
