@@ -98,17 +98,24 @@ def test_batch_mixing_good_and_bad_applies_the_good_and_reports_each_bad(
 
     again = hub.ingest(batch)
     assert [r.outcome.value for r in again] == [
-        "duplicate", "duplicate", "rejected", "rejected", "rejected", "duplicate"
+        "duplicate",
+        "duplicate",
+        "rejected",
+        "rejected",
+        "rejected",
+        "duplicate",
     ]
     assert count(store, tables.events, process_id=pid) == events_before
 
 
 def test_a_key_added_earlier_in_a_batch_correlates_the_later_messages(hub: Hub) -> None:
     pid = start(hub)
-    results = hub.ingest([
-        msg("a", "nc.accepted", msisdn="612345678", reference="R9", window=WINDOW),
-        msg("b", "donor.confirmed", nc_reference="R9"),
-    ])
+    results = hub.ingest(
+        [
+            msg("a", "nc.accepted", msisdn="612345678", reference="R9", window=WINDOW),
+            msg("b", "donor.confirmed", nc_reference="R9"),
+        ]
+    )
     assert [r.process_id for r in results] == [pid, pid]
     assert hub.view(pid, "es")["stage"]["id"] == "scheduled"
 
@@ -117,10 +124,12 @@ def test_a_key_taken_by_another_active_process_rejects_only_that_message(hub: Hu
     first = start(hub, "612345678", "O-1")
     second = start(hub, "698765432", "O-2")
     hub.ingest([msg("x1", "nc.accepted", msisdn="612345678", reference="SAME", window=WINDOW)])
-    results = hub.ingest([
-        msg("x2", "nc.accepted", msisdn="698765432", reference="SAME", window=WINDOW),
-        msg("x3", "donor.confirmed", nc_reference="SAME"),
-    ])
+    results = hub.ingest(
+        [
+            msg("x2", "nc.accepted", msisdn="698765432", reference="SAME", window=WINDOW),
+            msg("x3", "donor.confirmed", nc_reference="SAME"),
+        ]
+    )
     assert results[0].outcome.value == "rejected"
     assert results[0].reason_code == "key_in_use"
     assert first in (results[0].reason or "")
@@ -130,15 +139,19 @@ def test_a_key_taken_by_another_active_process_rejects_only_that_message(hub: Hu
 
 def test_a_late_message_for_a_finished_process_is_recorded_as_ignored(hub: Hub) -> None:
     pid = start(hub)
-    hub.ingest([
-        msg("f1", "nc.accepted", msisdn="612345678", reference="R2", window=WINDOW),
-        msg("f2", "donor.confirmed", nc_reference="R2"),
-        msg("f3", "port.executed", nc_reference="R2"),
-    ])
+    hub.ingest(
+        [
+            msg("f1", "nc.accepted", msisdn="612345678", reference="R2", window=WINDOW),
+            msg("f2", "donor.confirmed", nc_reference="R2"),
+            msg("f3", "port.executed", nc_reference="R2"),
+        ]
+    )
     assert hub.view(pid, "es")["status"] == "completed"
     late = hub.ingest([msg("f4", "nc.cancelled", nc_reference="R2", cause="CANC_ABONA")])[0]
     assert (late.outcome.value, late.reason_code, late.process_id) == (
-        "ignored", "process_finished", pid
+        "ignored",
+        "process_finished",
+        pid,
     )
     assert hub.timeline(pid)["events"][-1]["type"] == "message.ignored"
 
@@ -157,8 +170,9 @@ def test_a_key_is_free_again_once_its_process_ends(hub: Hub) -> None:
 
 def test_actions_with_the_same_request_id_apply_once(hub: Hub, store: SqlStore) -> None:
     pid = start(hub)
-    action = Action("postpone", {"new_date": "2026-12-10"}, "customer:cus_1", "app",
-                    request_id="req-1")
+    action = Action(
+        "postpone", {"new_date": "2026-12-10"}, "customer:cus_1", "app", request_id="req-1"
+    )
     hub.act(pid, action, "es")
     hub.act(pid, action, "es")
     assert count(store, tables.events, process_id=pid) == 2
@@ -174,16 +188,16 @@ def test_a_refused_action_writes_nothing(hub: Hub, store: SqlStore, clock: Clock
     assert count(store, tables.events, process_id=pid) == 1
 
 
-def test_timers_follow_the_state_and_are_cancelled_when_it_ends(
-    hub: Hub, store: SqlStore
-) -> None:
+def test_timers_follow_the_state_and_are_cancelled_when_it_ends(hub: Hub, store: SqlStore) -> None:
     pid = start(hub)
     assert count(store, tables.timers, process_id=pid, status="pending") == 1
     hub.ingest([msg("t1", "nc.accepted", msisdn="612345678", reference="R3", window=WINDOW)])
-    assert count(store, tables.timers, process_id=pid, name="sla:requested",
-                 status="cancelled") == 1
-    assert count(store, tables.timers, process_id=pid, name="sla:donor_check",
-                 status="pending") == 1
+    assert (
+        count(store, tables.timers, process_id=pid, name="sla:requested", status="cancelled") == 1
+    )
+    assert (
+        count(store, tables.timers, process_id=pid, name="sla:donor_check", status="pending") == 1
+    )
     hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
     assert count(store, tables.timers, process_id=pid, status="pending") == 0
 
@@ -210,17 +224,23 @@ def test_rebuild_finds_no_difference_then_repairs_a_tampered_projection(
     hub: Hub, store: SqlStore
 ) -> None:
     pid = start(hub)
-    hub.ingest([
-        msg("r1", "nc.accepted", msisdn="612345678", reference="R5", window=WINDOW),
-        msg("r2", "donor.rejected", nc_reference="R5", cause="RECH_IDENT"),
-    ])
+    hub.ingest(
+        [
+            msg("r1", "nc.accepted", msisdn="612345678", reference="R5", window=WINDOW),
+            msg("r2", "donor.rejected", nc_reference="R5", cause="RECH_IDENT"),
+        ]
+    )
     hub.act(pid, Action("send_id_document", {"document": "doc-1"}, "customer:cus_1", "web"), "es")
     assert hub.rebuild()["differences"] == []
     with store.engine.begin() as conn:
         conn.execute(tables.processes.update().values(status="completed"))
-        conn.execute(tables.processes.update().values(
-            state=sa.func.replace(tables.processes.c.state, '"status":"active"',
-                                  '"status":"completed"')))
+        conn.execute(
+            tables.processes.update().values(
+                state=sa.func.replace(
+                    tables.processes.c.state, '"status":"active"', '"status":"completed"'
+                )
+            )
+        )
     assert hub.view(pid, "es")["status"] == "completed"
     report = hub.rebuild()
     assert report["differences"] == [{"process_id": pid, "fields": ["status"]}]
@@ -246,8 +266,9 @@ def test_tampering_with_a_logged_event_breaks_the_chain_at_that_version(
 
 
 def test_a_dead_letter_replays_once_its_process_exists(hub: Hub) -> None:
-    early = hub.ingest([msg("d1", "nc.accepted", msisdn="611111111", reference="R7",
-                            window=WINDOW)])[0]
+    early = hub.ingest(
+        [msg("d1", "nc.accepted", msisdn="611111111", reference="R7", window=WINDOW)]
+    )[0]
     assert early.reason_code == "unknown_process"
     letter = hub.dead_letters()[0]
     pid = start(hub, "611111111", "O-7")

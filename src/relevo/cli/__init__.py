@@ -10,6 +10,7 @@ from relevo.cli.demo import demo
 from relevo.cli.ingest import ingest_command
 from relevo.cli.rebuild import rebuild_command
 from relevo.cli.serve import serve
+from relevo.cli.simulate import simulate_command
 
 app = typer.Typer(
     name="relevo",
@@ -22,6 +23,7 @@ app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("ingest")(ingest_command)
 app.command("rebuild")(rebuild_command)
+app.command("simulate")(simulate_command)
 app.add_typer(db.app, name="db")
 app.add_typer(definitions.app, name="definitions")
 app.add_typer(keys.app, name="keys")

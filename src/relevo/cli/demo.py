@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,9 +18,9 @@ from relevo.adapters.db.migrate import upgrade
 from relevo.bootstrap import build_hub
 from relevo.cli.common import failures, out
 from relevo.config import Settings
-from relevo.demo import DemoClock, seed_demo
 from relevo.services import keys
 from relevo.services.hub import Hub
+from relevo.simulate import SimClock, populate, trickle
 from relevo.web.app import create_app
 
 DEMO_DATABASE = Path("var/demo.db")
@@ -29,25 +30,44 @@ KEY_FILE = Path("var/demo-key.txt")
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    processes: Annotated[int, typer.Option(help="How many processes to simulate.")] = 400,
+    processes: Annotated[int, typer.Option(help="How many processes to simulate.")] = 3000,
     seed: Annotated[int, typer.Option(help="Seed of the simulation (same seed, same story).")] = 7,
     keep: Annotated[
         bool, typer.Option("--keep", help="Reuse the existing demo database instead of a new one.")
     ] = False,
     serve: Annotated[bool, typer.Option(help="Serve the API once the data is loaded.")] = True,
+    speed: Annotated[
+        float, typer.Option(help="How much faster than real time the live trickle runs.")
+    ] = 60.0,
 ) -> None:
-    """Create var/demo.db with realistic processes, print what to open, and serve it."""
+    """Create var/demo.db with realistic processes of every kind, print what to open, and
+    serve it while a live trickle of simulated customers and back-ends keeps it moving."""
     with failures():
         settings = _demo_settings(keep)
         upgrade(create_engine(settings.database_url))
-        hub = build_hub(settings, clock=DemoClock())
+        hub = build_hub(settings, clock=SimClock())
         summary = _populate(hub, processes, seed, keep)
         _, plaintext = keys.create_key(hub.store, "demo", ["admin"])
         KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         KEY_FILE.write_text(plaintext + "\n", encoding="utf-8")
-    _print_guide(hub, summary, plaintext, host, port)
-    if serve:
+    _print_guide(hub, summary, plaintext, host, port, speed)
+    if not serve:
+        return
+    stop = threading.Event()
+    world = summary.get("world")
+    live = threading.Thread(
+        target=trickle,
+        args=(hub, stop, speed),
+        kwargs={"simulation": world},
+        name="relevo-demo-trickle",
+        daemon=True,
+    )
+    live.start()
+    try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        live.join(timeout=5)
 
 
 def _demo_settings(keep: bool) -> Settings:
@@ -67,21 +87,28 @@ def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]
     if keep and existing:
         out.print(f"Reusing the demo database: {existing:,} processes.")
         return {}
-    with out.status(f"Simulating {processes:,} customers switching to us…"):
-        return seed_demo(hub, processes=processes, seed=seed, now=datetime.now(UTC))
+    with out.status(f"Simulating {processes:,} customers and the back-ends around them…"):
+        result = populate(hub, processes=processes, seed=seed, now=datetime.now(UTC))
+    if result.missing:
+        out.print(f"[yellow]Not reached this time:[/] {', '.join(result.missing)}")
+    return {"examples": result.examples, "world": result.world, "by_kind": result.by_kind}
 
 
-def _print_guide(hub: Hub, summary: dict[str, Any], key: str, host: str, port: int) -> None:
+def _print_guide(
+    hub: Hub, summary: dict[str, Any], key: str, host: str, port: int, speed: float
+) -> None:
     base = f"http://{host}:{port}"
     examples: dict[str, str] = summary.get("examples", {})
     table = Table("what", "process", show_header=True, header_style="bold")
-    for label, process_id in list(examples.items())[:14]:
-        table.add_row(label, process_id)
+    for label, process_id in examples.items():
+        if ":stage:" in label or label.startswith("mobile_port_in:incident:"):
+            table.add_row(label, process_id)
     with hub.store.unit_of_work(read_only=True) as uow:
         total = uow.count_processes()
     out.print(
         Panel.fit(
-            f"[bold]relevo demo[/] — {total:,} processes in var/demo.db\n\n"
+            f"[bold]relevo demo[/] — {total:,} processes of every kind in var/demo.db; "
+            f"simulated customers and back-ends keep acting at {speed:g}× real time\n\n"
             f"API docs:      {base}/docs\n"
             f"Catalog:       {base}/v1/definitions\n"
             f"Health:        {base}/healthz\n\n"

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from relevo.cli.common import err, failures, open_hub, out
+from relevo.cli.common import err, fail, failures, open_hub, out
 from relevo.domain.model import Outcome
 from relevo.web.intake import Unreadable, counts, ingest
 
@@ -32,6 +32,13 @@ def ingest_command(
 
     Invalid lines are reported with their line numbers and kept as dead letters.
     """
+    if _is_simulation(file):
+        raise fail(
+            f"{file} holds process starts and customer actions written by 'relevo simulate' "
+            "(lines of type relevo.process.*), on a simulated clock with timers to fire: load "
+            f"it with 'relevo simulate --replay {file}' instead. 'relevo ingest' takes "
+            "back-end CloudEvents only."
+        )
     with failures(), open_hub() as hub:
         tally = {outcome.value: 0 for outcome in Outcome}
         rejected: list[tuple[int, str]] = []
@@ -56,6 +63,20 @@ def ingest_command(
         _report(file, tally, rejected)
     if rejected:
         raise typer.Exit(1)
+
+
+def _is_simulation(file: Path) -> bool:
+    """Whether the file's first event is a command line written by ``relevo simulate``."""
+    with file.open("rb") as stream:
+        for line in stream:
+            if line.strip():
+                try:
+                    first = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return False
+                kind = first.get("type") if isinstance(first, dict) else None
+                return isinstance(kind, str) and kind.startswith("relevo.process.")
+    return False
 
 
 def _batches(file: Path, size: int) -> Iterator[tuple[list[int], list[Any], int]]:

@@ -30,9 +30,7 @@ def default_text() -> str:
     return (resources.files("relevo.simulate") / DEFAULTS).read_text(encoding="utf-8")
 
 
-def load_config(
-    path: Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> SimConfig:
+def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> SimConfig:
     """The defaults, merged with the TOML file at ``path`` and then with ``overrides``.
 
     Raises ConfigError for unreadable files and for keys the defaults do not know.

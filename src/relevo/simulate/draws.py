@@ -37,7 +37,7 @@ def quota(weights: Mapping[str, float], total: int) -> dict[str, int]:
     """Split ``total`` in the proportions of ``weights`` (largest remainder, deterministic)."""
     scale = sum(w for w in weights.values() if w > 0)
     if total <= 0 or scale <= 0:
-        return {key: 0 for key in weights}
+        return dict.fromkeys(weights, 0)
     exact = {key: total * max(w, 0.0) / scale for key, w in weights.items()}
     counts = {key: int(value) for key, value in exact.items()}
     left = total - sum(counts.values())
@@ -92,9 +92,7 @@ class Delay:
             raise ValueError(f"{where}: unit {unit!r} is not one of {', '.join(UNITS)}")
         if median <= 0 or p90 < median:
             raise ValueError(f"{where}: need 0 < median <= p90, got {median} and {p90}")
-        return cls(
-            median, p90, unit, float(raw.get("min", 0.0)), float(raw.get("max", math.inf))
-        )
+        return cls(median, p90, unit, float(raw.get("min", 0.0)), float(raw.get("max", math.inf)))
 
     def amount(self, rng: random.Random) -> float:
         """A number of ``unit`` drawn from the distribution and clamped to [low, high]."""

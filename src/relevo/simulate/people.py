@@ -58,7 +58,10 @@ DISTRIBUTORS = {
     "Viesgo Distribución": "0026", "Nedgia": "0230", "Redexis Gas": "0234",
 }  # fmt: skip
 ELECTRICITY_DISTRIBUTORS = (
-    "i-DE Redes Eléctricas", "e-distribución", "UFD Distribución", "Viesgo Distribución",
+    "i-DE Redes Eléctricas",
+    "e-distribución",
+    "UFD Distribución",
+    "Viesgo Distribución",
 )
 GAS_DISTRIBUTORS = ("Nedgia", "Redexis Gas")
 RETAILERS = (

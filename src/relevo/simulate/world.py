@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from relevo.domain.model import JSON, Action, ProcessState, iso, parse_iso
+from relevo.domain.model import JSON, Action, ProcessState, parse_iso
 from relevo.services.catalog import Catalog
 from relevo.services.processes import StartRequest
 from relevo.simulate import people
 from relevo.simulate.case import Case, Customer
 from relevo.simulate.config import SimConfig
 from relevo.simulate.draws import chance, pick, poisson, quota
-from relevo.simulate.envelopes import ACT_TYPE, START_TYPE, cloudevent, source
+from relevo.simulate.envelopes import ACT_TYPE, START_TYPE, cloudevent
 from relevo.simulate.hours import Hours
 from relevo.simulate.ports.base import ActOp, EventOp, Port, StartOp, TimerOp
 
@@ -174,41 +174,55 @@ class World:
         self._ids = 0
         self._armed: set[tuple[int, str, str]] = set()
         self._live_rate = 0.0
+        #: Where the current run is headed (for progress reports); None while open-ended.
+        self.horizon: datetime | None = None
 
     # -- planning ----------------------------------------------------------------------------
     def plan(
-        self, processes: int, earliest: datetime, latest: datetime, *, history: bool
+        self,
+        processes: int,
+        start: datetime,
+        end: datetime,
+        *,
+        history: bool,
+        days: float | None = None,
     ) -> None:
-        """Draw ``processes`` cases, split by ``mix``, starting between the two moments.
+        """Draw ``processes`` cases, split by ``mix``, whose processes start before ``end``.
 
-        In ``history`` mode each kind's starts go back ``kinds.<kind>.window_days`` from
-        ``latest`` unless ``earliest`` is later, and the coverage cases each flow asks for
-        (one per incident and per stage that could otherwise be empty) come first, placed
-        at the age their story needs to have happened by ``latest``.
+        In ``history`` mode each kind's starts spread over the ``days`` before ``end``
+        (default ``kinds.<kind>.window_days``; ``start`` is ignored), and the coverage cases
+        each flow asks for (one per incident and per stage that could otherwise be empty)
+        come first, placed at the age their story needs to have happened by ``end``.
+        Otherwise starts spread over ``[start, end)``.
         """
         counts = quota({k: self.mix[k] for k in self.flows}, processes)
         for kind, count in counts.items():
             flow = self.flows[kind]
-            window = timedelta(days=flow.cfg.number("window_days"))
-            begin = max(earliest, latest - window) if history else earliest
-            span = latest - begin
+            window = timedelta(days=days if days is not None else flow.cfg.number("window_days"))
+            begin = end - window if history else start
             forced = flow.coverage()
             for n in range(count):
                 fate = dict(forced[n]) if n < len(forced) else None
-                lo, hi = begin, latest
+                lo, hi = begin, end
                 ages = fate.pop("age_days", None) if fate else None
                 if history and ages is not None:
-                    lo = max(begin, latest - timedelta(days=float(ages[1])))
-                    hi = max(lo + timedelta(minutes=1), latest - timedelta(days=float(ages[0])))
-                elif span <= timedelta(0):
+                    lo = max(begin, end - timedelta(days=float(ages[1])))
+                    hi = max(lo + timedelta(minutes=1), end - timedelta(days=float(ages[0])))
+                elif hi <= lo:
                     hi = lo + timedelta(minutes=1)
                 self.new_case(kind, lo, hi, fate)
+        if self.cases:
+            first = min(case.started_at for case in self.cases.values())
+            self.now = min(self.now, first - timedelta(minutes=1))
 
     def plan_strays(self, count: int, earliest: datetime, latest: datetime) -> None:
         """Back-end events about numbers no process holds: deliberate dead letters."""
         for _ in range(count):
             at = earliest + (latest - earliest) * self.rng.random()
-            data = {"msisdn": people.msisdn(self.rng), "tracking": f"PQ{people.digits(self.rng, 12)}ES"}
+            data = {
+                "msisdn": people.msisdn(self.rng),
+                "tracking": f"PQ{people.digits(self.rng, 12)}ES",
+            }
             envelope = cloudevent(
                 id=self._next_id(), party="courier", type="sim.delivered", at=at, data=data
             )
@@ -282,7 +296,11 @@ class World:
         """
         at = max(at, self.now)
         envelope = cloudevent(
-            id=self._next_id(), party=party, type=type, at=at, data=case.keyed(**(data or {})),
+            id=self._next_id(),
+            party=party,
+            type=type,
+            at=at,
+            data=case.keyed(**(data or {})),
             actor=actor,
         )
         self._push(at, _Send(case, envelope, then))
@@ -359,7 +377,7 @@ class World:
                     continue
                 case = item.case
                 if case is not None:
-                    if case.stopped:
+                    if case.stopped or (not isinstance(item, _Fire) and self._frozen(case)):
                         continue
                     level = _PHASE[type(item)]
                     if case.index in blocked or level < phase.get(case.index, -1):
@@ -377,6 +395,15 @@ class World:
                     calls.append((at, item))
             self._wave(starts, batch, acts, calls)
             pending = rest
+
+    def _frozen(self, case: Case) -> bool:
+        """True once the case reached the stage its fate freezes it in (``freeze_at``): from
+        then on nobody around the process acts — a stuck process; relevo's timers still run."""
+        stage = case.fate.get("freeze_at")
+        if not stage:
+            return False
+        state = self.states.get(case.index)
+        return state is not None and state.stage == stage
 
     def _clock(self, at: datetime) -> datetime:
         if at > self.now:
@@ -522,12 +549,17 @@ class World:
             self.stats.refused[(case.kind, item.control, refusal)] += 1
         if item.then is not None:
             follow.append(
-                (item.then, case, Result(refusal is None, "done" if refusal is None else "refused", refusal, now))
+                (
+                    item.then,
+                    case,
+                    Result(refusal is None, "done" if refusal is None else "refused", refusal, now),
+                )
             )
 
     def _absorb(self) -> None:
         feedback = self.port.collect()
-        for index, state in feedback.states.items():
+        for index in sorted(feedback.states):  # a stable order whatever the port returns
+            state = feedback.states[index]
             self.states[index] = state
             if not state.active:
                 continue
@@ -565,14 +597,6 @@ class World:
         self._ids += 1
         tag = f"{self.run_tag}-" if self.run_tag else ""
         return f"sim-{self.seed}-{tag}{self._ids}"
-
-    def source_of(self, party: str) -> str:
-        """The CloudEvents source the world uses for ``party``."""
-        return source(party)
-
-    def stamp(self, moment: datetime) -> str:
-        """``moment`` as stored by relevo (ISO 8601, UTC)."""
-        return iso(moment)
 
 
 def quota_shares(mix: dict[str, float], flows: dict[str, Any]) -> dict[str, float]:

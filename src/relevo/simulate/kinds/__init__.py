@@ -9,6 +9,9 @@ from relevo.simulate.kinds.energy import EnergySwitch
 from relevo.simulate.kinds.fixed import FixedPortIn
 from relevo.simulate.kinds.mobile import MobilePortIn
 from relevo.simulate.kinds.move import MoveHome
+from relevo.simulate.kinds.offboarding import Offboarding
+from relevo.simulate.kinds.onboarding import OnboardingFollowup
+from relevo.simulate.kinds.service import ServiceRequest
 
 #: Every simulated kind, by the ``kind`` of its definition.
 FLOWS: dict[str, type[Flow]] = {
@@ -20,6 +23,9 @@ FLOWS: dict[str, type[Flow]] = {
         MoveHome,
         BillingDataChange,
         BillingCycle,
+        Offboarding,
+        OnboardingFollowup,
+        ServiceRequest,
     )
 }
 

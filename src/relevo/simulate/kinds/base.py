@@ -9,7 +9,6 @@ before acting, so a party never answers for a process that has already ended.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,6 +37,9 @@ class Flow:
     topics: ClassVar[dict[str, str]] = {}
     #: Topics a back-end takes in without answering (a survey result, a preference…).
     consumed: ClassVar[frozenset[str]] = frozenset()
+    #: Fate values a coverage case starts from, so that a random draw (a cancellation, a
+    #: late answer…) cannot spoil the story it was forced to tell.
+    plain: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, world: World) -> None:
         self.w = world
@@ -53,7 +55,8 @@ class Flow:
     def coverage(self) -> list[dict[str, Any]]:
         """Fates given to the first cases of the kind so that every incident and stage shows
         up; ``age_days: [lo, hi]`` places such a case's start that many days before the end
-        of a history run."""
+        of a history run, and ``freeze_at: <stage>`` leaves its process stuck in that stage
+        (nobody around it acts once it arrives)."""
         return []
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
@@ -63,6 +66,12 @@ class Flow:
     def begin(self, case: Case) -> None:
         """Schedule what happens first, once the process has started."""
         raise NotImplementedError
+
+    def settle(self, case: Case, fate: dict[str, Any], forced: dict[str, Any]) -> None:
+        """Apply a coverage case's forced fate (over ``plain``) to a drawn ``fate``."""
+        if case.forced:
+            fate.update(self.plain)
+            fate.update(forced)
 
     # -- defaults a kind may override --------------------------------------------------------
     def channels(self) -> dict[str, float]:
@@ -103,7 +112,9 @@ class Flow:
         params = payload.get("params", {})
         when = _moment(params.get("call_at")) or self.after("agent_call", self.w.now, case)
         agent = f"agt_call_centre_{case.rng.randrange(1, 80):03d}"
-        self.when(case, when, lambda c: self.send(c, self.w.now, "crm", "call.completed", actor=agent))
+        self.when(
+            case, when, lambda c: self.send(c, self.w.now, "crm", "call.completed", actor=agent)
+        )
 
     def requirement_of(self, payload: JSON) -> str | None:
         """The requirement a ``document.submitted`` message is about (from the control)."""
@@ -136,11 +147,18 @@ class Flow:
             if reject:
                 c.memo["doc_rejected_done"] = True
                 reason = c.rng.choice(["illegible", "expired", "incomplete", "wrong_document"])
-                self.send(c, self.w.now, "backoffice", "document.rejected", {**data, "reason": reason},
-                          then=_then(rejected))
+                self.send(
+                    c,
+                    self.w.now,
+                    "backoffice",
+                    "document.rejected",
+                    {**data, "reason": reason},
+                    then=_then(rejected),
+                )
             else:
-                self.send(c, self.w.now, "backoffice", "document.accepted", data,
-                          then=_then(accepted))
+                self.send(
+                    c, self.w.now, "backoffice", "document.accepted", data, then=_then(accepted)
+                )
 
         self.when(case, at, decide)
 
@@ -171,6 +189,26 @@ class Flow:
     ) -> None:
         """The customer (or their agent) uses a control (see ``World.act``)."""
         self.w.act(case, at, control, params, then=then, agent=agent)
+
+    def emit_at(
+        self,
+        case: Case,
+        at: datetime,
+        party: str,
+        type: str,
+        data: JSON | None = None,
+        *,
+        stages: Iterable[str] | None = None,
+        then: Callable[[Case, Result], None] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """``party`` sends a back-end event at ``at`` if the process is still active then
+        (and in ``stages``, if given)."""
+
+        def emit(c: Case) -> None:
+            self.send(c, self.w.now, party, type, data, then=then, actor=actor)
+
+        self.when(case, at, emit, stages)
 
     def when(
         self,
@@ -292,11 +330,6 @@ class Flow:
     def stamp(moment: datetime) -> str:
         """``moment`` as an ISO 8601 UTC string."""
         return iso(moment)
-
-
-def fate_choice(rng: random.Random, weights: dict[str, float]) -> str:
-    """One fate drawn from a share table."""
-    return pick(rng, weights)
 
 
 def _then(fn: Callable[[Case], None] | None) -> Callable[[Case, Result], None] | None:

@@ -12,7 +12,7 @@ mistake), ``late_restore``, ``dispute``, ``vulnerability``, ``terminated``.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -32,7 +32,18 @@ class BillingCycle(Flow):
     """A customer's bill from the open period to payment (or to the end of dunning)."""
 
     kind = "billing_cycle"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {
+        "anomaly": None,
+        "payment": "on_time",
+        "wrong_cut": False,
+        "dispute": False,
+        "vulnerability": False,
+        "terminated": False,
+        "suspended_before": False,
+        "late_restore": False,
+        "bimonthly": False,
+    }
+    topics: ClassVar[dict[str, str]] = {
         "dunning.unpaid_notice_requested": "billing_sends_notice",
         "dunning.suspension_notice_requested": "billing_sends_notice",
         "dunning.suspension_allowed": "network_suspends",
@@ -44,28 +55,44 @@ class BillingCycle(Flow):
         "billing.anomaly_disputed": "billing_resolves_claim",
         "customer.vulnerability_declared": "social_services_check",
     }
-    consumed = frozenset({"billing.anomaly_acknowledged", "billing.reading_submitted"})
+    consumed: ClassVar[frozenset[str]] = frozenset(
+        {"billing.anomaly_acknowledged", "billing.reading_submitted"}
+    )
 
     def coverage(self) -> list[dict[str, Any]]:
         fates: list[dict[str, Any]] = [
-            {"anomaly": code, "anomaly_answer": "none", "payment": "on_time",
-             "age_days": [28, 31]}
+            {"anomaly": code, "anomaly_answer": "none", "payment": "on_time", "age_days": [33, 45]}
             for code in ("ANOM_CONSUMO", "ANOM_IMPORTE", "LECTURA_ESTIMADA")
         ]
         fates += [
-            {"sector": "telecom", "payment": "returned", "retry": "none", "age_days": [45, 55]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [47, 58]},
-            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [56, 70]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [66, 76]},
-            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [92, 125]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never",
-             "suspended_before": True, "age_days": [86, 115]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [88, 118]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "after_suspension",
-             "late_restore": True, "age_days": [100, 140]},
-            {"sector": "telecom", "payment": "on_time", "wrong_cut": True, "age_days": [36, 40]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "terminated": True,
-             "age_days": [150, 180]},
+            {"sector": "telecom", "payment": "returned", "retry": "none", "age_days": [52, 65]},
+            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [55, 62]},
+            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [62, 75]},
+            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [72, 82]},
+            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [120, 150]},
+            {
+                "sector": "telecom",
+                "payment": "unpaid",
+                "settles": "never",
+                "suspended_before": True,
+                "age_days": [95, 125],
+            },
+            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [95, 150]},
+            {
+                "sector": "telecom",
+                "payment": "unpaid",
+                "settles": "after_suspension",
+                "late_restore": True,
+                "age_days": [105, 150],
+            },
+            {"sector": "telecom", "payment": "late", "wrong_cut": True, "age_days": [45, 60]},
+            {
+                "sector": "telecom",
+                "payment": "unpaid",
+                "settles": "never",
+                "terminated": True,
+                "age_days": [165, 195],
+            },
             {"payment": "on_time", "age_days": [0, 10]},
         ]
         return fates
@@ -86,22 +113,25 @@ class BillingCycle(Flow):
             "vulnerability": self.chance(case, "vulnerability_share"),
             "terminated": self.chance(case, "terminated_share"),
             "suspended_before": sector == "telecom" and self.chance(case, "suspended_before_share"),
+            "bimonthly": sector == "energy" and self.chance(case, "bimonthly_share"),
         }
-        fate.update(forced)
+        self.settle(case, fate, forced)
         if fate["anomaly"] == "LECTURA_ESTIMADA" and sector != "energy" and "anomaly" not in forced:
             fate["anomaly"] = "ANOM_IMPORTE"
         case.fate = fate
         prefix = "TEL" if sector == "telecom" else "ENE"
-        case.subject = self.w.unique.draw("billing_ref",
-                                          lambda: f"BR-{prefix}-{people.digits(rng, 9)}")
+        case.subject = self.w.unique.draw(
+            "billing_ref", lambda: f"BR-{prefix}-{people.digits(rng, 9)}"
+        )
         start = self.local(case.started_at).date()
-        months = 2 if sector == "energy" and rng.random() < 0.3 else 1
+        months = 2 if fate["bimonthly"] else 1
         end = _add_months(start, months) - timedelta(days=1)
         case.memo["period_end"] = end
         attributes: JSON = {
             "sector": sector,
-            "contract_code": self.w.unique.draw("contract",
-                                                lambda: f"{prefix}{people.digits(rng, 9)}"),
+            "contract_code": self.w.unique.draw(
+                "contract", lambda: f"{prefix}{people.digits(rng, 9)}"
+            ),
             "period_start": start.isoformat(),
             "period_end": end.isoformat(),
             "payment_method": self.pick(case, "payment_method"),
@@ -130,11 +160,19 @@ class BillingCycle(Flow):
         if anomaly:
             at = self.day_at(end, 7) - timedelta(days=case.rng.uniform(1, 4))
             usual = case.rng.uniform(25, 90)
-            data = {"code": anomaly, "estimated_amount": f"{usual * case.rng.uniform(2.2, 4):.2f}",
-                    "usual_amount": f"{usual:.2f}"}
-            self.when(case, at, lambda c: self.send(c, self.w.now, "billing",
-                                                    "billing.anomaly_detected", data,
-                                                    then=self.anomaly), ["period_open"])
+            data = {
+                "code": anomaly,
+                "estimated_amount": f"{usual * case.rng.uniform(2.2, 4):.2f}",
+                "usual_amount": f"{usual:.2f}",
+            }
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c, self.w.now, "billing", "billing.anomaly_detected", data, then=self.anomaly
+                ),
+                ["period_open"],
+            )
         issued = self.calendar.add_working_days(self.day_at(end, 9), case.rng.choice((1, 1, 2)))
         issued -= timedelta(minutes=case.rng.uniform(0, 50))
         self.when(case, issued, self.issue, ["period_open"])
@@ -151,13 +189,16 @@ class BillingCycle(Flow):
             self.customer_acts(case, at, "request_call", self.call_at)
             return
         if code == "LECTURA_ESTIMADA" and answer != "acknowledge":
-            params = {"reading": people.digits(case.rng, 6),
-                      "photo": f"contador_{people.token(case.rng, 8)}.jpg"}
+            params = {
+                "reading": people.digits(case.rng, 6),
+                "photo": f"contador_{people.token(case.rng, 8)}.jpg",
+            }
             self.customer_acts(case, at, "send_meter_reading", params, stages=["period_open"])
         elif answer == "dispute" and code != "LECTURA_ESTIMADA":
             reason = case.rng.choice(["not_me", "fault_or_leak", "wrong_reading", "unknown_charge"])
-            self.customer_acts(case, at, "dispute_anomaly", {"reason": reason},
-                               stages=["period_open"])
+            self.customer_acts(
+                case, at, "dispute_anomaly", {"reason": reason}, stages=["period_open"]
+            )
         else:
             self.customer_acts(case, at, "acknowledge_anomaly", stages=["period_open"])
 
@@ -170,7 +211,9 @@ class BillingCycle(Flow):
         issued = self.local(self.w.now).date()
         amount = case.rng.uniform(18, 140)
         data: JSON = {
-            "bill_number": self.w.unique.draw("bill", lambda: f"F{issued.year}-{people.digits(case.rng, 7)}"),
+            "bill_number": self.w.unique.draw(
+                "bill", lambda: f"F{issued.year}-{people.digits(case.rng, 7)}"
+            ),
             "amount": f"{amount:.2f}",
             "issued_on": issued.isoformat(),
         }
@@ -189,31 +232,57 @@ class BillingCycle(Flow):
         if fate.get("wrong_cut"):
             at = result.at + timedelta(days=case.rng.uniform(2, 6))
             scope = "outgoing_calls" if fate["sector"] == "telecom" else "supply"
-            self.when(case, at, lambda c: self.send(c, self.w.now, "network", "service.suspended",
-                                                    {"scope": scope}), ["bill_ready"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c, self.w.now, "network", "service.suspended", {"scope": scope}
+                ),
+                ["bill_ready"],
+            )
         if fate.get("dispute") and fate["payment"] != "on_time":
             reason = case.rng.choice(["wrong_amount", "not_my_usage", "service_not_received"])
-            self.customer_acts(case, result.at + timedelta(days=case.rng.uniform(1, 8)),
-                               "dispute_bill", {"reason": reason},
-                               stages=["bill_ready", "payment_overdue"])
+            self.customer_acts(
+                case,
+                result.at + timedelta(days=case.rng.uniform(1, 8)),
+                "dispute_bill",
+                {"reason": reason},
+                stages=["bill_ready", "payment_overdue"],
+            )
         payment = fate["payment"]
         debit = self.day_at(due, 6) + timedelta(hours=case.rng.uniform(0, 6))
         if payment == "on_time":
-            paid = (debit if case.attributes["payment_method"] == "direct_debit"
-                    else result.at + (debit - result.at) * case.rng.uniform(0.1, 0.95))
+            paid = (
+                debit
+                if case.attributes["payment_method"] == "direct_debit"
+                else result.at + (debit - result.at) * case.rng.uniform(0.1, 0.95)
+            )
             self.pays(case, paid)
         elif payment == "returned":
-            self.when(case, debit, lambda c: self.send(
-                c, self.w.now, "bank", "payment.failed",
-                {"reason": c.rng.choice(["AM04", "MS03", "MD06", "AC04"])}, then=self.returned),
-                ["bill_ready"])
+            self.when(
+                case,
+                debit,
+                lambda c: self.send(
+                    c,
+                    self.w.now,
+                    "bank",
+                    "payment.failed",
+                    {"reason": c.rng.choice(["AM04", "MS03", "MD06", "AC04"])},
+                    then=self.returned,
+                ),
+                ["bill_ready"],
+            )
         elif payment == "late":
             self.pays(case, debit + timedelta(days=case.rng.uniform(3, 25)))
         # "unpaid": the overdue timer moves the process; dunning answers follow.
 
     def pays(self, case: Case, at: datetime) -> None:
-        self.when(case, at, lambda c: self.send(c, self.w.now, "bank", "payment.received"),
-                  ["bill_ready", "payment_overdue", "service_suspended"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(c, self.w.now, "bank", "payment.received"),
+            ["bill_ready", "payment_overdue", "service_suspended"],
+        )
 
     def returned(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -221,12 +290,17 @@ class BillingCycle(Flow):
         retry = case.fate.get("retry")
         at = result.at + timedelta(hours=case.rng.uniform(3, 72))
         if retry == "retry_debit":
-            self.customer_acts(case, at, "retry_direct_debit", self.charge_date,
-                               stages=["payment_overdue"])
+            self.customer_acts(
+                case, at, "retry_direct_debit", self.charge_date, stages=["payment_overdue"]
+            )
         elif retry == "plan":
-            self.customer_acts(case, at, "request_payment_plan",
-                               {"instalments": case.rng.choice(["2", "3", "6"])},
-                               stages=["payment_overdue", "service_suspended"])
+            self.customer_acts(
+                case,
+                at,
+                "request_payment_plan",
+                {"instalments": case.rng.choice(["2", "3", "6"])},
+                stages=["payment_overdue", "service_suspended"],
+            )
         elif retry == "card":
             self.pays(case, at + timedelta(hours=case.rng.uniform(0, 12)))
 
@@ -250,11 +324,15 @@ class BillingCycle(Flow):
         at = self.after("notice", self.w.now, case)
 
         def notice(c: Case) -> None:
-            self.send(c, self.w.now, "billing", "dunning.notice_sent",
-                      {"sent_on": self.date_text(self.w.now)})
+            self.send(
+                c,
+                self.w.now,
+                "billing",
+                "dunning.notice_sent",
+                {"sent_on": self.date_text(self.w.now)},
+            )
             if energy:
-                self.when(c, self.after("demand", self.w.now, c), self.demand,
-                          ["payment_overdue"])
+                self.when(c, self.after("demand", self.w.now, c), self.demand, ["payment_overdue"])
 
         self.when(case, at, notice, ["payment_overdue"])
         settles = case.fate.get("settles")
@@ -262,32 +340,53 @@ class BillingCycle(Flow):
             self.pays(case, at + timedelta(days=case.rng.uniform(2, 12)))
         if case.fate.get("vulnerability") and not case.memo.get("declared"):
             case.memo["declared"] = True
-            self.customer_acts(case, at + timedelta(days=case.rng.uniform(1, 6)),
-                               "declare_vulnerability", self.declaration,
-                               stages=["payment_overdue"])
+            self.customer_acts(
+                case,
+                at + timedelta(days=case.rng.uniform(1, 6)),
+                "declare_vulnerability",
+                self.declaration,
+                stages=["payment_overdue"],
+            )
 
     def demand(self, case: Case) -> None:
         proof = self.w.unique.draw("burofax", lambda: f"BUROFAX-{people.digits(case.rng, 8)}")
-        self.send(case, self.w.now, "billing", "dunning.demand_sent",
-                  {"sent_on": self.date_text(self.w.now), "proof": proof})
+        self.send(
+            case,
+            self.w.now,
+            "billing",
+            "dunning.demand_sent",
+            {"sent_on": self.date_text(self.w.now), "proof": proof},
+        )
 
     def declaration(self, case: Case) -> JSON:
         situation = self.pick(case, "situations")
         case.memo["situation"] = situation
-        return {"situation": situation,
-                "document": f"certificado_{people.token(case.rng, 8)}.pdf"}
+        return {"situation": situation, "document": f"certificado_{people.token(case.rng, 8)}.pdf"}
 
     def social_services_check(self, case: Case, payload: JSON) -> None:
         situation = payload.get("params", {}).get("situation", "social_services")
         kind = SITUATION_KIND.get(str(situation), "social_services")
         at = self.after("vulnerability_check", self.w.now, case)
         if case.rng.random() < self.share("vulnerability_confirmed_share"):
-            self.when(case, at, lambda c: self.send(c, self.w.now, "social_services",
-                                                    "vulnerability.confirmed", {"kind": kind}))
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c, self.w.now, "social_services", "vulnerability.confirmed", {"kind": kind}
+                ),
+            )
         else:
-            self.when(case, at, lambda c: self.send(
-                c, self.w.now, "social_services", "vulnerability.rejected",
-                {"reason": c.rng.choice(["certificate_expired", "not_eligible"])}))
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c,
+                    self.w.now,
+                    "social_services",
+                    "vulnerability.rejected",
+                    {"reason": c.rng.choice(["certificate_expired", "not_eligible"])},
+                ),
+            )
 
     def network_suspends(self, case: Case, payload: JSON) -> None:
         scope = "outgoing_calls" if case.fate["sector"] == "telecom" else "supply"
@@ -295,8 +394,9 @@ class BillingCycle(Flow):
         at = self.calendar.at_time(at, time(9, 0)) + timedelta(hours=case.rng.uniform(0, 5))
 
         def suspend(c: Case) -> None:
-            self.send(c, self.w.now, "network", "service.suspended", {"scope": scope},
-                      then=self.suspended)
+            self.send(
+                c, self.w.now, "network", "service.suspended", {"scope": scope}, then=self.suspended
+            )
 
         self.when(case, at, suspend, ["payment_overdue"])
 
@@ -307,28 +407,42 @@ class BillingCycle(Flow):
     def network_restores(self, case: Case, payload: JSON) -> None:
         """Service back after payment (≤ next working day) or after a wrong cut."""
         late = bool(case.fate.get("late_restore")) and self.stage(case) == "paid"
-        at = (self.calendar.add_working_days(self.w.now, case.rng.randint(2, 4)) if late
-              else self.w.now + timedelta(hours=case.rng.uniform(1, 14)))
+        at = (
+            self.calendar.add_working_days(self.w.now, case.rng.randint(2, 4))
+            if late
+            else self.w.now + timedelta(hours=case.rng.uniform(1, 14))
+        )
         self.when(case, at, lambda c: self.send(c, self.w.now, "network", "service.restored"))
 
     def billing_interrupts(self, case: Case, payload: JSON) -> None:
         at = self.after("notice", self.w.now, case)
-        self.when(case, at, lambda c: self.send(c, self.w.now, "billing",
-                                                "dunning.interruption_notice_sent"),
-                  ["payment_overdue", "service_suspended"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(c, self.w.now, "billing", "dunning.interruption_notice_sent"),
+            ["payment_overdue", "service_suspended"],
+        )
         if case.fate.get("terminated"):
             end = at + timedelta(days=case.rng.uniform(15, 30))
-            self.when(case, end, lambda c: self.send(c, self.w.now, "billing",
-                                                     "contract.terminated_for_debt"),
-                      ["payment_overdue", "service_suspended"])
+            self.when(
+                case,
+                end,
+                lambda c: self.send(c, self.w.now, "billing", "contract.terminated_for_debt"),
+                ["payment_overdue", "service_suspended"],
+            )
 
     def billing_resolves_claim(self, case: Case, payload: JSON) -> None:
         upheld = case.rng.random() < 0.4
         at = self.after("claim", self.w.now, case)
 
         def resolve(c: Case) -> None:
-            self.send(c, self.w.now, "billing", "claim.resolved",
-                      {"outcome": "upheld" if upheld else "rejected"})
+            self.send(
+                c,
+                self.w.now,
+                "billing",
+                "claim.resolved",
+                {"outcome": "upheld" if upheld else "rejected"},
+            )
             if upheld and payload.get("event_type") == "action.dispute_bill":
                 self.send(c, self.w.now + timedelta(minutes=30), "billing", "bill.cancelled")
             elif not upheld and self.stage(c) in ("bill_ready", "payment_overdue"):

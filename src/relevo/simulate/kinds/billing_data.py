@@ -11,7 +11,7 @@ of old data first), ``cancel``, ``idle`` (the customer never does their part).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -24,27 +24,50 @@ class BillingDataChange(Flow):
     """Billing address, IBAN or holder change, checked on the next bill."""
 
     kind = "billing_data_change"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {
+        "invalid": False,
+        "m1_code": None,
+        "mandate_rejected": False,
+        "slow": False,
+        "old_data": False,
+        "reports": False,
+        "cancel": False,
+    }
+    topics: ClassVar[dict[str, str]] = {
         "change.data_corrected": "backoffice_validates",
         "sepa.mandate_signed": "bank_answers",
         "document.submitted": "backoffice_reviews",
         "change.m1_type_chosen": "backoffice_resends_m1",
     }
-    consumed = frozenset({
-        "billing.final_bill_address_set", "billing.complaint_opened", "change.cancel_requested",
-    })
+    consumed: ClassVar[frozenset[str]] = frozenset(
+        {
+            "billing.final_bill_address_set",
+            "billing.complaint_opened",
+            "change.cancel_requested",
+        }
+    )
 
     def coverage(self) -> list[dict[str, Any]]:
         return [
             {"change": "billing_address", "invalid": True, "idle": True, "age_days": [2, 10]},
             {"change": "iban", "invalid": True, "idle": True, "age_days": [2, 10]},
-            {"sector": "energy", "change": "holder_data", "m1_code": "G1", "idle": True,
-             "age_days": [4, 12]},
-            {"sector": "energy", "change": "holder_data", "m1_code": "55", "idle": True,
-             "age_days": [4, 12]},
+            {
+                "sector": "energy",
+                "change": "holder_data",
+                "m1_code": "G1",
+                "idle": True,
+                "age_days": [12, 20],
+            },
+            {
+                "sector": "energy",
+                "change": "holder_data",
+                "m1_code": "55",
+                "idle": True,
+                "age_days": [12, 20],
+            },
             {"slow": True, "age_days": [8, 14]},
-            {"old_data": True, "age_days": [30, 45]},
-            {"reports": True, "age_days": [10, 20]},
+            {"old_data": True, "age_days": [32, 45]},
+            {"reports": True, "bill_days": 25, "age_days": [10, 20]},
             {"change": "iban", "idle": True, "age_days": [3, 6]},
             {"age_days": [0, 0.2]},
         ]
@@ -53,7 +76,8 @@ class BillingDataChange(Flow):
         rng = case.rng
         sector = forced.get("sector") or self.pick(case, "sector")
         change = forced.get("change") or self.pick(
-            case, "change_type", None if sector == "energy" else ("billing_address", "iban"))
+            case, "change_type", None if sector == "energy" else ("billing_address", "iban")
+        )
         fate: dict[str, Any] = {
             "sector": sector,
             "change": change,
@@ -67,17 +91,16 @@ class BillingDataChange(Flow):
             "idle": False,
             "doc_rejected": False,  # the definition has no document.rejected
         }
-        if sector == "energy" and change in ("billing_address", "holder_data"):
-            if self.chance(case, "m1_rejected_share"):
-                fate["m1_code"] = self.pick(case, "m1_codes")
-        fate.update(forced)
+        m1 = sector == "energy" and change in ("billing_address", "holder_data")
+        if m1 and self.chance(case, "m1_rejected_share"):
+            fate["m1_code"] = self.pick(case, "m1_codes")
+        self.settle(case, fate, forced)
         if fate["change"] not in ("billing_address", "iban"):
             fate["invalid"] = False
         case.fate = fate
         customer = case.customer
         prefix = "ENE" if sector == "energy" else "TEL"
-        case.subject = self.w.unique.draw(
-            "contract", lambda: f"{prefix}-{people.digits(rng, 8)}")
+        case.subject = self.w.unique.draw("contract", lambda: f"{prefix}-{people.digits(rng, 8)}")
         case.keys = {
             "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
             "billing_account": self.w.unique.draw("account", lambda: f"BA{people.digits(rng, 9)}"),
@@ -94,8 +117,11 @@ class BillingDataChange(Flow):
         if change == "billing_address":
             moved = rng.random() < 0.7
             town, postcode = people.city(rng, customer.timezone is not None)
-            new = people.address(rng, town, postcode) if moved else people.address(
-                rng, customer.city, customer.postcode)
+            new = (
+                people.address(rng, town, postcode)
+                if moved
+                else people.address(rng, customer.city, customer.postcode)
+            )
             if fate["invalid"]:
                 new = new.split(",")[0]  # no postcode or town: fails validation
             attributes.update(old_billing_address=customer.address, new_billing_address=new)
@@ -109,8 +135,12 @@ class BillingDataChange(Flow):
         else:
             name = people.person(rng, customer.language == "en")
             holder = people.nif(rng)
-            attributes.update(old_holder_name=customer.name, old_holder_id=customer.id_number,
-                              new_holder_name=name, new_holder_id=holder)
+            attributes.update(
+                old_holder_name=customer.name,
+                old_holder_id=customer.id_number,
+                new_holder_name=name,
+                new_holder_id=holder,
+            )
             case.memo["new"] = {"holder_id": holder, "holder_name": name}
         case.attributes = attributes
 
@@ -118,11 +148,21 @@ class BillingDataChange(Flow):
         return self.cfg.weights("channels")
 
     def begin(self, case: Case) -> None:
-        bill_day = self.working_day_on_or_after(
-            self.local(self.after("next_bill", case.started_at, case)).date())
+        days = case.fate.get("bill_days")
+        bill_at = (
+            case.started_at + timedelta(days=float(days))
+            if days is not None
+            else self.after("next_bill", case.started_at, case)
+        )
+        bill_day = self.working_day_on_or_after(self.local(bill_at).date())
         case.memo["bill_day"] = bill_day
-        self.send(case, self.after("bill_notice", case.started_at, case), "billing",
-                  "bill.scheduled", {"date": bill_day.isoformat()})
+        self.send(
+            case,
+            self.after("bill_notice", case.started_at, case),
+            "billing",
+            "bill.scheduled",
+            {"date": bill_day.isoformat()},
+        )
         if case.fate.get("cancel"):
             at = case.started_at + timedelta(hours=case.rng.uniform(2, 60))
             self.customer_acts(case, at, "cancel", stages=["requested", "updating"])
@@ -135,12 +175,28 @@ class BillingDataChange(Flow):
         if fate.get("invalid") and not case.memo.get("invalid_done"):
             case.memo["invalid_done"] = True
             cause = "ADDRESS_INVALID" if fate["change"] == "billing_address" else "IBAN_INVALID"
-            self.when(case, at, lambda c: self.send(c, self.w.now, "backoffice",
-                                                    "request.invalid", {"cause": cause},
-                                                    then=self.invalid), ["requested"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c,
+                    self.w.now,
+                    "backoffice",
+                    "request.invalid",
+                    {"cause": cause},
+                    then=self.invalid,
+                ),
+                ["requested"],
+            )
             return
-        self.when(case, at, lambda c: self.send(c, self.w.now, "backoffice", "request.validated",
-                                                then=self.validated), ["requested"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(
+                c, self.w.now, "backoffice", "request.validated", then=self.validated
+            ),
+            ["requested"],
+        )
 
     def invalid(self, case: Case, result: Result) -> None:
         if not result.ok or case.fate.get("idle"):
@@ -149,8 +205,9 @@ class BillingDataChange(Flow):
         if case.fate["change"] == "billing_address":
             address = case.customer.address
             case.memo["new"] = {"billing_address": address}
-            self.customer_acts(case, at, "correct_address", {"address": address},
-                               stages=["requested"])
+            self.customer_acts(
+                case, at, "correct_address", {"address": address}, stages=["requested"]
+            )
         else:
             iban = people.iban(case.rng)
             case.memo["new"] = {"iban": iban}
@@ -162,27 +219,44 @@ class BillingDataChange(Flow):
         fate = case.fate
         at = result.at + timedelta(hours=case.rng.uniform(0.2, 30))
         if fate["change"] == "iban" and not fate.get("idle"):
-            self.customer_acts(case, at, "sign_mandate", self.mandate,
-                               stages=["updating", "awaiting_bill"])
+            self.customer_acts(
+                case, at, "sign_mandate", self.mandate, stages=["updating", "awaiting_bill"]
+            )
         elif fate["change"] == "holder_data" and not fate.get("idle"):
-            self.customer_acts(case, at, "send_id_document",
-                               lambda c: {"document": f"dni_{people.token(c.rng, 8)}.jpg"},
-                               stages=["updating"])
+            self.customer_acts(
+                case,
+                at,
+                "send_id_document",
+                lambda c: {"document": f"dni_{people.token(c.rng, 8)}.jpg"},
+                stages=["updating"],
+            )
         elif fate["change"] == "billing_address":
             state = self.state(case)
             if state is not None and "final_bill_destination" in state.requirements:
-                self.customer_acts(case, at, "choose_final_bill_address",
-                                   {"to": case.rng.choice(
-                                       ["billing_address", "installation_address", "email"])})
+                self.customer_acts(
+                    case,
+                    at,
+                    "choose_final_bill_address",
+                    {"to": case.rng.choice(["billing_address", "installation_address", "email"])},
+                )
         if fate.get("reports"):
-            self.customer_acts(case, at + timedelta(days=case.rng.uniform(1, 4)),
-                               "report_old_data", stages=["updating", "awaiting_bill"])
+            self.customer_acts(
+                case,
+                at + timedelta(days=case.rng.uniform(1, 4)),
+                "report_old_data",
+                stages=["updating", "awaiting_bill"],
+            )
         applied = self.after("slow_apply" if fate.get("slow") else "apply", result.at, case)
-        self.when(case, applied, lambda c: self.send(c, self.w.now, "crm", "change.applied"),
-                  ["updating"])
+        self.when(
+            case, applied, lambda c: self.send(c, self.w.now, "crm", "change.applied"), ["updating"]
+        )
         if fate["sector"] == "energy" and fate["change"] in ("billing_address", "holder_data"):
-            self.when(case, self.after("distributor_answer", result.at, case), self.distributor,
-                      ["updating"])
+            self.when(
+                case,
+                self.after("distributor_answer", result.at, case),
+                self.distributor,
+                ["updating"],
+            )
 
     def mandate(self, case: Case) -> JSON:
         return {"document": f"sepa_{people.token(case.rng, 8)}.pdf"}
@@ -191,8 +265,14 @@ class BillingDataChange(Flow):
         code = case.fate.get("m1_code")
         if code and not case.memo.get("m1_rejected"):
             case.memo["m1_rejected"] = True
-            self.send(case, self.w.now, "distributor", "distributor.rejected", {"code": code},
-                      then=self.m1_rejected)
+            self.send(
+                case,
+                self.w.now,
+                "distributor",
+                "distributor.rejected",
+                {"code": code},
+                then=self.m1_rejected,
+            )
             return
         self.send(case, self.w.now, "distributor", "distributor.accepted")
 
@@ -201,14 +281,19 @@ class BillingDataChange(Flow):
             return
         at = result.at + timedelta(hours=case.rng.uniform(2, 48))
         if case.fate["m1_code"] == "G1":
-            self.customer_acts(case, at, "choose_holder_change",
-                               {"mode": case.rng.choice(["transfer", "subrogation"])},
-                               stages=["updating"])
+            self.customer_acts(
+                case,
+                at,
+                "choose_holder_change",
+                {"mode": case.rng.choice(["transfer", "subrogation"])},
+                stages=["updating"],
+            )
         else:
             holder = people.nif(case.rng)
             case.memo["new"] = {**case.memo["new"], "holder_id": holder}
-            self.customer_acts(case, at, "correct_holder_id", {"holder_id": holder},
-                               stages=["updating"])
+            self.customer_acts(
+                case, at, "correct_holder_id", {"holder_id": holder}, stages=["updating"]
+            )
 
     def plan_bill(self, case: Case) -> None:
         """The next bill, on the announced day: with the new data, or (a share) the old."""
@@ -220,8 +305,9 @@ class BillingDataChange(Flow):
             if state is not None and state.stage != "awaiting_bill":
                 stale = True  # the change was not applied in time: the bill shows old data
             c.memo["stale_done"] = True
-            data: JSON = {"bill_id": self.w.unique.draw(
-                "bill", lambda: f"F{people.digits(c.rng, 10)}")}
+            data: JSON = {
+                "bill_id": self.w.unique.draw("bill", lambda: f"F{people.digits(c.rng, 10)}")
+            }
             data.update(self.printed(c, stale))
             self.send(c, self.w.now, "billing", "bill.issued", data)
             if stale:
@@ -235,8 +321,9 @@ class BillingDataChange(Flow):
         if state is not None and state.stage in ("requested", "updating"):
             self.when(case, self.after("reissue", self.w.now, case), self.reissue)
             return
-        data: JSON = {"bill_id": self.w.unique.draw(
-            "bill", lambda: f"F{people.digits(case.rng, 10)}")}
+        data: JSON = {
+            "bill_id": self.w.unique.draw("bill", lambda: f"F{people.digits(case.rng, 10)}")
+        }
         data.update(self.printed(case, False))
         self.send(case, self.w.now, "billing", "bill.issued", data)
 
@@ -248,8 +335,10 @@ class BillingDataChange(Flow):
                 return {"billing_address": attributes["old_billing_address"]}
             if change == "iban":
                 return {"iban": attributes["old_iban"]}
-            return {"holder_id": attributes["old_holder_id"],
-                    "holder_name": attributes["old_holder_name"]}
+            return {
+                "holder_id": attributes["old_holder_id"],
+                "holder_name": attributes["old_holder_name"],
+            }
         return dict(case.memo["new"])
 
     # -- integration messages ----------------------------------------------------------------
@@ -264,8 +353,9 @@ class BillingDataChange(Flow):
 
         def resend(c: Case) -> None:
             self.send(c, self.w.now, "retailer", "m1.resubmitted", {"request_id": request})
-            self.when(c, self.after("distributor_answer", self.w.now, c), self.distributor,
-                      ["updating"])
+            self.when(
+                c, self.after("distributor_answer", self.w.now, c), self.distributor, ["updating"]
+            )
 
         self.when(case, self.after("validation", self.w.now, case), resend, ["updating"])
 
@@ -275,11 +365,20 @@ class BillingDataChange(Flow):
 
         def answer(c: Case) -> None:
             if reject:
-                self.send(c, self.w.now, "bank", "mandate.rejected",
-                          {"reason": c.rng.choice(["unsigned", "signature_mismatch"])})
-                self.customer_acts(c, self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
-                                   "sign_mandate", self.mandate,
-                                   stages=["updating", "awaiting_bill"])
+                self.send(
+                    c,
+                    self.w.now,
+                    "bank",
+                    "mandate.rejected",
+                    {"reason": c.rng.choice(["unsigned", "signature_mismatch"])},
+                )
+                self.customer_acts(
+                    c,
+                    self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
+                    "sign_mandate",
+                    self.mandate,
+                    stages=["updating", "awaiting_bill"],
+                )
             else:
                 self.send(c, self.w.now, "bank", "mandate.accepted")
 

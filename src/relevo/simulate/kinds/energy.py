@@ -11,7 +11,7 @@ wait), ``field_work`` and ``incidence`` (01 absent, 09/10/11 installation, 12 ph
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -33,7 +33,18 @@ class EnergySwitch(Flow):
     """Spanish electricity or gas supplier switch, incoming retailer's side."""
 
     kind = "energy_switch"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {
+        "mode": "asap",
+        "lag_days": 4.0,
+        "meter_read": True,
+        "accepted": True,
+        "delayed": None,
+        "cancel": False,
+        "withdraw": False,
+        "field_work": False,
+        "stall": False,
+    }
+    topics: ClassVar[dict[str, str]] = {
         "switch.data_corrected": "backoffice_resubmits",
         "switch.resubmit_requested": "backoffice_resubmits",
         "switch.activation_change_requested": "activation_changed",
@@ -45,7 +56,9 @@ class EnergySwitch(Flow):
         "switch.withdrawal_requested": "distributor_cancels",
         "meter.self_reading_submitted": "distributor_reads",
     }
-    consumed = frozenset({"supply.new_connection_requested", "final_bill.confirmed"})
+    consumed: ClassVar[frozenset[str]] = frozenset(
+        {"supply.new_connection_requested", "final_bill.confirmed"}
+    )
 
     def coverage(self) -> list[dict[str, Any]]:
         fates: list[dict[str, Any]] = []
@@ -54,19 +67,37 @@ class EnergySwitch(Flow):
             incident = INCIDENT_OF.get(code, "R99")
             if incident not in seen:
                 seen.add(incident)
-                fates.append({"accepted": False, "code": code, "after": "wait",
-                              "age_days": [5, 20]})
+                fates.append(
+                    {"accepted": False, "code": code, "after": "wait", "age_days": [8, 24]}
+                )
         for code in ("01", "09", "10", "12"):
-            fates.append({"supply": "electricity", "accepted": True, "field_work": True,
-                          "incidence": code, "rebook": False, "age_days": [9, 16]})
+            fates.append(
+                {
+                    "supply": "electricity",
+                    "accepted": True,
+                    "field_work": True,
+                    "incidence": code,
+                    "rebook": False,
+                    "age_days": [14, 24],
+                }
+            )
         fates += [
             {"supply": "electricity", "accepted": True, "delayed": "open", "age_days": [15, 30]},
-            {"supply": "electricity", "accepted": True, "field_work": False,
-             "final_bill": False, "age_days": [55, 60]},
-            {"accepted": True, "reading": False, "age_days": [8, 14]},
+            {
+                "supply": "electricity",
+                "accepted": True,
+                "field_work": False,
+                "final_bill": False,
+                "age_days": [50, 60],
+            },
+            {"accepted": True, "reading": False, "meter_read": False, "age_days": [8, 14]},
             {"accepted": True, "cancel": True, "age_days": [3, 10]},
             {"accepted": True, "withdraw": True, "age_days": [3, 10]},
             {"stall": True, "age_days": [0, 1]},
+        ]
+        fates += [
+            {"freeze_at": "distributor_check", "age_days": [3, 20]},
+            {"freeze_at": "scheduled", "age_days": [8, 20]},
         ]
         return fates
 
@@ -76,8 +107,11 @@ class EnergySwitch(Flow):
         fate: dict[str, Any] = {
             "supply": supply,
             "accepted": rng.random() < self.cfg.section("acceptance").share(supply),
-            "after": ("resubmit" if self.chance(case, "resubmitted_share")
-                      else self.pick(case, "after_rejection")),
+            "after": (
+                "resubmit"
+                if self.chance(case, "resubmitted_share")
+                else self.pick(case, "after_rejection")
+            ),
             "field_work": supply == "electricity" and self.chance(case, "field_work_share"),
             "incidence": self.pick(case, "field_incidence"),
             "rebook": True,
@@ -88,9 +122,11 @@ class EnergySwitch(Flow):
             "final_bill": self.chance(case, "final_bill_confirmed_share"),
             "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
             "stall": False,
+            "lag_days": None,
+            "meter_read": True,
         }
         fate["code"] = self.pick(case, "rejection_codes")
-        fate.update(forced)
+        self.settle(case, fate, forced)
         case.fate = fate
         distributor = rng.choice(
             people.ELECTRICITY_DISTRIBUTORS if supply == "electricity" else people.GAS_DISTRIBUTORS
@@ -98,10 +134,9 @@ class EnergySwitch(Flow):
         case.subject = self.w.unique.draw("cups", lambda: people.cups(rng, distributor))
         case.keys = {
             "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
-            "contract_code": self.w.unique.draw(
-                "contract", lambda: f"EN{people.digits(rng, 9)}"),
+            "contract_code": self.w.unique.draw("contract", lambda: f"EN{people.digits(rng, 9)}"),
         }
-        mode = self.pick(case, "activation_mode")
+        mode = fate.get("mode") or self.pick(case, "activation_mode")
         attributes: JSON = {
             "supply_type": supply,
             "activation_mode": mode,
@@ -118,9 +153,13 @@ class EnergySwitch(Flow):
         if case.fate.get("stall"):
             return
         if case.attributes["activation_mode"] == "fixed_date":
-            self.customer_acts(case, case.started_at + timedelta(minutes=case.rng.uniform(5, 240)),
-                               "choose_fixed_date", self.fixed_date,
-                               stages=["requested", "distributor_check"])
+            self.customer_acts(
+                case,
+                case.started_at + timedelta(minutes=case.rng.uniform(5, 240)),
+                "choose_fixed_date",
+                self.fixed_date,
+                stages=["requested", "distributor_check"],
+            )
         if case.fate.get("withdraw"):
             at = case.started_at + timedelta(days=case.rng.uniform(2, 12))
             self.customer_acts(case, at, "withdraw")
@@ -138,24 +177,36 @@ class EnergySwitch(Flow):
             case.memo["cancel_tried"] = True
             at = result.at + timedelta(hours=case.rng.uniform(4, 96))
             self.customer_acts(case, at, "cancel")
-        self.when(case, self.after("distributor_answer", result.at, case), self.distributor,
-                  ["distributor_check"])
+        self.when(
+            case,
+            self.after("distributor_answer", result.at, case),
+            self.distributor,
+            ["distributor_check"],
+        )
 
     def distributor(self, case: Case) -> None:
         if not case.fate["accepted"] and not case.memo.get("rejected_once"):
             case.memo["rejected_once"] = True
-            self.send(case, self.w.now, "distributor", "distributor.rejected",
-                      {"code": case.fate["code"]}, then=self.rejected)
+            self.send(
+                case,
+                self.w.now,
+                "distributor",
+                "distributor.rejected",
+                {"code": case.fate["code"]},
+                then=self.rejected,
+            )
             return
         day = self.activation_day(case)
         case.memo["activation"] = day
-        data: JSON = {"activation_date": day.isoformat(),
-                      "field_work": bool(case.fate.get("field_work"))}
+        data: JSON = {
+            "activation_date": day.isoformat(),
+            "field_work": bool(case.fate.get("field_work")),
+        }
         if case.fate["supply"] == "electricity":
-            data["activation_type"] = "asap" if case.attributes["activation_mode"] == "asap" else (
-                "scheduled")
-        self.send(case, self.w.now, "distributor", "distributor.accepted", data,
-                  then=self.accepted)
+            data["activation_type"] = (
+                "asap" if case.attributes["activation_mode"] == "asap" else ("scheduled")
+            )
+        self.send(case, self.w.now, "distributor", "distributor.accepted", data, then=self.accepted)
 
     def activation_day(self, case: Case) -> date:
         """The day the switch takes effect: the date asked for, or the lag after the request
@@ -172,14 +223,20 @@ class EnergySwitch(Flow):
             lag = "door_to_door_lag"
         else:
             lag = "activation_lag"
-        moment = max(self.after(lag, case.started_at, case),
-                     self.calendar.add_working_days(self.w.now, 2))
+        lag_days = case.fate.get("lag_days")
+        drawn = (
+            case.started_at + timedelta(days=float(lag_days))
+            if lag_days is not None
+            else self.after(lag, case.started_at, case)
+        )
+        moment = max(drawn, self.calendar.add_working_days(self.w.now, 2))
         return self.working_day_on_or_after(self.local(moment).date())
 
     def fixed_date(self, case: Case) -> JSON:
         earliest = self.calendar.add_working_days(self.w.now, 3)
         day = self.working_day_on_or_after(
-            self.local(earliest).date() + timedelta(days=case.rng.randint(0, 20)))
+            self.local(earliest).date() + timedelta(days=case.rng.randint(0, 20))
+        )
         case.memo["asked_date"] = day
         return {"date": day.isoformat()}
 
@@ -188,8 +245,10 @@ class EnergySwitch(Flow):
             return
         day: date = case.memo["activation"]
         if case.fate.get("field_work"):
-            dispatch = max(self.w.now + timedelta(hours=2),
-                           self.day_at(day, 9) - timedelta(days=case.rng.uniform(2, 5)))
+            dispatch = max(
+                self.w.now + timedelta(hours=2),
+                self.day_at(day, 9) - timedelta(days=case.rng.uniform(2, 5)),
+            )
             self.when(case, dispatch, self.dispatch, ["scheduled"])
             return
         self.plan_activation(case, day)
@@ -207,33 +266,50 @@ class EnergySwitch(Flow):
         data: JSON = {"activation_date": day.isoformat()}
         if case.fate.get("reading"):
             data["reading"] = people.digits(case.rng, 6)
-        self.send(case, self.w.now, "distributor", "switch.activated", data,
-                  then=self.activated)
+        self.send(case, self.w.now, "distributor", "switch.activated", data, then=self.activated)
 
     def activated(self, case: Case, result: Result) -> None:
         if not result.ok:
             return
-        if not case.fate.get("reading"):
+        if not case.fate.get("reading") and case.fate.get("meter_read", True):
             at = self.after("reading_after_activation", result.at, case)
             if case.rng.random() < 0.3:
-                self.customer_acts(case, at - timedelta(hours=20), "send_reading",
-                                   {"reading": people.digits(case.rng, 5)}, stages=["switched"])
-            self.when(case, at, lambda c: self.send(
-                c, self.w.now, "distributor", "meter.read", {"reading": people.digits(c.rng, 6)}),
-                ["switched"])
+                self.customer_acts(
+                    case,
+                    at - timedelta(hours=20),
+                    "send_reading",
+                    {"reading": people.digits(case.rng, 5)},
+                    stages=["switched"],
+                )
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c, self.w.now, "distributor", "meter.read", {"reading": people.digits(c.rng, 6)}
+                ),
+                ["switched"],
+            )
         bill = self.after("first_bill", result.at, case)
         bill_id = self.w.unique.draw("bill", lambda: f"FE{people.digits(case.rng, 10)}")
-        self.when(case, bill, lambda c: self.send(c, self.w.now, "billing", "bill.issued",
-                                                  {"bill_id": bill_id}))
+        self.when(
+            case,
+            bill,
+            lambda c: self.send(c, self.w.now, "billing", "bill.issued", {"bill_id": bill_id}),
+        )
         if case.fate.get("final_bill"):
-            self.customer_acts(case, self.after("old_final_bill", result.at, case),
-                               "confirm_final_bill", stages=["switched", "billing"])
+            self.customer_acts(
+                case,
+                self.after("old_final_bill", result.at, case),
+                "confirm_final_bill",
+                stages=["switched", "billing"],
+            )
 
     # -- field work ----------------------------------------------------------------------
     def dispatch(self, case: Case) -> None:
         slot = self.slot(case, self.w.now + timedelta(hours=20), (8, 10, 12, 16))
-        self.send(case, self.w.now, "distributor", "field.dispatched",
-                  {"appointment": self.stamp(slot)})
+        self.send(
+            case, self.w.now, "distributor", "field.dispatched", {"appointment": self.stamp(slot)}
+        )
         self.visit_at(case, slot)
 
     def visit_at(self, case: Case, slot: datetime) -> None:
@@ -244,8 +320,7 @@ class EnergySwitch(Flow):
             if c.memo.get("generation") == generation:
                 self.visit(c)
 
-        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 150)), visit,
-                  ["scheduled"])
+        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 150)), visit, ["scheduled"])
 
     def visit(self, case: Case) -> None:
         code = case.fate.get("incidence", "none")
@@ -259,20 +334,32 @@ class EnergySwitch(Flow):
         if code in ("10", "11"):
             # The distributor fixes its own equipment and activates a few days later.
             if rebook:
-                self.when(case, self.after("field_fix", self.w.now, case), self.activate,
-                          ["scheduled"])
+                self.when(
+                    case, self.after("field_fix", self.w.now, case), self.activate, ["scheduled"]
+                )
         elif not rebook:
             return
         elif code == "01":
-            self.customer_acts(case, later, "book_field_visit", self.visit_slot,
-                               stages=["scheduled"], incident="F01")
+            self.customer_acts(
+                case,
+                later,
+                "book_field_visit",
+                self.visit_slot,
+                stages=["scheduled"],
+                incident="F01",
+            )
         elif code == "09":
-            self.customer_acts(case, later, "upload_cie",
-                               lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"},
-                               stages=["scheduled"])
+            self.customer_acts(
+                case,
+                later,
+                "upload_cie",
+                lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"},
+                stages=["scheduled"],
+            )
         elif code == "12":
-            self.customer_acts(case, later, "update_phone", {"phone": case.customer.phone},
-                               stages=["scheduled"])
+            self.customer_acts(
+                case, later, "update_phone", {"phone": case.customer.phone}, stages=["scheduled"]
+            )
 
     def visit_slot(self, case: Case) -> JSON:
         earliest = self.calendar.add_working_days(self.w.now, case.rng.randint(1, 4))
@@ -290,12 +377,18 @@ class EnergySwitch(Flow):
 
     def new_appointment(self, case: Case, slot: datetime) -> None:
         def confirm(c: Case) -> None:
-            self.send(c, self.w.now, "distributor", "field.incidence",
-                      {"code": "08", "appointment": self.stamp(slot)})
+            self.send(
+                c,
+                self.w.now,
+                "distributor",
+                "field.incidence",
+                {"code": "08", "appointment": self.stamp(slot)},
+            )
             self.visit_at(c, slot)
 
-        self.when(case, self.w.now + timedelta(minutes=case.rng.uniform(30, 240)), confirm,
-                  ["scheduled"])
+        self.when(
+            case, self.w.now + timedelta(minutes=case.rng.uniform(30, 240)), confirm, ["scheduled"]
+        )
 
     def phone_updated(self, case: Case, payload: JSON) -> None:
         if self.stage(case) == "requested":
@@ -315,15 +408,17 @@ class EnergySwitch(Flow):
         after = case.fate.get("after")
         at = result.at + timedelta(hours=case.rng.uniform(3, 60))
         if after == "cancel" and incident not in ("R46", "RC5"):
-            self.customer_acts(case, at, "request_new_supply" if incident == "R02" else "cancel",
-                               incident=incident)
+            self.customer_acts(
+                case, at, "request_new_supply" if incident == "R02" else "cancel", incident=incident
+            )
             return
         if after != "resubmit":
             return
         rng = case.rng
         actions: dict[str, tuple[str, JSON | Any]] = {
-            "R01": ("correct_cups", {"cups": case.subject}) if rng.random() < 0.5 else (
-                "send_bill", lambda c: {"document": f"factura_{people.token(c.rng, 8)}.pdf"}),
+            "R01": ("correct_cups", {"cups": case.subject})
+            if rng.random() < 0.5
+            else ("send_bill", lambda c: {"document": f"factura_{people.token(c.rng, 8)}.pdf"}),
             "R02": ("request_new_supply", None),
             "R03": ("correct_holder_id", {"holder_id": people.nif(rng)}),
             "R12": ("retry_switch", None),
@@ -334,8 +429,10 @@ class EnergySwitch(Flow):
             "R26": ("book_field_visit", self.visit_slot),
             "R57": ("upload_cie", lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"}),
             "R58": ("update_phone", {"phone": case.customer.phone}),
-            "RD1": ("waive_social_bonus",
-                    lambda c: {"document": f"renuncia_{people.token(c.rng, 8)}.pdf"}),
+            "RD1": (
+                "waive_social_bonus",
+                lambda c: {"document": f"renuncia_{people.token(c.rng, 8)}.pdf"},
+            ),
         }
         control, params = actions[incident]
         if incident in ("R12", "R37"):
@@ -348,19 +445,26 @@ class EnergySwitch(Flow):
                 self.backoffice_resubmits(c, {})
             elif self.stage(c) == "scheduled":
                 # F09 fixed: the distributor activates once the certificate is accepted.
-                self.when(c, self.after("field_fix", self.w.now, c), self.activate,
-                          ["scheduled"])
+                self.when(c, self.after("field_fix", self.w.now, c), self.activate, ["scheduled"])
 
         def rejected(c: Case) -> None:
             control = str(payload.get("event_type", "")).removeprefix("action.")
-            self.customer_acts(c, self.w.now + timedelta(hours=c.rng.uniform(2, 30)), control,
-                               lambda c2: {"document": f"doc_{people.token(c2.rng, 8)}.pdf"})
+            self.customer_acts(
+                c,
+                self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
+                control,
+                lambda c2: {"document": f"doc_{people.token(c2.rng, 8)}.pdf"},
+            )
 
         self.review(case, payload, accepted, rejected)
 
     def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
-        self.when(case, self.after("atr_submit", self.w.now, case),
-                  lambda c: self.submit(c, self.w.now, resubmitted=True), ["requested"])
+        self.when(
+            case,
+            self.after("atr_submit", self.w.now, case),
+            lambda c: self.submit(c, self.w.now, resubmitted=True),
+            ["requested"],
+        )
 
     def activation_changed(self, case: Case, payload: JSON) -> None:
         """A new activation mode or date: resubmitted after a rejection, else noted."""
@@ -370,11 +474,19 @@ class EnergySwitch(Flow):
     def distributor_cancels(self, case: Case, payload: JSON) -> None:
         cause = "withdrawal" if payload.get("event_type") == "action.withdraw" else "customer"
         at = self.w.now + timedelta(hours=case.rng.uniform(1, 30))
-        self.w.later(case, at, lambda c: self.send(c, self.w.now, "distributor",
-                                                   "switch.cancelled", {"cause": cause}))
+        self.w.later(
+            case,
+            at,
+            lambda c: self.send(c, self.w.now, "distributor", "switch.cancelled", {"cause": cause}),
+        )
 
     def distributor_reads(self, case: Case, payload: JSON) -> None:
         reading = payload.get("params", {}).get("reading") or people.digits(case.rng, 6)
-        self.when(case, self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
-                  lambda c: self.send(c, self.w.now, "distributor", "meter.read",
-                                      {"reading": str(reading)}), ["switched"])
+        self.when(
+            case,
+            self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
+            lambda c: self.send(
+                c, self.w.now, "distributor", "meter.read", {"reading": str(reading)}
+            ),
+            ["switched"],
+        )

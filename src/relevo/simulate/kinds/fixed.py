@@ -11,7 +11,7 @@ open activation), ``equipment`` (who reports the old router returned).
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -28,7 +28,16 @@ class FixedPortIn(Flow):
     """Fixed line and broadband switch, receiving side."""
 
     kind = "fixed_port_in"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {
+        "quick": True,
+        "path": "completed",
+        "cause": None,
+        "visit": "completed",
+        "router_failed": False,
+        "reschedule": False,
+        "delayed": None,
+    }
+    topics: ClassVar[dict[str, str]] = {
         "installation.booking_requested": "field_books",
         "installation.reschedule_requested": "field_books",
         "router.redelivery_requested": "courier_redelivers",
@@ -37,26 +46,32 @@ class FixedPortIn(Flow):
         "port.data_corrected": "backoffice_resubmits",
         "port.resubmit_requested": "backoffice_resubmits",
     }
-    consumed = frozenset({"number.new_requested", "donor_equipment.return_confirmed"})
+    consumed: ClassVar[frozenset[str]] = frozenset(
+        {"number.new_requested", "donor_equipment.return_confirmed"}
+    )
 
     def coverage(self) -> list[dict[str, Any]]:
         fates: list[dict[str, Any]] = [
-            {"path": "donor_rejected", "cause": cause, "after": "wait", "age_days": [9, 20]}
+            {"path": "donor_rejected", "cause": cause, "after": "wait", "age_days": [14, 28]}
             for cause in self.cfg.weights("donor_causes")
         ]
         fates += [
-            {"visit": "customer_absent", "rebook": False, "age_days": [8, 14]},
-            {"visit": "technician_no_show", "age_days": [8, 14]},
-            {"visit": "unreported", "age_days": [7, 12]},
-            {"router_failed": True, "router_rearranged": False, "age_days": [3, 5]},
-            {"delayed": "late", "age_days": [14, 24]},
-            {"delayed": "open", "age_days": [12, 24]},
+            {"visit": "customer_absent", "rebook": False, "age_days": [11, 22]},
+            {"visit": "technician_no_show", "age_days": [11, 22]},
+            {"visit": "unreported", "age_days": [10, 20]},
+            {"router_failed": True, "router_rearranged": False, "age_days": [13, 25]},
+            {"delayed": "late", "age_days": [17, 28]},
+            {"delayed": "open", "age_days": [17, 28]},
             {"path": "stalled", "age_days": [1, 3]},
             {"path": "no_coverage", "age_days": [2, 10]},
             {"path": "cancelled", "age_days": [5, 15]},
-            {"books": False, "never_books": True, "age_days": [2, 4]},
+            {"books": False, "never_books": True, "age_days": [4, 20]},
             {"reschedule": True, "age_days": [3, 8]},
             {"age_days": [0, 0.3]},
+        ]
+        fates += [
+            {"freeze_at": "installation", "age_days": [8, 25]},
+            {"freeze_at": "porting", "age_days": [12, 25]},
         ]
         return fates
 
@@ -66,7 +81,8 @@ class FixedPortIn(Flow):
         if fate["path"] == "donor_rejected":
             fate["cause"] = self.pick(case, "donor_causes")
         fate["after"] = (
-            "resubmit" if self.chance(case, "resubmitted_share")
+            "resubmit"
+            if self.chance(case, "resubmitted_share")
             else self.pick(case, "after_rejection")
         )
         fate["visit"] = self.pick(case, "visit")
@@ -82,13 +98,14 @@ class FixedPortIn(Flow):
         fate["equipment"] = self.pick(case, "equipment")
         fate["doc_rejected"] = rng.random() < self.parties.share("document_rejected_share")
         fate["correct"] = self.chance(case, "correct_instead_share")
-        fate.update(forced)
+        self.settle(case, fate, forced)
         if fate.get("after") == "new_number" and fate.get("cause") != "RECH_INACT":
             fate["after"] = "cancel"
         case.fate = fate
         customer = case.customer
         case.subject = self.w.unique.draw(
-            "landline", lambda: people.landline(rng, customer.postcode))
+            "landline", lambda: people.landline(rng, customer.postcode)
+        )
         case.attributes = {
             "donor_operator": rng.choices(list(DONORS), list(DONORS.values()))[0],
             "port_variant": "asegurado" if self.chance(case, "asegurado_share") else "basico",
@@ -107,9 +124,14 @@ class FixedPortIn(Flow):
             return
         order = self.w.unique.draw("order", lambda: f"SO-{people.digits(case.rng, 8)}")
         case.memo["order"] = order
-        self.send(case, at, "wholesale", "order.accepted",
-                  {"order_id": order, "access_type": self.pick(case, "access")},
-                  then=self.order_accepted)
+        self.send(
+            case,
+            at,
+            "wholesale",
+            "order.accepted",
+            {"order_id": order, "access_type": self.pick(case, "access")},
+            then=self.order_accepted,
+        )
 
     def order_accepted(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -122,8 +144,7 @@ class FixedPortIn(Flow):
             return
         if case.fate.get("books"):
             at = self.after("customer_booking", result.at, case)
-            self.customer_acts(case, at, "book_installation", self.slot_params,
-                               stages=["booking"])
+            self.customer_acts(case, at, "book_installation", self.slot_params, stages=["booking"])
         else:
             at = self.after("field_booking", result.at, case)
             self.when(case, at, lambda c: self.field_books(c, {}), ["booking"])
@@ -143,20 +164,30 @@ class FixedPortIn(Flow):
     def router_arrives(self, case: Case) -> None:
         if case.fate.get("router_failed") and not case.memo.get("router_failed_done"):
             case.memo["router_failed_done"] = True
-            self.send(case, self.w.now, "courier", "router.delivery_failed",
-                      {"reason": case.rng.choice(["absent", "wrong_address"])})
+            self.send(
+                case,
+                self.w.now,
+                "courier",
+                "router.delivery_failed",
+                {"reason": case.rng.choice(["absent", "wrong_address"])},
+            )
             if case.fate.get("router_rearranged", True):
                 self.customer_acts(
-                    case, self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
-                    "arrange_router_delivery", self.delivery_params,
-                    incident="ROUTER_DELIVERY_FAILED")
+                    case,
+                    self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
+                    "arrange_router_delivery",
+                    self.delivery_params,
+                    incident="ROUTER_DELIVERY_FAILED",
+                )
             return
         self.send(case, self.w.now, "courier", "router.delivered")
 
     def delivery_params(self, case: Case) -> JSON:
         day = self.local(self.calendar.add_working_days(self.w.now, case.rng.randint(1, 3)))
-        return {"delivery_date": day.date().isoformat(),
-                "where": case.rng.choice(["home", "home", "pickup_point"])}
+        return {
+            "delivery_date": day.date().isoformat(),
+            "where": case.rng.choice(["home", "home", "pickup_point"]),
+        }
 
     def courier_redelivers(self, case: Case, payload: JSON) -> None:
         day = payload.get("params", {}).get("delivery_date")
@@ -168,28 +199,44 @@ class FixedPortIn(Flow):
     # -- the installation ----------------------------------------------------------------
     def slot_params(self, case: Case) -> JSON:
         lead = self.after("install_lead", self.w.now, case)
+        if case.fate.get("quick"):  # coverage cases: a visit within two working days
+            lead = self.calendar.add_working_days(self.w.now, case.rng.randint(1, 2))
         earliest = max(lead, self.calendar.add_working_days(self.w.now, 1) + timedelta(hours=1))
         latest = self.w.now + timedelta(days=20)
-        slot = min(self.slot(case, earliest, SLOTS), self.slot(case, latest - timedelta(days=3),
-                                                               SLOTS))
+        slot = min(
+            self.slot(case, earliest, SLOTS), self.slot(case, latest - timedelta(days=3), SLOTS)
+        )
         return {"slot": self.stamp(slot)}
 
     def field_books(self, case: Case, payload: JSON) -> None:
         """Field service confirms the slot asked for (or proposes one) with a work order."""
         asked = payload.get("params", {}).get("slot")
-        slot = (datetime.fromisoformat(asked) if isinstance(asked, str)
-                else datetime.fromisoformat(self.slot_params(case)["slot"]))
+        slot = (
+            datetime.fromisoformat(asked)
+            if isinstance(asked, str)
+            else datetime.fromisoformat(self.slot_params(case)["slot"])
+        )
         order = case.memo.get("work_order") or self.w.unique.draw(
-            "work_order", lambda: f"WO-{people.digits(case.rng, 7)}")
+            "work_order", lambda: f"WO-{people.digits(case.rng, 7)}"
+        )
         case.memo["work_order"] = order
 
         def book(c: Case) -> None:
-            self.send(c, self.w.now, "field_service", "appointment.booked",
-                      {"slot": self.stamp(slot), "work_order": order},
-                      then=lambda c2, r: self.booked(c2, r, slot))
+            self.send(
+                c,
+                self.w.now,
+                "field_service",
+                "appointment.booked",
+                {"slot": self.stamp(slot), "work_order": order},
+                then=lambda c2, r: self.booked(c2, r, slot),
+            )
 
-        self.when(case, self.w.now + timedelta(minutes=case.rng.uniform(5, 90)), book,
-                  ["booking", "installation"])
+        self.when(
+            case,
+            self.w.now + timedelta(minutes=case.rng.uniform(5, 90)),
+            book,
+            ["booking", "installation"],
+        )
 
     def booked(self, case: Case, result: Result, slot: datetime) -> None:
         if not result.ok:
@@ -200,8 +247,9 @@ class FixedPortIn(Flow):
             case.memo["rescheduled"] = True
             until = self.calendar.at_time(self.calendar.add_working_days(slot, -1), time(14, 0))
             at = result.at + (until - result.at) * case.rng.uniform(0.1, 0.7)
-            self.customer_acts(case, at, "reschedule_installation", self.later_slot,
-                               stages=["installation"])
+            self.customer_acts(
+                case, at, "reschedule_installation", self.later_slot, stages=["installation"]
+            )
         visit = slot + timedelta(minutes=case.rng.uniform(10, 200))
 
         def visited(c: Case) -> None:
@@ -227,15 +275,19 @@ class FixedPortIn(Flow):
         if outcome == "completed":
             self.visit_completed(case)
             return
-        event = "visit.customer_absent" if outcome == "customer_absent" else (
-            "visit.technician_no_show")
+        event = (
+            "visit.customer_absent"
+            if outcome == "customer_absent"
+            else ("visit.technician_no_show")
+        )
         self.send(case, self.w.now, "field_service", event)
         rebook = self.w.now + timedelta(hours=case.rng.uniform(3, 40))
         if not case.fate.get("rebook", True):
             return
         if case.fate.get("books") or outcome == "technician_no_show":
-            self.customer_acts(case, rebook, "book_installation", self.slot_params,
-                               stages=["booking"])
+            self.customer_acts(
+                case, rebook, "book_installation", self.slot_params, stages=["booking"]
+            )
         else:
             self.when(case, rebook, lambda c: self.field_books(c, {}), ["booking"])
 
@@ -252,8 +304,14 @@ class FixedPortIn(Flow):
         reference = self.w.unique.draw("er", lambda: f"ER-{people.digits(case.rng, 12)}")
         case.memo.update(window=window, reference=reference)
         event = "port.resubmitted" if resubmitted else "er.accepted"
-        self.send(case, at, "er", event, {"reference": reference, "window": self.stamp(window)},
-                  then=self.registered)
+        self.send(
+            case,
+            at,
+            "er",
+            event,
+            {"reference": reference, "window": self.stamp(window)},
+            then=self.registered,
+        )
 
     def registered(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -264,12 +322,23 @@ class FixedPortIn(Flow):
         def donor(c: Case) -> None:
             if rejecting:
                 c.memo["rejected_once"] = True
-                self.send(c, self.w.now, "donor", "donor.rejected",
-                          {"cause": c.fate["cause"], "er_reference": reference},
-                          then=self.donor_rejected)
+                self.send(
+                    c,
+                    self.w.now,
+                    "donor",
+                    "donor.rejected",
+                    {"cause": c.fate["cause"], "er_reference": reference},
+                    then=self.donor_rejected,
+                )
             else:
-                self.send(c, self.w.now, "donor", "donor.confirmed", {"er_reference": reference},
-                          then=self.confirmed)
+                self.send(
+                    c,
+                    self.w.now,
+                    "donor",
+                    "donor.confirmed",
+                    {"er_reference": reference},
+                    then=self.confirmed,
+                )
 
         self.when(case, self.after("donor_answer", result.at, case), donor, ["porting"])
 
@@ -280,20 +349,29 @@ class FixedPortIn(Flow):
         reference = case.memo["reference"]
         delayed = case.fate.get("delayed")
         cut = window + timedelta(minutes=case.rng.uniform(0, 90))
-        self.when(case, cut, lambda c: self.send(
-            c, self.w.now, "donor", "donor.service_ended", {"er_reference": reference}),
-            ["porting"])
+        self.when(
+            case,
+            cut,
+            lambda c: self.send(
+                c, self.w.now, "donor", "donor.service_ended", {"er_reference": reference}
+            ),
+            ["porting"],
+        )
         if delayed == "open":
             return
         if delayed == "late":
-            deadline = self.calendar.at_time(self.calendar.add_working_days(window, 1),
-                                             time(20, 0))
+            deadline = self.calendar.at_time(self.calendar.add_working_days(window, 1), time(20, 0))
             done = deadline + timedelta(hours=case.rng.uniform(2, 30))
         else:
             done = self.after("port_execution", cut, case)
-        self.when(case, done, lambda c: self.send(
-            c, self.w.now, "er", "port.executed", {"er_reference": reference},
-            then=self.ported), ["porting"])
+        self.when(
+            case,
+            done,
+            lambda c: self.send(
+                c, self.w.now, "er", "port.executed", {"er_reference": reference}, then=self.ported
+            ),
+            ["porting"],
+        )
 
     def ported(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -303,8 +381,12 @@ class FixedPortIn(Flow):
         if who == "customer":
             self.customer_acts(case, at, "equipment_returned", stages=["active"])
         elif who == "logistics":
-            self.when(case, at, lambda c: self.send(c, self.w.now, "logistics",
-                                                    "equipment.returned"), ["active"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(c, self.w.now, "logistics", "equipment.returned"),
+                ["active"],
+            )
 
     def donor_rejected(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -327,12 +409,17 @@ class FixedPortIn(Flow):
     def fix_id(self, case: Case, at: datetime) -> None:
         if case.fate.get("correct") and not case.memo.get("corrected"):
             case.memo["corrected"] = True
-            self.customer_acts(case, at, "correct_id", {"id_number": people.nif(case.rng)},
-                               stages=["porting"])
+            self.customer_acts(
+                case, at, "correct_id", {"id_number": people.nif(case.rng)}, stages=["porting"]
+            )
             return
         self.customer_acts(
-            case, at, "send_id_document",
-            lambda c: {"document": f"doc_dni_{people.token(c.rng, 10)}.jpg"}, stages=["porting"])
+            case,
+            at,
+            "send_id_document",
+            lambda c: {"document": f"doc_dni_{people.token(c.rng, 10)}.jpg"},
+            stages=["porting"],
+        )
 
     # -- integration messages ------------------------------------------------------------
     def order_cancelled(self, case: Case, payload: JSON) -> None:
@@ -341,15 +428,30 @@ class FixedPortIn(Flow):
         if reference is None:
             return
         at = self.w.now + timedelta(minutes=case.rng.uniform(10, 120))
-        self.w.later(case, at, lambda c: self.send(
-            c, self.w.now, "er", "port.cancelled", {"cause": "CANC_ABONA",
-                                                     "er_reference": reference}))
+        self.w.later(
+            case,
+            at,
+            lambda c: self.send(
+                c,
+                self.w.now,
+                "er",
+                "port.cancelled",
+                {"cause": "CANC_ABONA", "er_reference": reference},
+            ),
+        )
 
     def backoffice_reviews(self, case: Case, payload: JSON) -> None:
-        self.review(case, payload,
-                    lambda c: self.backoffice_resubmits(c, {}),
-                    lambda c: self.fix_id(c, self.w.now + timedelta(hours=c.rng.uniform(1, 20))))
+        self.review(
+            case,
+            payload,
+            lambda c: self.backoffice_resubmits(c, {}),
+            lambda c: self.fix_id(c, self.w.now + timedelta(hours=c.rng.uniform(1, 20))),
+        )
 
     def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
-        self.when(case, self.after("er_submit", self.w.now, case),
-                  lambda c: self.er_accepts(c, self.w.now, resubmitted=True), ["porting"])
+        self.when(
+            case,
+            self.after("er_submit", self.w.now, case),
+            lambda c: self.er_accepts(c, self.w.now, resubmitted=True),
+            ["porting"],
+        )

@@ -11,7 +11,7 @@ of sending a picture).
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -31,32 +31,46 @@ class MobilePortIn(Flow):
     """Spanish mobile port-in, receiving side."""
 
     kind = "mobile_port_in"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {"postpone": False, "delayed": None, "doc_rejected": False}
+    topics: ClassVar[dict[str, str]] = {
         "port.reschedule_requested": "nc_reschedules",
         "port.cancel_requested": "nc_cancels",
         "document.submitted": "backoffice_reviews",
         "port.data_corrected": "backoffice_resubmits",
         "port.resubmit_requested": "backoffice_resubmits",
     }
-    consumed = frozenset({"number.new_requested"})
+    consumed: ClassVar[frozenset[str]] = frozenset({"number.new_requested"})
 
     def coverage(self) -> list[dict[str, Any]]:
         fates: list[dict[str, Any]] = []
         for cause in self.cfg.weights("donor_causes"):
-            fates.append({"path": "donor_rejected", "cause": cause, "after": "wait",
-                          "age_days": [4, 12]})
+            fates.append(
+                {"path": "donor_rejected", "cause": cause, "after": "wait", "age_days": [6, 14]}
+            )
         for code in self.cfg.weights("nc_codes"):
-            fates.append({"path": "nc_rejected", "cause": code, "after": "wait",
-                          "age_days": [3, 10]})
+            fates.append(
+                {"path": "nc_rejected", "cause": code, "after": "wait", "age_days": [5, 12]}
+            )
         fates += [
             {"path": "completed", "delayed": "open", "age_days": [5, 14]},
-            {"path": "completed", "delayed": "late", "age_days": [6, 16]},
+            {"path": "completed", "delayed": "late", "age_days": [10, 20]},
             {"path": "completed", "postpone": True, "age_days": [0.5, 2]},
-            {"path": "donor_rejected", "cause": "RECH_IDENT", "after": "resubmit",
-             "doc_rejected": True, "correct": False, "age_days": [6, 14]},
+            {
+                "path": "donor_rejected",
+                "cause": "RECH_IDENT",
+                "after": "resubmit",
+                "doc_rejected": True,
+                "correct": False,
+                "age_days": [6, 14],
+            },
             {"path": "cancelled", "age_days": [3, 12]},
             {"path": "failed", "age_days": [5, 14]},
             {"path": "completed", "age_days": [0, 0.2]},
+        ]
+        # Stuck processes: nobody answers once they reach the stage.
+        fates += [
+            {"freeze_at": "requested", "age_days": [1, 10]},
+            {"freeze_at": "donor_check", "age_days": [3, 10]},
         ]
         return fates
 
@@ -77,7 +91,7 @@ class MobilePortIn(Flow):
             fate["delayed"] = "late" if rng.random() < 0.8 else "open"
         fate["doc_rejected"] = rng.random() < self.parties.share("document_rejected_share")
         fate["correct"] = self.chance(case, "correct_instead_share")
-        fate.update(forced)
+        self.settle(case, fate, forced)
         if fate["path"] != "completed":
             fate["postpone"] = False
             fate["delayed"] = None
@@ -107,9 +121,14 @@ class MobilePortIn(Flow):
         submitted = self.after("submit", case.started_at, case)
         if case.fate["path"] == "nc_rejected":
             code = case.fate["cause"]
-            self.send(case, submitted, "nc", "nc.rejected",
-                      {"code": code, "crm_order_id": case.keys["crm_order_id"]},
-                      then=self.nc_rejected)
+            self.send(
+                case,
+                submitted,
+                "nc",
+                "nc.rejected",
+                {"code": code, "crm_order_id": case.keys["crm_order_id"]},
+                then=self.nc_rejected,
+            )
         else:
             self.nc_accepts(case, submitted)
 
@@ -117,8 +136,13 @@ class MobilePortIn(Flow):
         """The new SIM: handed over in the shop, or shipped and delivered by courier."""
         order = case.keys["crm_order_id"]
         if case.customer.channel == "store":
-            self.send(case, case.started_at + timedelta(minutes=case.rng.uniform(3, 15)),
-                      "store", "sim.delivered", {"crm_order_id": order, "where": "store"})
+            self.send(
+                case,
+                case.started_at + timedelta(minutes=case.rng.uniform(3, 15)),
+                "store",
+                "sim.delivered",
+                {"crm_order_id": order, "where": "store"},
+            )
             case.memo["sim_eta"] = case.started_at
             return
         shipped = self.w.open_at("courier", self.after("sim_ship", case.started_at, case), case)
@@ -127,20 +151,31 @@ class MobilePortIn(Flow):
         tracking = f"PQ{people.digits(case.rng, 12)}ES"
 
         def ship(c: Case) -> None:
-            self.send(c, self.w.now, "courier", "sim.shipped",
-                      {"crm_order_id": order, "tracking": tracking})
-            self.when(c, delivered, lambda c2: self.send(
-                c2, self.w.now, "courier", "sim.delivered",
-                {"crm_order_id": order, "tracking": tracking}))
+            self.send(
+                c,
+                self.w.now,
+                "courier",
+                "sim.shipped",
+                {"crm_order_id": order, "tracking": tracking},
+            )
+            self.when(
+                c,
+                delivered,
+                lambda c2: self.send(
+                    c2,
+                    self.w.now,
+                    "courier",
+                    "sim.delivered",
+                    {"crm_order_id": order, "tracking": tracking},
+                ),
+            )
 
         self.when(case, shipped, ship)
 
     def window_after(self, case: Case, moment: datetime) -> datetime:
         """02:00 of the second working day after ``moment`` (rules.md §1.4), later if the SIM
         would not be there eight hours before."""
-        window = self.calendar.at_time(
-            self.calendar.add_working_days(moment, 2), time(2, 0)
-        )
+        window = self.calendar.at_time(self.calendar.add_working_days(moment, 2), time(2, 0))
         eta: datetime = case.memo.get("sim_eta", moment)
         while eta > window - timedelta(hours=8):
             window = self.calendar.at_time(
@@ -154,8 +189,11 @@ class MobilePortIn(Flow):
         reference = people.digits(case.rng, 23)
         case.memo.update(reference=reference, window=window)
         kind = "port.resubmitted" if resubmitted else "nc.accepted"
-        data = {"reference": reference, "window": self.stamp(window),
-                "crm_order_id": case.keys["crm_order_id"]}
+        data = {
+            "reference": reference,
+            "window": self.stamp(window),
+            "crm_order_id": case.keys["crm_order_id"],
+        }
         self.send(case, at, "nc", kind, data, then=self.registered)
 
     def registered(self, case: Case, result: Result) -> None:
@@ -171,36 +209,53 @@ class MobilePortIn(Flow):
             self.customer_acts(case, moment, "cancel")
         if fate.get("postpone") and not case.memo.get("postponed"):
             case.memo["postponed"] = True
-            self.customer_acts(case, result.at + timedelta(minutes=case.rng.uniform(40, 300)),
-                               "postpone", self.new_date, stages=["donor_check", "scheduled"])
+            self.customer_acts(
+                case,
+                result.at + timedelta(minutes=case.rng.uniform(40, 300)),
+                "postpone",
+                self.new_date,
+                stages=["donor_check", "scheduled"],
+            )
         rejecting = fate["path"] == "donor_rejected" and not case.memo.get("rejected_once")
         cause = fate.get("cause") if rejecting else None
         if cause == "RECH_NORES":
             # The donor never answers: the NC rejects ex officio after the deadline.
             answer = self.calendar.add_working_days(result.at, 1) + timedelta(
-                minutes=case.rng.uniform(5, 70))
+                minutes=case.rng.uniform(5, 70)
+            )
         else:
             prepaid = case.attributes.get("modality") == "prepaid"
-            answer = self.after("donor_answer_prepaid" if prepaid else "donor_answer",
-                                result.at, case)
+            answer = self.after(
+                "donor_answer_prepaid" if prepaid else "donor_answer", result.at, case
+            )
         reference = case.memo["reference"]
 
         def donor(c: Case) -> None:
             if cause is not None:
                 c.memo["rejected_once"] = True
                 party = "nc" if cause == "RECH_NORES" else "donor"
-                self.send(c, self.w.now, party, "donor.rejected",
-                          {"cause": cause, "nc_reference": reference}, then=self.donor_rejected)
+                self.send(
+                    c,
+                    self.w.now,
+                    party,
+                    "donor.rejected",
+                    {"cause": cause, "nc_reference": reference},
+                    then=self.donor_rejected,
+                )
             else:
-                self.send(c, self.w.now, "donor", "donor.confirmed",
-                          {"nc_reference": reference}, then=self.confirmed)
+                self.send(
+                    c,
+                    self.w.now,
+                    "donor",
+                    "donor.confirmed",
+                    {"nc_reference": reference},
+                    then=self.confirmed,
+                )
 
         self.when(case, answer, donor, ["donor_check"])
 
     def cancel_until(self, window: datetime) -> datetime:
-        return self.calendar.at_time(
-            self.calendar.add_working_days(window, -1), time(14, 0)
-        )
+        return self.calendar.at_time(self.calendar.add_working_days(window, -1), time(14, 0))
 
     def new_date(self, case: Case) -> JSON | None:
         """A new switch day 2–6 days after the current one, a working day within 30 days."""
@@ -228,22 +283,29 @@ class MobilePortIn(Flow):
 
         def activate(c: Case) -> None:
             if current(c):
-                self.send(c, self.w.now, "provisioning", "sim.activated",
-                          {"iccid_new": people.iccid(c.rng)})
+                self.send(
+                    c,
+                    self.w.now,
+                    "provisioning",
+                    "sim.activated",
+                    {"iccid_new": people.iccid(c.rng)},
+                )
 
         self.when(case, window + timedelta(minutes=case.rng.uniform(20, 80)), activate)
         if fate.get("delayed") == "open":
             return
-        deadline = self.calendar.at_time(
-            self.calendar.add_working_days(window, 1), time(20, 0))
+        deadline = self.calendar.at_time(self.calendar.add_working_days(window, 1), time(20, 0))
         if fate["path"] == "failed":
             at = window + timedelta(minutes=case.rng.uniform(150, 230))
             reason = case.rng.choice(["routing_not_updated_in_window", "donor_did_not_release"])
             event, data = "port.failed", {"reason": reason}
         else:
             late = fate.get("delayed") == "late"
-            at = (deadline + timedelta(minutes=case.rng.uniform(90, 26 * 60)) if late
-                  else window + timedelta(minutes=case.rng.uniform(140, 235)))
+            at = (
+                deadline + timedelta(minutes=case.rng.uniform(90, 26 * 60))
+                if late
+                else window + timedelta(minutes=case.rng.uniform(140, 235))
+            )
             event, data = "port.executed", {}
         reference = case.memo["reference"]
 
@@ -260,8 +322,12 @@ class MobilePortIn(Flow):
         code = case.fate["cause"]
         if code in US_FIXES:
             fix = "nc_quota_retry" if code == "CUPO1" else "backoffice_fix"
-            self.when(case, self.after(fix, result.at, case),
-                      lambda c: self.nc_accepts(c, self.w.now), ["requested"])
+            self.when(
+                case,
+                self.after(fix, result.at, case),
+                lambda c: self.nc_accepts(c, self.w.now),
+                ["requested"],
+            )
             return
         self.customer_decides(case, result.at, "retry_port")
 
@@ -270,8 +336,12 @@ class MobilePortIn(Flow):
             return
         cause = case.fate["cause"]
         if cause in US_FIXES:
-            self.when(case, self.after("backoffice_fix", result.at, case),
-                      lambda c: self.nc_accepts(c, self.w.now, resubmitted=True), ["requested"])
+            self.when(
+                case,
+                self.after("backoffice_fix", result.at, case),
+                lambda c: self.nc_accepts(c, self.w.now, resubmitted=True),
+                ["requested"],
+            )
             return
         if cause in ("RECH_BNUME", "RECH_PERDI"):
             self.customer_decides(case, result.at, "retry_port")
@@ -299,8 +369,13 @@ class MobilePortIn(Flow):
         if case.fate.get("correct") and not case.memo.get("corrected"):
             case.memo["corrected"] = True
             if ident:
-                self.customer_acts(case, at, "correct_id",
-                                   {"id_number": people.nif(case.rng)}, stages=["requested"])
+                self.customer_acts(
+                    case,
+                    at,
+                    "correct_id",
+                    {"id_number": people.nif(case.rng)},
+                    stages=["requested"],
+                )
             else:
                 params = {"iccid": people.iccid(case.rng), "modality": "prepaid"}
                 self.customer_acts(case, at, "correct_iccid", params, stages=["requested"])
@@ -308,9 +383,12 @@ class MobilePortIn(Flow):
         control = "send_id_document" if ident else "send_sim_photo"
         kind = "dni" if ident else "sim"
         self.customer_acts(
-            case, at, control,
+            case,
+            at,
+            control,
             lambda c: {"document": f"doc_{kind}_{people.token(c.rng, 10)}.jpg"},
-            stages=["requested", "donor_check"])
+            stages=["requested", "donor_check"],
+        )
 
     # -- parties answering integration messages ----------------------------------------------
     def nc_reschedules(self, case: Case, payload: JSON) -> None:
@@ -323,9 +401,14 @@ class MobilePortIn(Flow):
 
         def answer(c: Case) -> None:
             c.memo["window"] = window
-            self.send(c, self.w.now, "nc", "nc.window_changed",
-                      {"window": self.stamp(window), "nc_reference": reference},
-                      then=self.window_changed)
+            self.send(
+                c,
+                self.w.now,
+                "nc",
+                "nc.window_changed",
+                {"window": self.stamp(window), "nc_reference": reference},
+                then=self.window_changed,
+            )
 
         self.when(case, self.w.now + timedelta(minutes=case.rng.uniform(10, 80)), answer)
 
@@ -355,5 +438,9 @@ class MobilePortIn(Flow):
 
     def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
         """We send the corrected request; the NC answers with a new reference and window."""
-        self.when(case, self.after("backoffice_fix", self.w.now, case),
-                  lambda c: self.nc_accepts(c, self.w.now, resubmitted=True), ["requested"])
+        self.when(
+            case,
+            self.after("backoffice_fix", self.w.now, case),
+            lambda c: self.nc_accepts(c, self.w.now, resubmitted=True),
+            ["requested"],
+        )

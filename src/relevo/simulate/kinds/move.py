@@ -11,7 +11,7 @@ is given), ``old_end`` (days until the old supply ends), ``bill_late``, ``cancel
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
@@ -19,42 +19,76 @@ from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
 from relevo.simulate.world import Result
 
-INCIDENT_OF = {"02": "R02", "03": "R03", "36": "R03", "57": "CIE_REQUIRED",
-               "59": "CIE_REQUIRED", "60": "CIE_REQUIRED", "61": "CIE_REQUIRED"}
+INCIDENT_OF = {
+    "02": "R02",
+    "03": "R03",
+    "36": "R03",
+    "57": "CIE_REQUIRED",
+    "59": "CIE_REQUIRED",
+    "60": "CIE_REQUIRED",
+    "61": "CIE_REQUIRED",
+}
 
 
 class MoveHome(Flow):
     """Energy supply when a customer moves house."""
 
     kind = "move_home"
-    topics = {
+    plain: ClassVar[dict[str, Any]] = {
+        "route": "transfer",
+        "lead_days": 14,
+        "confirms": True,
+        "rejected": False,
+        "late": False,
+        "cancel": False,
+        "bill_late": False,
+        "gap": False,
+        "incidence": "none",
+        "cie": False,
+    }
+    topics: ClassVar[dict[str, str]] = {
         "move.requested": "retailer_requests",
-        "move_in.route_chosen": "backoffice_resubmits",
+        "move_in.route_chosen": "route_chosen",
         "move_in.data_corrected": "backoffice_resubmits",
         "document.submitted": "backoffice_reviews",
         "meter.reading_photo_submitted": "backoffice_reviews",
         "field.appointment_requested": "distributor_dispatches",
     }
-    consumed = frozenset({
-        "move_out.date_set", "move_in.date_set", "billing.final_bill_address_set",
-        "meter.reading_submitted", "move.cancel_requested", "old_supply.deactivation_hold_requested",
-    })
+    consumed: ClassVar[frozenset[str]] = frozenset(
+        {
+            "move_out.date_set",
+            "move_in.date_set",
+            "billing.final_bill_address_set",
+            "meter.reading_submitted",
+            "move.cancel_requested",
+            "old_supply.deactivation_hold_requested",
+        }
+    )
 
     def coverage(self) -> list[dict[str, Any]]:
         fates: list[dict[str, Any]] = [
-            {"rejected": True, "code": code, "after": "wait", "age_days": [6, 20]}
+            {"rejected": True, "code": code, "after": "wait", "age_days": [10, 24]}
             for code in ("02", "03", "57", "13")
         ]
         fates += [
-            {"route": "new_supply", "rejected": False, "incidence": "01", "rebook": False,
-             "age_days": [10, 18]},
+            {
+                "route": "new_supply",
+                "rejected": False,
+                "incidence": "01",
+                "rebook": False,
+                "age_days": [10, 18],
+            },
             {"route": "new_supply", "rejected": False, "cie": True, "age_days": [8, 20]},
-            {"rejected": False, "late": True, "gap": True, "age_days": [30, 60]},
-            {"rejected": False, "late": True, "age_days": [30, 60]},
-            {"rejected": False, "bill_late": True, "age_days": [80, 90]},
+            {"rejected": False, "late": True, "gap": True, "age_days": [22, 40]},
+            {"rejected": False, "late": True, "age_days": [22, 40]},
+            {"rejected": False, "bill_late": True, "lead_days": 10, "age_days": [62, 90]},
             {"confirms": False, "age_days": [0, 3]},
-            {"rejected": False, "old_end": 6, "age_days": [30, 40]},
+            {"rejected": False, "old_end": 8, "lead_days": 10, "age_days": [13.5, 16]},
             {"cancel": True, "age_days": [5, 20]},
+        ]
+        fates += [
+            {"freeze_at": "new_address", "age_days": [6, 20]},
+            {"lead_days": 20, "overlap_days": 12, "age_days": [10, 18]},
         ]
         return fates
 
@@ -76,9 +110,10 @@ class MoveHome(Flow):
             "bill_late": self.chance(case, "bill_late_share"),
             "cancel": self.chance(case, "cancel_share"),
             "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
+            "lead_days": None,
         }
-        fate.update(forced)
-        if fate["route"] == "new_supply" and "cie" not in forced:
+        self.settle(case, fate, forced)
+        if fate["route"] == "new_supply" and not forced:
             fate["cie"] = self.chance(case, "cie_share")
         case.fate = fate
         supply = self.pick(case, "supply")
@@ -96,8 +131,16 @@ class MoveHome(Flow):
             "new_address": people.address(rng, town, postcode),
             "sales_channel": case.customer.channel,
         }
-        case.memo["lead"] = self.after("move_lead", case.started_at, case) - case.started_at
-        case.memo["overlap"] = 0 if fate.get("gap") else case.rng.randint(2, 7)
+        lead = fate.get("lead_days")
+        case.memo["lead"] = (
+            timedelta(days=float(lead))
+            if lead is not None
+            else self.after("move_lead", case.started_at, case) - case.started_at
+        )
+        overlap = fate.get("overlap_days")
+        case.memo["overlap"] = (
+            0 if fate.get("gap") else overlap if overlap is not None else case.rng.randint(2, 7)
+        )
 
     def channels(self) -> dict[str, float]:
         return self.cfg.weights("channels")
@@ -124,15 +167,24 @@ class MoveHome(Flow):
             params["new_cups"] = case.memo["new_cups"]
         self.act(case, at, "choose_route", params)
         if case.rng.random() < 0.4:
-            self.act(case, at, "final_bill_delivery",
-                     {"to": case.rng.choice(["email", "new_address"])})
-        self.act(case, at + timedelta(minutes=case.rng.uniform(1, 20)), "confirm_plan",
-                 then=self.confirmed)
+            self.act(
+                case, at, "final_bill_delivery", {"to": case.rng.choice(["email", "new_address"])}
+            )
+        self.act(
+            case,
+            at + timedelta(minutes=case.rng.uniform(1, 20)),
+            "confirm_plan",
+            then=self.confirmed,
+        )
 
     def move_out(self, case: Case, old: str) -> JSON:
         """The move-out day: the lead drawn for the case, at least 4 working days away."""
+        # A new supply needs the distributor's works: customers plan at least three weeks.
+        lead = max(
+            case.memo["lead"], timedelta(days=21 if case.fate["route"] == "new_supply" else 0)
+        )
         earliest = self.calendar.add_working_days(self.w.now, 4)
-        moment = max(case.started_at + case.memo["lead"], earliest)
+        moment = max(case.started_at + lead, earliest)
         day = self.working_day_on_or_after(self.local(moment).date())
         case.memo["move_out"] = day
         return {"date": day.isoformat(), "old_supply": old}
@@ -159,17 +211,27 @@ class MoveHome(Flow):
         if case.rng.random() < 0.97:
             old = self.w.unique.draw("b1", lambda: f"B1-{people.digits(case.rng, 9)}")
             at = self.after("request", self.w.now, case)
-            self.when(case, at, lambda c: self.send(
-                c, self.w.now, "retailer", "old_supply.requested", {"request_id": old}),
-                ["new_address", "new_active"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c, self.w.now, "retailer", "old_supply.requested", {"request_id": old}
+                ),
+                ["new_address", "new_active"],
+            )
 
     def new_request(self, case: Case, at: datetime, *, resubmitted: bool = False) -> None:
         prefix = "A3" if case.fate["route"] == "new_supply" else "M1"
         request = self.w.unique.draw("request", lambda: f"{prefix}-{people.digits(case.rng, 9)}")
         event = "new_supply.resubmitted" if resubmitted else "new_supply.requested"
-        self.when(case, at, lambda c: self.send(c, self.w.now, "retailer", event,
-                                                {"request_id": request}, then=self.requested),
-                  ["new_address"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(
+                c, self.w.now, "retailer", event, {"request_id": request}, then=self.requested
+            ),
+            ["new_address"],
+        )
 
     def requested(self, case: Case, result: Result) -> None:
         if not result.ok:
@@ -178,23 +240,51 @@ class MoveHome(Flow):
         fate = case.fate
         if fate.get("rejected") and not case.memo.get("rejected_once"):
             case.memo["rejected_once"] = True
-            self.when(case, at, lambda c: self.send(
-                c, self.w.now, "distributor", "new_supply.rejected", {"code": fate["code"]},
-                then=self.rejected), ["new_address"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(
+                    c,
+                    self.w.now,
+                    "distributor",
+                    "new_supply.rejected",
+                    {"code": fate["code"]},
+                    then=self.rejected,
+                ),
+                ["new_address"],
+            )
             return
         if fate.get("cie") and not case.memo.get("cie_asked"):
             case.memo["cie_asked"] = True
-            self.when(case, at, lambda c: self.send(c, self.w.now, "distributor",
-                                                    "cie.requested"), ["new_address"])
-            self.customer_acts(case, at + timedelta(hours=case.rng.uniform(3, 72)), "upload_cie",
-                               self.cie, stages=["new_address"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(c, self.w.now, "distributor", "cie.requested"),
+                ["new_address"],
+            )
+            self.customer_acts(
+                case,
+                at + timedelta(hours=case.rng.uniform(3, 72)),
+                "upload_cie",
+                self.cie,
+                stages=["new_address"],
+            )
             return
         if fate["route"] == "new_supply" and not case.memo.get("field_asked"):
             case.memo["field_asked"] = True
-            self.when(case, at, lambda c: self.send(c, self.w.now, "distributor",
-                                                    "field_work.needed"), ["new_address"])
-            self.customer_acts(case, at + timedelta(hours=case.rng.uniform(2, 48)),
-                               "book_field_visit", self.visit_slot, stages=["new_address"])
+            self.when(
+                case,
+                at,
+                lambda c: self.send(c, self.w.now, "distributor", "field_work.needed"),
+                ["new_address"],
+            )
+            self.customer_acts(
+                case,
+                at + timedelta(hours=case.rng.uniform(2, 48)),
+                "book_field_visit",
+                self.visit_slot,
+                stages=["new_address"],
+            )
             return
         self.plan_activation(case)
 
@@ -212,8 +302,14 @@ class MoveHome(Flow):
 
         def activate(c: Case) -> None:
             day = self.local(self.w.now).date().isoformat()
-            self.send(c, self.w.now, "distributor", "new_supply.activated",
-                      {"activation_date": day}, then=self.activated)
+            self.send(
+                c,
+                self.w.now,
+                "distributor",
+                "new_supply.activated",
+                {"activation_date": day},
+                then=self.activated,
+            )
 
         self.when(case, at, activate, ["new_address"])
 
@@ -224,15 +320,27 @@ class MoveHome(Flow):
         reading_at = self.day_at(out, 10) + timedelta(hours=case.rng.uniform(0, 40))
         how = case.fate.get("reading")
         if how == "photo":
-            self.customer_acts(case, reading_at, "send_reading_photo",
-                               lambda c: {"photo": f"contador_{people.token(c.rng, 8)}.jpg"},
-                               stages=["move_out"])
+            self.customer_acts(
+                case,
+                reading_at,
+                "send_reading_photo",
+                lambda c: {"photo": f"contador_{people.token(c.rng, 8)}.jpg"},
+                stages=["move_out"],
+            )
         elif how == "typed":
-            self.customer_acts(case, reading_at, "enter_reading",
-                               {"reading": people.digits(case.rng, 6)}, stages=["move_out"])
+            self.customer_acts(
+                case,
+                reading_at,
+                "enter_reading",
+                {"reading": people.digits(case.rng, 6)},
+                stages=["move_out"],
+            )
         days = case.fate.get("old_end")
-        end = (self.day_at(out, 9) + timedelta(days=days) if days is not None
-               else self.after("old_end", self.day_at(out, 9), case))
+        end = (
+            self.day_at(out, 9) + timedelta(days=days)
+            if days is not None
+            else self.after("old_end", self.day_at(out, 9), case)
+        )
 
         def ended(c: Case) -> None:
             data: JSON = {}
@@ -250,8 +358,12 @@ class MoveHome(Flow):
         else:
             at = self.after("final_bill", result.at, case)
         bill = self.w.unique.draw("bill", lambda: f"FF{people.digits(case.rng, 10)}")
-        self.when(case, at, lambda c: self.send(c, self.w.now, "billing", "bill.final_issued",
-                                                {"bill_id": bill}), ["final_bill"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(c, self.w.now, "billing", "bill.final_issued", {"bill_id": bill}),
+            ["final_bill"],
+        )
 
     # -- field work --------------------------------------------------------------------------
     def visit_slot(self, case: Case) -> JSON | None:
@@ -270,23 +382,31 @@ class MoveHome(Flow):
         if not isinstance(asked, str):
             return
         slot = datetime.fromisoformat(asked)
-        self.when(case, self.w.now + timedelta(hours=case.rng.uniform(1, 8)), lambda c: self.send(
-            c, self.w.now, "distributor", "field.dispatched", {"appointment": asked}),
-            ["new_address"])
+        self.when(
+            case,
+            self.w.now + timedelta(hours=case.rng.uniform(1, 8)),
+            lambda c: self.send(
+                c, self.w.now, "distributor", "field.dispatched", {"appointment": asked}
+            ),
+            ["new_address"],
+        )
 
         def visit(c: Case) -> None:
             if c.fate.get("incidence") == "01" and not c.memo.get("absent_done"):
                 c.memo["absent_done"] = True
                 self.send(c, self.w.now, "technician", "field.incidence", {"code": "01"})
                 if c.fate.get("rebook", True):
-                    self.customer_acts(c, self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
-                                       "book_field_visit", self.visit_slot,
-                                       stages=["new_address"])
+                    self.customer_acts(
+                        c,
+                        self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
+                        "book_field_visit",
+                        self.visit_slot,
+                        stages=["new_address"],
+                    )
                 return
             self.plan_activation(c)
 
-        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 180)), visit,
-                  ["new_address"])
+        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 180)), visit, ["new_address"])
 
     # -- rejections --------------------------------------------------------------------------
     def rejected(self, case: Case, result: Result) -> None:
@@ -301,11 +421,17 @@ class MoveHome(Flow):
         at = result.at + timedelta(hours=case.rng.uniform(3, 48))
         if incident == "R02":
             case.fate["route"] = "new_supply"
-            self.customer_acts(case, at, "choose_route", {"route": "new_supply"},
-                               stages=["new_address"])
+            self.customer_acts(
+                case, at, "choose_route", {"route": "new_supply"}, stages=["new_address"]
+            )
         elif incident == "R03":
-            self.customer_acts(case, at, "correct_holder_id",
-                               {"holder_id": case.customer.id_number}, stages=["new_address"])
+            self.customer_acts(
+                case,
+                at,
+                "correct_holder_id",
+                {"holder_id": case.customer.id_number},
+                stages=["new_address"],
+            )
         else:
             self.customer_acts(case, at, "upload_cie", self.cie, stages=["new_address"])
 
@@ -319,10 +445,20 @@ class MoveHome(Flow):
         def rejected(c: Case) -> None:
             control = str(payload.get("event_type", "")).removeprefix("action.")
             key = "photo" if control == "send_reading_photo" else "document"
-            self.customer_acts(c, self.w.now + timedelta(hours=c.rng.uniform(1, 20)), control,
-                               lambda c2: {key: f"doc_{people.token(c2.rng, 8)}.jpg"})
+            self.customer_acts(
+                c,
+                self.w.now + timedelta(hours=c.rng.uniform(1, 20)),
+                control,
+                lambda c2: {key: f"doc_{people.token(c2.rng, 8)}.jpg"},
+            )
 
         self.review(case, payload, accepted, rejected)
+
+    def route_chosen(self, case: Case, payload: JSON) -> None:
+        """A new route after an R02 rejection is resubmitted; during planning it is noted."""
+        if case.memo.get("rejected_once") and not case.memo.get("rerouted"):
+            case.memo["rerouted"] = True
+            self.backoffice_resubmits(case, payload)
 
     def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
         self.new_request(case, self.after("request", self.w.now, case), resubmitted=True)

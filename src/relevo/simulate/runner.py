@@ -1,0 +1,334 @@
+"""Running the simulated world: into a hub (``populate``, ``trickle``), into a JSONL file
+(``generate``) or against a server (``drive_http``), as fast as possible or paced.
+
+* A *history* run draws its processes in the days before ``now`` and performs everything
+  dated up to ``now``: the database (or file) then holds processes caught in every stage.
+  ``populate`` and ``generate`` without a speed are history runs.
+* A *live* run starts at ``now`` and moves forward; with a ``speed`` it is paced on the
+  wall clock (600 = ten simulated minutes per second) so a watcher sees processes move.
+  ``trickle`` is a live run that keeps starting processes until told to stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+import httpx
+import orjson
+
+from relevo.domain.model import JSON
+from relevo.services.catalog import Catalog
+from relevo.services.hub import Hub
+from relevo.simulate.clock import Pace, SettableClock
+from relevo.simulate.config import SimConfig, load_config
+from relevo.simulate.ports.http import HttpPort
+from relevo.simulate.ports.hub import HubPort
+from relevo.simulate.ports.model import ModelPort
+from relevo.simulate.summary import Summary, summarize
+from relevo.simulate.world import Recorder, World
+
+#: Called as simulated time advances (e.g. to move a progress bar).
+Progress = Callable[[World], None]
+
+#: How far a history run advances between two progress reports.
+STEP = timedelta(hours=6)
+
+
+def run_history(world: World, end: datetime, progress: Progress | None = None) -> None:
+    """Perform everything due up to ``end``, as fast as possible."""
+    moment = world.now
+    while moment < end:
+        moment = min(moment + STEP, end)
+        world.run_until(moment)
+        if progress is not None:
+            progress(world)
+
+
+def run_paced(
+    world: World,
+    pace: Pace,
+    *,
+    until: datetime | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+    max_sleep: float = 0.25,
+) -> None:
+    """Advance ``world`` with ``pace`` (simulated time = ``speed`` × wall time) until
+    ``until`` is reached or ``stop`` is set; sleeps between due operations."""
+    while stop is None or not stop.is_set():
+        target = pace.now()
+        if until is not None and target >= until:
+            world.run_until(until)
+            if progress is not None:
+                progress(world)
+            return
+        world.run_until(target)
+        if progress is not None:
+            progress(world)
+        due = world.next_due
+        wait = max_sleep if due is None else min(max_sleep, pace.wall_seconds_until(due))
+        wait = max(wait, 0.005)
+        if stop is not None:
+            stop.wait(wait)
+        else:
+            time.sleep(wait)
+
+
+def settings(
+    config: SimConfig | None, processes: int | None, seed: int | None
+) -> tuple[SimConfig, int, int]:
+    """The configuration and the run's process count and seed (defaults from ``[run]``)."""
+    config = config or load_config()
+    run = config.section("run")
+    return (
+        config,
+        run.integer("processes") if processes is None else processes,
+        run.integer("seed") if seed is None else seed,
+    )
+
+
+def history(
+    world: World, processes: int, now: datetime, days: float | None, progress: Progress | None
+) -> float:
+    """Plan and run a history run ending at ``now``; returns the wall seconds it took."""
+    world.plan(processes, now, now, history=True, days=days)
+    world.horizon = now
+    strays = world.config.section("run").integer("stray_events")
+    world.plan_strays(strays, world.now, now)
+    began = time.perf_counter()
+    run_history(world, now, progress)
+    return time.perf_counter() - began
+
+
+def populate(
+    hub: Hub,
+    *,
+    processes: int | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+    config: SimConfig | None = None,
+    days: float | None = None,
+    progress: Progress | None = None,
+    run_tag: str = "",
+) -> Summary:
+    """Fill ``hub`` with ``processes`` processes of every kind, as of ``now``.
+
+    Contract: the hub's clock must be settable (build it with ``SimClock()`` or
+    ``relevo.demo.DemoClock()``); the run moves it through the simulated weeks and gives it
+    back as it found it (pinned to the same moment, or following the system clock).
+    Everything goes through the hub's services (starts, actions) and through the same
+    intake as ``relevo ingest`` (events, due timers). With the defaults and a few thousand
+    processes every stage and incident of the catalog is reached (``Summary.missing``
+    lists any that is not). ``Summary.world`` can be handed to ``trickle`` to go on.
+    Event ids are ``sim-<seed>-<n>``: to add a run to a database that already holds one
+    with the same seed, give a ``run_tag`` (ids ``sim-<seed>-<tag>-<n>``, other customers),
+    or relevo would take its events for redeliveries.
+    """
+    config, processes, seed = settings(config, processes, seed)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    port = HubPort(hub)
+    previous = getattr(port.clock, "pinned", None)
+    world = World(
+        config=config, catalog=hub.catalog, port=port, seed=seed, start=moment, run_tag=run_tag
+    )
+    try:
+        wall = history(world, processes, moment, days, progress)
+    finally:
+        _restore(port.clock, previous)
+    return summarize(world, "populate", wall, world_start(world, moment))
+
+
+def trickle(
+    hub: Hub,
+    stop_event: threading.Event,
+    speed: float | None = None,
+    seed: int | None = None,
+    *,
+    simulation: World | None = None,
+    config: SimConfig | None = None,
+    processes_per_hour: float | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Keep the hub alive until ``stop_event`` is set: start a few processes per simulated
+    hour and move the existing ones, at ``speed`` × real time (default ``live.speed``).
+
+    Give ``simulation`` (``populate(...).world``) to advance the processes ``populate``
+    left in flight; otherwise a new world starts from the hub's clock, with ids and numbers
+    of its own. Meant for a background thread beside the web server: it pins the hub's
+    clock to simulated time as it goes, so pages and the engine agree on "now".
+    """
+    config = config or (simulation.config if simulation is not None else load_config())
+    live = config.section("live")
+    speed = live.number("speed") if speed is None else speed
+    rate = live.number("processes_per_hour") if processes_per_hour is None else processes_per_hour
+    if simulation is None:
+        port = HubPort(hub)
+        start = port.clock().astimezone(UTC)
+        seed = config.section("run").integer("seed") if seed is None else seed
+        simulation = World(
+            config=config,
+            catalog=hub.catalog,
+            port=port,
+            seed=seed,
+            start=start,
+            run_tag=f"t{int(start.timestamp())}",
+        )
+    began, wall = simulation.now, time.perf_counter()
+    simulation.live(rate)
+    run_paced(simulation, Pace(simulation.now, speed), stop=stop_event, progress=progress)
+    return summarize(simulation, "trickle", time.perf_counter() - wall, began)
+
+
+def generate(
+    stream: BinaryIO,
+    *,
+    processes: int | None = None,
+    seed: int | None = None,
+    now: datetime,
+    config: SimConfig | None = None,
+    days: float | None = None,
+    catalog: Catalog | None = None,
+    speed: float | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Write the world as CloudEvents JSONL to ``stream`` (see ``relevo.simulate.envelopes``
+    for the two command line types). Without ``speed`` it is a history run ending at
+    ``now``: the same seed, configuration, catalog and ``now`` give the same bytes. With a
+    ``speed`` it is a live run from ``now``, each line flushed when it happens."""
+    config, processes, seed = settings(config, processes, seed)
+    catalog = catalog or Catalog.load()
+    moment = now.astimezone(UTC)
+
+    def record(line: JSON) -> None:
+        stream.write(orjson.dumps(line) + b"\n")
+        if speed is not None:
+            stream.flush()
+
+    world = World(
+        config=config,
+        catalog=catalog,
+        port=ModelPort(catalog),
+        seed=seed,
+        start=moment,
+        record=record,
+    )
+    if speed is None:
+        wall = history(world, processes, moment, days, progress)
+        return summarize(world, "jsonl", wall, world_start(world, moment))
+    return _live(world, processes, moment, days, speed, stop, progress, "jsonl")
+
+
+def drive_http(
+    client: httpx.Client,
+    *,
+    processes: int | None = None,
+    seed: int | None = None,
+    now: datetime,
+    config: SimConfig | None = None,
+    days: float | None = None,
+    catalog: Catalog | None = None,
+    speed: float | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+    record: Recorder | None = None,
+) -> Summary:
+    """Drive a server through ``client`` with a live run starting at ``now`` (paced when
+    ``speed`` is given, else as fast as the server answers). ``Summary.extra["server"]``
+    tallies the server's answers."""
+    config, processes, seed = settings(config, processes, seed)
+    catalog = catalog or Catalog.load()
+    port = HttpPort(ModelPort(catalog), client)
+    world = World(
+        config=config,
+        catalog=catalog,
+        port=port,
+        seed=seed,
+        start=now.astimezone(UTC),
+        run_tag=f"h{int(now.timestamp())}",
+        record=record,
+    )
+    summary = _live(world, processes, now.astimezone(UTC), days, speed, stop, progress, "http")
+    summary.extra["server"] = dict(sorted(port.answers.items()))
+    return summary
+
+
+def run_in_process(
+    hub: Hub,
+    *,
+    processes: int | None = None,
+    seed: int | None = None,
+    now: datetime,
+    config: SimConfig | None = None,
+    days: float | None = None,
+    speed: float,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """A live run into ``hub`` paced at ``speed`` (the hub's clock follows the simulation)."""
+    config, processes, seed = settings(config, processes, seed)
+    port = HubPort(hub)
+    world = World(
+        config=config,
+        catalog=hub.catalog,
+        port=port,
+        seed=seed,
+        start=now.astimezone(UTC),
+        run_tag=f"l{int(now.timestamp())}",
+    )
+    return _live(world, processes, now.astimezone(UTC), days, speed, stop, progress, "live")
+
+
+def live_days(world: World, days: float | None) -> float:
+    """How long a live run lasts: ``days``, else ``live.days``."""
+    return days if days is not None else world.config.section("live").number("days")
+
+
+def _live(
+    world: World,
+    processes: int,
+    now: datetime,
+    days: float | None,
+    speed: float | None,
+    stop: threading.Event | None,
+    progress: Progress | None,
+    mode: str,
+) -> Summary:
+    span = timedelta(days=live_days(world, days))
+    world.plan(processes, now, now + span, history=False, days=days)
+    world.horizon = now + span
+    began = time.perf_counter()
+    if speed is None:
+        run_history(world, now + span, progress)
+    else:
+        run_paced(world, Pace(now, speed), until=now + span, stop=stop, progress=progress)
+    return summarize(world, mode, time.perf_counter() - began, now)
+
+
+def world_start(world: World, fallback: datetime) -> datetime:
+    """When the world's first process started (or ``fallback``)."""
+    starts = [case.started_at for case in world.cases.values()]
+    return min(starts) if starts else fallback
+
+
+def _restore(clock: SettableClock, previous: datetime | None) -> None:
+    if previous is not None:
+        clock.set(previous)
+    elif hasattr(clock, "release"):
+        clock.release()
+
+
+__all__ = [
+    "Progress",
+    "drive_http",
+    "generate",
+    "populate",
+    "run_history",
+    "run_in_process",
+    "run_paced",
+    "trickle",
+]
