@@ -10,8 +10,8 @@ load. Prints figures; asserts nothing.
 
 How the big database is built (fast, and still realistic):
 
-1. ``relevo.demo.seed_demo`` runs a few hundred mobile port-ins through the real services
-   (engine, ingest, actions, timers) into a scratch database: every stage, every incident,
+1. ``relevo.simulate.populate`` runs a few hundred processes of every kind through the real
+   services (engine, ingest, actions, timers) into a scratch database: stages, incidents,
    postponements, document reviews, cancellations, failures, delays.
 2. Their states are the *templates*. Process ``i`` of the big database is template
    ``i mod T`` with its own id (``prc_`` + 128 bits derived from ``i``), customer, phone
@@ -24,7 +24,7 @@ How the big database is built (fast, and still realistic):
    and disk here. ``relevo rebuild`` is therefore meaningless on this database.
 
 The database is cached under ``var/bench/`` keyed by ``BUILD_VERSION``, the schema head and
-a digest of the definition and of ``relevo/demo.py``, so re-runs reuse it (``--rebuild``
+a digest of the catalog and of the simulator, so re-runs reuse it (``--rebuild``
 forces a new one; stale ones can be deleted from ``var/bench/``).
 
 Memory: each database is read in a fresh subprocess that reports its resident memory after
@@ -92,7 +92,7 @@ from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
 
 #: Bump when the way the database is built changes; part of the cache key.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 CACHE = ROOT / "var" / "bench"
 KIND = "mobile_port_in"
 #: The demo's "now": the templates are as of this moment, and so are the views.
@@ -116,7 +116,12 @@ def cache_key(processes: int) -> str:
     and the demo that makes the templates."""
     package = ROOT / "src" / "relevo"
     digest = hashlib.sha256()
-    for path in [*sorted((package / "catalog").glob(f"{KIND}.*.yaml")), package / "demo.py"]:
+    sources = [
+        *sorted((package / "catalog").glob("*.yaml")),
+        *sorted((package / "simulate").rglob("*.py")),
+        package / "simulate" / "defaults.toml",
+    ]
+    for path in sources:
         digest.update(path.read_bytes())
     return f"v{BUILD_VERSION}-{head_revision()}-{digest.hexdigest()[:10]}-{processes}"
 
@@ -125,23 +130,21 @@ def cache_key(processes: int) -> str:
 
 
 def templates() -> list[dict[str, Any]]:
-    """Engine-made states from a demo run (see the module docstring), as JSON mappings."""
-    from relevo.demo import DemoClock, seed_demo
+    """Engine-made states from a simulator run (see the module docstring), as JSON mappings."""
+    from relevo.simulate import SimClock, populate
 
     with tempfile.TemporaryDirectory(prefix="relevo-templates-") as tmp:
-        eng = migrated_engine(sqlite_url(Path(tmp) / "demo.db"))
+        eng = migrated_engine(sqlite_url(Path(tmp) / "templates.db"))
         try:
             store = SqlStore(eng)
-            hub = Hub(store, Catalog.load(None), DemoClock(NOW))
-            summary = seed_demo(hub, processes=TEMPLATES, seed=7, now=NOW)
+            hub = Hub(store, Catalog.load(None), SimClock(NOW))
+            summary = populate(hub, processes=TEMPLATES, seed=7, now=NOW)
             with store.unit_of_work(read_only=True) as uow:
                 states = uow.load_states(list(uow.iter_process_ids()))
         finally:
             eng.dispose()
-    console.print(
-        f"  templates: {len(states)} states from seed_demo "
-        f"(statuses {summary['by_status']}, stages {summary['by_stage']})"
-    )
+    kinds = {kind: sum(by.values()) for kind, by in summary.by_kind.items()}
+    console.print(f"  templates: {len(states)} states from relevo simulate ({kinds})")
     return [state.to_json() for state in states.values()]
 
 

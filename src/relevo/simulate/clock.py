@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class SettableClock(Protocol):
-    """A hub clock the simulator can pin (``relevo.demo.DemoClock`` and ``SimClock`` are)."""
+    """A hub clock the simulator can pin."""
 
     def __call__(self) -> datetime: ...
 

@@ -2,7 +2,7 @@
 service, back-end events through ``relevo.web.intake.ingest`` (the path of ``relevo ingest``
 and ``POST /v1/events``), and the timers that fall due in between fired as the worker will.
 
-The hub's clock must be settable (``SimClock``, ``DemoClock``): it follows the time of each
+The hub's clock must be settable (a ``SimClock``): it follows the time of each
 line, so cut-offs and deadlines are judged as they were when the file was written.
 
 Processes are found for actions by ``(kind, subject key)`` as written by the start line.

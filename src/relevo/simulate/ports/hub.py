@@ -38,14 +38,13 @@ from relevo.web.intake import ingest
 
 
 class HubPort:
-    """Drives ``hub``, whose clock must be settable (``SimClock`` or ``DemoClock``)."""
+    """Drives ``hub``, whose clock must be settable (a ``SimClock``)."""
 
     def __init__(self, hub: Hub) -> None:
         clock = hub.clock
         if not isinstance(clock, SettableClock):
             raise TypeError(
-                "the simulator moves the hub's clock: build the Hub with "
-                "relevo.simulate.SimClock() (or relevo.demo.DemoClock())"
+                "the simulator moves the hub's clock: build the Hub with relevo.simulate.SimClock()"
             )
         self.hub = hub
         self.clock: SettableClock = clock
