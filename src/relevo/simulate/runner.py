@@ -118,7 +118,8 @@ def populate(
     """Fill ``hub`` with ``processes`` processes of every kind, as of ``now``.
 
     Contract: the hub's clock must be settable (build it with ``SimClock()``); the run
-    moves it through the simulated weeks and gives it back as it found it (pinned to the same moment, or following the system clock).
+    moves it through the simulated weeks and gives it back as it found it (pinned to the
+    same moment, or following the system clock).
     Everything goes through the hub's services (starts, actions) and through the same
     intake as ``relevo ingest`` (events, due timers). With the defaults and a few thousand
     processes every stage and incident of the catalog is reached (``Summary.missing``
