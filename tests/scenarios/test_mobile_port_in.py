@@ -536,7 +536,8 @@ def test_postpone_moves_the_window_cut_off_deadline_and_timers() -> None:
     assert run.state.dates["switch_window"]["confirmed"] is False
     assert run.date("cancel_until") == madrid(2026, 12, 9, 14, 0)
     assert run.date("activation_deadline") == madrid(2026, 12, 11, 20, 0)
-    assert run.timer("timer:window_opens") == madrid(2026, 12, 10, 2, 0)
+    # The switch waits for the central node to confirm the new window.
+    assert "timer:window_opens" not in run.state.timers
     assert run.timer("notify:last_day_to_cancel") == madrid(2026, 12, 9, 9, 0)
     assert run.view("en")["headline"] == (
         "Your number moves to us on Thursday 10 December, between 02:00 and 06:00."
@@ -982,5 +983,21 @@ def test_timers_follow_a_postponed_window_without_being_recomputed_otherwise() -
     assert "timers" not in event.effects  # nothing the timers depend on changed
     assert run.state.timers == armed
     run.act("postpone", {"new_date": "2026-12-10"})
-    assert run.timer("timer:window_opens") == madrid(2026, 12, 10, 2, 0)
     assert run.timer("notify:last_day_to_cancel") == madrid(2026, 12, 9, 9, 0)
+    accepted(run.send("nc.window_changed", {"window": "2026-12-10"}))
+    assert run.timer("timer:window_opens") == madrid(2026, 12, 10, 2, 0)
+
+
+def test_a_postponed_window_waits_for_the_central_node_before_the_switch_starts() -> None:
+    run = scheduled()
+    run.act("postpone", {"new_date": "2026-12-10"})
+    assert "timer:window_opens" not in run.state.timers
+    run.advance(madrid(2026, 12, 10, 3, 0))
+    assert run.state.stage == "scheduled"  # no confirmed window: nothing moves by itself
+    run2 = scheduled()
+    run2.act("postpone", {"new_date": "2026-12-10"})
+    accepted(run2.send("nc.window_changed", {"window": "2026-12-10"}))
+    assert run2.timer("timer:window_opens") == madrid(2026, 12, 10, 2, 0)
+    run2.advance(madrid(2026, 12, 10, 3, 0))
+    assert run2.state.stage == "porting"
+    run2.assert_replay_matches()
