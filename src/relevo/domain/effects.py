@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from relevo.domain.calendars import get_calendar
 from relevo.domain.compiled import Compiled, guard_holds, resolve_path
 from relevo.domain.definitions import Effects
-from relevo.domain.model import JSON, ProcessState, iso, parse_iso
+from relevo.domain.model import JSON, ProcessState, iso
+from relevo.domain.timers import drop_due_reminders, plan_timers
 
 
 class EffectError(ValueError):
@@ -139,22 +139,10 @@ def build(
     outbox = _outbox(c, state, preview, spec, effects, event_type, version, params)
     if outbox:
         effects["outbox"] = outbox
-    timers = plan_timers(c, state, preview, now) if replan else _drop_due_reminders(state, now)
+    timers = plan_timers(c, state, preview, now) if replan else drop_due_reminders(state, now)
     if timers:
         effects["timers"] = timers
     return effects
-
-
-def _drop_due_reminders(state: ProcessState, now: datetime) -> JSON:
-    """Timers are a function of stage, status, dates and guarded attributes: when none of
-    those changed they stay as armed, except reminders whose moment has passed (a late
-    reminder must not go out). Same result as ``plan_timers``, without recomputing."""
-    due = [
-        name
-        for name, moment in state.timers.items()
-        if name.startswith("notify:") and parse_iso(moment) <= now
-    ]
-    return {"cancel": sorted(due)} if due else {}
 
 
 def _dates(
@@ -416,88 +404,3 @@ def notification_message(c: Compiled, state: ProcessState, template: str, versio
             "language": state.language,
         },
     }
-
-
-def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: datetime) -> JSON:
-    """Which timers to arm or re-arm and which to cancel, for the process as ``after``.
-
-    Timers are a function of state: the current stage's SLA, the definition's deadlines
-    active in that stage, and reminders still in the future. Anything armed before that is
-    no longer wanted is cancelled, so a reminder never outlives what it reminds about.
-    A timer that ``before`` already wanted at the same due but no longer has armed has fired:
-    it is not armed again, so an SLA breach or a deadline happens once.
-    """
-    wanted = _wanted_timers(c, after, now)
-    spent: dict[str, str] | None = None
-    armed: dict[str, str] = {}
-    for name, due in wanted.items():
-        if before.timers.get(name) == due:
-            continue
-        if name not in before.timers and _could_be_wanted(c, before, name):
-            if spent is None:
-                spent = _wanted_timers(c, before, now)
-            if spent.get(name) == due:
-                continue
-        armed[name] = due
-    cancelled = sorted(name for name in before.timers if name not in wanted)
-    plan: JSON = {}
-    if armed:
-        plan["set"] = armed
-    if cancelled:
-        plan["cancel"] = cancelled
-    return plan
-
-
-def _could_be_wanted(c: Compiled, before: ProcessState, name: str) -> bool:
-    """Whether ``before`` could have wanted timer ``name`` at all (cheap pre-check before
-    recomputing its timers): an SLA belongs to its own stage, a deadline or reminder to the
-    stages it is active in."""
-    if not before.active:
-        return False
-    kind, _, ref = name.partition(":")
-    if kind == "sla":
-        return before.stage == ref
-    if kind == "timer":
-        return any(t.id == ref and before.stage in t.active_in for t in c.definition.timers)
-    return any(
-        n.template == ref and (not n.active_in or before.stage in n.active_in)
-        for n in c.definition.notifications
-    )
-
-
-def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str, str]:
-    """Every timer the process wants armed in ``after`` at ``now``, with its due moment."""
-    wanted: dict[str, str] = {}
-    if after.active:
-        anchors = c.anchors(after, now)
-        stage = c.stages.get(after.stage)
-        entered = anchors.get("entered")
-        if stage is not None and entered is not None:
-            for sla in stage.sla:
-                if guard_holds(sla.when, {}, {}, after.attributes):
-                    calendar = get_calendar(sla.calendar) if sla.calendar else c.calendar
-                    wanted[f"sla:{stage.id}"] = iso(
-                        c.duration(sla.within).add_to(entered, calendar)
-                    )
-                    break
-        for timer in c.definition.timers:
-            if after.stage in timer.active_in and guard_holds(timer.when, {}, {}, after.attributes):
-                due = c.rule(timer.at).evaluate(anchors, c.calendar)
-                if due is not None:
-                    wanted[f"timer:{timer.id}"] = iso(due)
-        for notification in c.definition.notifications:
-            if notification.at is None:
-                continue
-            if notification.active_in and after.stage not in notification.active_in:
-                continue
-            if not guard_holds(notification.when, {}, {}, after.attributes):
-                continue
-            due = c.rule(notification.at).evaluate(anchors, c.calendar)
-            if due is not None and due > now:
-                wanted[f"notify:{notification.template}"] = iso(due)
-    return wanted
-
-
-def parse_due(text: str) -> datetime:
-    """A stored timer due moment as a datetime."""
-    return parse_iso(text)
