@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
-from relevo.web import api, health, payload, problems
+from relevo.web import api, docs, health, payload, problems
 
 DESCRIPTION = """\
 relevo keeps every customer process (switching provider, moving home, leaving, …) as one
@@ -33,6 +33,9 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        # Served by ``docs.install`` from vendored assets: the default pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.hub = hub
     app.state.keys = KeyCache(hub.store, ttl=key_cache_seconds)
@@ -40,4 +43,5 @@ def create_app(
     problems.install(app)
     app.include_router(api.router)
     app.include_router(health.router)
+    docs.install(app)
     return app
