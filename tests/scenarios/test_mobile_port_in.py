@@ -16,6 +16,13 @@ from relevo.domain import controls, engine, view
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.domain.model import Message, Outcome, parse_iso
 
+from ._catalog_helpers_a import (
+    allowed_controls,
+    outbox_topics,
+    problem_codes,
+    refusal,
+    templates_sent,
+)
 from .helpers import CANARY, Run, accepted, load, madrid
 
 C = load("mobile_port_in.v1.yaml")
@@ -52,35 +59,6 @@ def porting() -> Run:
     run.advance(madrid(2026, 12, 2, 2, 0))
     assert run.state.stage == "porting"
     return run
-
-
-def outbox_topics(run: Run) -> list[str]:
-    return [message["topic"] for event in run.events for message in event.effects.get("outbox", ())]
-
-
-def templates_sent(run: Run) -> list[str]:
-    return [
-        message["payload"]["template"]
-        for event in run.events
-        for message in event.effects.get("outbox", ())
-        if message["topic"] == "notification.requested"
-    ]
-
-
-def refusal(run: Run, control: str, params: dict[str, Any] | None = None) -> ActionRefused:
-    version = run.state.version
-    with pytest.raises(ActionRefused) as error:
-        run.act(control, params)
-    assert run.state.version == version
-    return error.value
-
-
-def problem_codes(error: ActionRefused) -> dict[str, str]:
-    return {problem.field: problem.code for problem in error.problems}
-
-
-def allowed_controls(run: Run) -> set[str]:
-    return {row["id"] for row in run.view()["controls"] if row["allowed"]}
 
 
 # -- happy path ----------------------------------------------------------------------------
