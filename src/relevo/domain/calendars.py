@@ -68,14 +68,9 @@ class WorkCalendar:
         Each step lands on the next (previous) working day, so Saturday + 1 is Monday and
         Monday - 1 is the Friday before, skipping holidays.
         """
-        local = self.local(moment)
-        day = local.date()
-        step = 1 if count >= 0 else -1
-        for _ in range(abs(count)):
-            day += timedelta(days=step)
-            while not self.is_working_day(day):
-                day += timedelta(days=step)
-        return self._at(day, local.timetz().replace(tzinfo=None))
+        # Moments sharing one tzinfo compare equal whatever their fold, yet in a repeated
+        # local hour they are different instants: the fold is part of the cache key.
+        return _add_working_days(self, moment, moment.fold, count)
 
     def add_working_hours(self, moment: datetime, hours: float) -> datetime:
         """Move forward by ``hours`` of working time (working days, between start and end)."""
@@ -101,6 +96,24 @@ class WorkCalendar:
 
     def _at(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=self._tz)
+
+    def __hash__(self) -> int:
+        # Equal calendars have equal names; hashing the name alone keeps cache lookups cheap.
+        return hash(self.name)
+
+
+@lru_cache(maxsize=4096)
+def _add_working_days(calendar: WorkCalendar, moment: datetime, _fold: int, count: int) -> datetime:
+    # Engines move the same anchors by the same counts over and over; the result is a
+    # function of the moment's instant only (it is read in the calendar's zone first).
+    local = calendar.local(moment)
+    day = local.date()
+    step = 1 if count >= 0 else -1
+    for _ in range(abs(count)):
+        day += timedelta(days=step)
+        while not calendar.is_working_day(day):
+            day += timedelta(days=step)
+    return calendar._at(day, local.timetz().replace(tzinfo=None))
 
 
 def _minus(later: time, earlier: time) -> timedelta:

@@ -6,13 +6,22 @@ per definition version when the catalog loads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from relevo.domain.calendars import WorkCalendar, get_calendar
-from relevo.domain.definitions import Definition, Guard, Localized, Stage, Transition
+from relevo.domain.definitions import (
+    Definition,
+    Guard,
+    Localized,
+    Notification,
+    Stage,
+    Timer,
+    Transition,
+)
 from relevo.domain.model import ProcessState, parse_iso
 from relevo.domain.timerules import DateRule, Duration
 
@@ -135,6 +144,102 @@ class Compiled:
             parsed = self.durations[text] = Duration.parse(text)
         return parsed
 
+    def timers_in(self, stage: str) -> tuple[tuple[Timer, DateRule], ...]:
+        """The deadlines active in ``stage`` with their parsed rules, in definition order."""
+        return self._timers_by_stage.get(stage, ())
+
+    def reminders_in(self, stage: str) -> tuple[tuple[Notification, DateRule], ...]:
+        """The reminders (notifications with ``at``) active in ``stage`` with their parsed
+        rules, in definition order; a reminder without ``active_in`` is active everywhere."""
+        return self._reminders_by_stage.get(stage, self._reminders_anywhere)
+
+    def triggered_templates(self, entered: str | None, event_type: str) -> list[str]:
+        """The templates of the notifications sent on entering stage ``entered`` or on
+        ``event_type``, in definition order."""
+        on_enter = self._on_enter.get(entered, ()) if entered else ()
+        on_event = self._on_event.get(event_type, ())
+        if on_enter and on_event:
+            # A notification matching both ways is sent once, in its place.
+            return [template for _, template in sorted({*on_enter, *on_event})]
+        return [template for _, template in on_enter or on_event]
+
+    def timer_names(self, stage: str) -> frozenset[str]:
+        """The names of every timer a process in ``stage`` could want armed, whatever its
+        dates and attributes: the stage's SLA, the deadlines and the reminders active in it."""
+        names = self._timer_names_by_stage.get(stage)
+        return names if names is not None else self._timer_names(stage)
+
+    # Per-definition lookups, built on first use: the engine needs them on every event.
+
+    @cached_property
+    def _timer_names_by_stage(self) -> dict[str, frozenset[str]]:
+        d = self.definition
+        stages = {
+            *self.stages,
+            *(stage for timer in d.timers for stage in timer.active_in),
+            *(stage for n in d.notifications for stage in n.active_in),
+        }
+        return {stage: self._timer_names(stage) for stage in stages}
+
+    def _timer_names(self, stage: str) -> frozenset[str]:
+        d = self.definition
+        return frozenset(
+            (
+                f"sla:{stage}",
+                *(f"timer:{t.id}" for t in d.timers if stage in t.active_in),
+                *(
+                    f"notify:{n.template}"
+                    for n in d.notifications
+                    if not n.active_in or stage in n.active_in
+                ),
+            )
+        )
+
+    @cached_property
+    def _timers_by_stage(self) -> dict[str, tuple[tuple[Timer, DateRule], ...]]:
+        timers = [(timer, self.rule(timer.at)) for timer in self.definition.timers]
+        stages = {stage for timer, _ in timers for stage in timer.active_in}
+        return {stage: tuple(t for t in timers if stage in t[0].active_in) for stage in stages}
+
+    @cached_property
+    def _reminders(self) -> list[tuple[Notification, DateRule]]:
+        return [(n, self.rule(n.at)) for n in self.definition.notifications if n.at is not None]
+
+    @cached_property
+    def _reminders_anywhere(self) -> tuple[tuple[Notification, DateRule], ...]:
+        return tuple(r for r in self._reminders if not r[0].active_in)
+
+    @cached_property
+    def _reminders_by_stage(self) -> dict[str, tuple[tuple[Notification, DateRule], ...]]:
+        stages = {stage for n, _ in self._reminders for stage in n.active_in}
+        return {
+            stage: tuple(
+                r for r in self._reminders if not r[0].active_in or stage in r[0].active_in
+            )
+            for stage in stages
+        }
+
+    @cached_property
+    def _on_enter(self) -> dict[str, tuple[tuple[int, str], ...]]:
+        return _triggers((n.on_enter, n.template) for n in self.definition.notifications)
+
+    @cached_property
+    def _on_event(self) -> dict[str, tuple[tuple[int, str], ...]]:
+        return _triggers((n.on, n.template) for n in self.definition.notifications)
+
+    @cached_property
+    def template_guards(self) -> dict[str, Guard | None]:
+        """The ``when`` guard of each notification template (a later declaration wins)."""
+        return {n.template: n.when for n in self.definition.notifications}
+
+    @cached_property
+    def template_channels(self) -> dict[str, list[str]]:
+        """The channels of each notification template (the first declaration wins)."""
+        channels: dict[str, list[str]] = {}
+        for notification in self.definition.notifications:
+            channels.setdefault(notification.template, list(notification.channels))
+        return channels
+
     def anchors(self, state: ProcessState, now: datetime) -> dict[str, datetime | None]:
         """Every moment a rule may start from, for ``state`` at ``now``."""
         anchors: dict[str, datetime | None] = {
@@ -145,6 +250,17 @@ class Compiled:
         if state.stage_history:
             anchors["entered"] = parse_iso(state.stage_history[-1]["entered_at"])
         return anchors
+
+
+def _triggers(
+    pairs: Iterable[tuple[str | None, str]],
+) -> dict[str, tuple[tuple[int, str], ...]]:
+    """``(trigger, template)`` pairs grouped by trigger, each template with its position."""
+    grouped: dict[str, list[tuple[int, str]]] = {}
+    for index, (trigger, template) in enumerate(pairs):
+        if trigger is not None:
+            grouped.setdefault(trigger, []).append((index, template))
+    return {trigger: tuple(entries) for trigger, entries in grouped.items()}
 
 
 def compile_definition(definition: Definition) -> Compiled:

@@ -9,6 +9,7 @@ without needing the definition again.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -17,6 +18,10 @@ from relevo.domain.compiled import Compiled, guard_holds, resolve_path
 from relevo.domain.definitions import Effects
 from relevo.domain.model import JSON, ProcessState, iso
 from relevo.domain.timers import drop_due_reminders, plan_timers
+
+#: Every field of a state in constructor order. ``_preview`` copies through it, which keeps
+#: up with new fields and costs a fraction of ``dataclasses.replace``.
+_STATE_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ProcessState)))
 
 
 class EffectError(ValueError):
@@ -92,7 +97,8 @@ def build(
             new_attributes[name] = value
     if new_attributes:
         effects["attributes"] = new_attributes
-    merged_attributes = {**attributes, **new_attributes}
+    # Only read from here on, so the state's own mapping serves when nothing changed.
+    merged_attributes = {**attributes, **new_attributes} if new_attributes else attributes
 
     new_keys = {}
     for name, path in spec.keys.items():
@@ -217,10 +223,14 @@ def _incidents(
     when: str,
 ) -> None:
     definition = c.definition
-    open_now = set(state.open_incidents())
-    resolved = (
-        open_now if spec.resolve_incidents == "all" else (open_now & set(spec.resolve_incidents))
-    )
+    resolved: set[str] = set()
+    if spec.resolve_incidents:
+        open_now = set(state.open_incidents())
+        resolved = (
+            open_now
+            if spec.resolve_incidents == "all"
+            else (open_now & set(spec.resolve_incidents))
+        )
     if resolved:
         effects["incidents_resolved"] = sorted(resolved)
         entries.extend(
@@ -333,14 +343,13 @@ def _preview(state: ProcessState, effects: JSON, when: str) -> ProcessState:
     stage_history = state.stage_history
     if "stage" in effects:
         stage_history = [*state.stage_history, {"stage": effects["stage"], "entered_at": when}]
-    return dataclasses.replace(
-        state,
-        stage=effects.get("stage", state.stage),
-        status=effects.get("status", state.status),
-        dates=dates,
-        attributes={**state.attributes, **effects.get("attributes", {})},
-        stage_history=stage_history,
-    )
+    preview = ProcessState(*_STATE_FIELDS(state))
+    preview.stage = effects.get("stage", state.stage)
+    preview.status = effects.get("status", state.status)
+    preview.stage_history = stage_history
+    preview.dates = dates
+    preview.attributes = {**state.attributes, **effects.get("attributes", {})}
+    return preview
 
 
 def _outbox(
@@ -369,16 +378,12 @@ def _outbox(
                 },
             }
         )
-    templates = list(spec.notify)
-    entered = effects.get("stage")
-    for notification in c.definition.notifications:
-        if (entered and notification.on_enter == entered) or notification.on == event_type:
-            templates.append(notification.template)
-    wanted = {n.template: n for n in c.definition.notifications}
+    templates = [*spec.notify, *c.triggered_templates(effects.get("stage"), event_type)]
+    guards = c.template_guards
     templates = [
         t
         for t in templates
-        if t not in wanted or guard_holds(wanted[t].when, {}, {}, preview.attributes)
+        if t not in guards or guard_holds(guards[t], {}, {}, preview.attributes)
     ]
     for template in dict.fromkeys(templates):
         messages.append(notification_message(c, preview, template, version))
@@ -387,11 +392,8 @@ def _outbox(
 
 def notification_message(c: Compiled, state: ProcessState, template: str, version: int) -> JSON:
     """The outbox entry that asks the notifier to send ``template`` for ``state``."""
-    channels = ["sms", "email"]
-    for notification in c.definition.notifications:
-        if notification.template == template:
-            channels = list(notification.channels)
-            break
+    declared = c.template_channels.get(template)
+    channels = list(declared) if declared is not None else ["sms", "email"]
     return {
         "topic": "notification.requested",
         "key": f"{state.id}:{version}:notify:{template}",

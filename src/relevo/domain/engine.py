@@ -34,6 +34,8 @@ from relevo.domain.model import (
 TIMER_FIRED = "timer.fired"
 IGNORED = "message.ignored"
 STARTED = "process.started"
+#: Enum member access goes through a descriptor; ``apply`` compares with the plain value.
+_ACTIVE = Status.ACTIVE.value
 
 
 @dataclass
@@ -394,31 +396,57 @@ def apply(state: ProcessState, event: Event) -> ProcessState:
         state.status = status
     _merge(state.attributes, effects.get("attributes"))
     _merge(state.keys, effects.get("keys"))
-    for name, entry in effects.get("dates", {}).items():
-        if entry is None:
-            state.dates.pop(name, None)
-        else:
-            state.dates[name] = entry
+    # Most events touch few parts of the state: look a part up only when it is there.
+    if "dates" in effects:
+        for name, entry in effects["dates"].items():
+            if entry is None:
+                state.dates.pop(name, None)
+            else:
+                state.dates[name] = entry
+    if "incidents_resolved" in effects or "incidents_opened" in effects:
+        _apply_incidents(state, effects, event.occurred_at)
+    if "requirements" in effects:
+        for requirement, change in effects["requirements"].items():
+            state.requirements[requirement] = {**change, "updated_at": event.occurred_at}
+    if "tasks_opened" in effects or "tasks_closed" in effects or "checklist" in effects:
+        _apply_tasks(state, effects, event.occurred_at)
+    timers = effects.get("timers")
+    if timers:
+        for name in timers.get("cancel", ()):
+            state.timers.pop(name, None)
+        state.timers.update(timers.get("set", {}))
+    if status is not None and status != _ACTIVE:
+        state.timers.clear()
+    history = effects.get("history")
+    if history:
+        state.history.extend(history)
+        if len(state.history) > HISTORY_LIMIT:
+            del state.history[: len(state.history) - HISTORY_LIMIT]
+    return state
+
+
+def _apply_incidents(state: ProcessState, effects: JSON, at: str) -> None:
     for code in effects.get("incidents_resolved", ()):
         state.incidents[code] = {
             **state.incidents[code],
             "status": "resolved",
-            "resolved_at": event.occurred_at,
+            "resolved_at": at,
         }
     for code, opened in effects.get("incidents_opened", {}).items():
         state.incidents[code] = {
             "status": "open",
-            "opened_at": event.occurred_at,
+            "opened_at": at,
             "resolved_at": None,
             "detail": opened.get("detail", {}),
             "occurrences": state.incidents.get(code, {}).get("occurrences", 0) + 1,
         }
-    for requirement, change in effects.get("requirements", {}).items():
-        state.requirements[requirement] = {**change, "updated_at": event.occurred_at}
+
+
+def _apply_tasks(state: ProcessState, effects: JSON, at: str) -> None:
     for task_id, opened in effects.get("tasks_opened", {}).items():
         state.tasks[task_id] = {
             "status": "open",
-            "opened_at": event.occurred_at,
+            "opened_at": at,
             "closed_at": None,
             "checked": {},
             **opened,
@@ -427,23 +455,10 @@ def apply(state: ProcessState, event: Event) -> ProcessState:
         state.tasks[task_id] = {
             **state.tasks[task_id],
             "status": "done",
-            "closed_at": event.occurred_at,
+            "closed_at": at,
         }
     for task_id, items in effects.get("checklist", {}).items():
         state.tasks[task_id]["checked"] = {**state.tasks[task_id]["checked"], **items}
-    timers = effects.get("timers")
-    if timers:
-        for name in timers.get("cancel", ()):
-            state.timers.pop(name, None)
-        state.timers.update(timers.get("set", {}))
-    if status is not None and status != Status.ACTIVE.value:
-        state.timers.clear()
-    history = effects.get("history")
-    if history:
-        state.history.extend(history)
-        if len(state.history) > HISTORY_LIMIT:
-            del state.history[: len(state.history) - HISTORY_LIMIT]
-    return state
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any] | None) -> None:

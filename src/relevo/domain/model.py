@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 JSON = dict[str, Any]
@@ -30,6 +31,9 @@ class Status(StrEnum):
 
 TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELLED, Status.FAILED})
 
+# Enum member access goes through a descriptor; the hot paths compare with the plain value.
+_ACTIVE = Status.ACTIVE.value
+
 
 class Outcome(StrEnum):
     """What happened to one inbound message."""
@@ -44,11 +48,24 @@ def iso(moment: datetime) -> str:
     """Render an aware datetime as a UTC ISO 8601 string (the only form stored in state)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: relevo only handles timezone-aware moments")
+    # Moments sharing one tzinfo compare equal whatever their fold, yet in a repeated local
+    # hour they are different instants: the fold is part of the cache key.
+    return _utc_text(moment, moment.fold)
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _utc_text(moment: datetime, _fold: int) -> str:
+    # The same anchors and dues recur across events and processes; rendering is a pure
+    # function of the instant, so equal moments (with their fold) share one result.
     return moment.astimezone(UTC).isoformat()
 
 
+@lru_cache(maxsize=8192)
 def parse_iso(text: str) -> datetime:
-    """Parse a stored ISO 8601 timestamp back into an aware datetime."""
+    """Parse a stored ISO 8601 timestamp back into an aware datetime.
+
+    The result is shared between calls with the same text (datetimes are immutable).
+    """
     return datetime.fromisoformat(text)
 
 
@@ -150,7 +167,12 @@ class ProcessState:
     @property
     def active(self) -> bool:
         """True while the process has not reached a terminal status."""
-        return self.status == Status.ACTIVE.value
+        return self.status == _ACTIVE
+
+    @property
+    def next_timer_at(self) -> str | None:
+        """The earliest due time (ISO 8601 UTC) among the armed timers, or ``None``."""
+        return min(self.timers.values()) if self.timers else None
 
     def to_json(self) -> JSON:
         """The state as a JSON-ready mapping (the projection's ``state`` column)."""

@@ -49,17 +49,7 @@ def _could_be_wanted(c: Compiled, before: ProcessState, name: str) -> bool:
     """Whether ``before`` could have wanted timer ``name`` at all (cheap pre-check before
     recomputing its timers): an SLA belongs to its own stage, a deadline or reminder to the
     stages it is active in."""
-    if not before.active:
-        return False
-    kind, _, ref = name.partition(":")
-    if kind == "sla":
-        return before.stage == ref
-    if kind == "timer":
-        return any(t.id == ref and before.stage in t.active_in for t in c.definition.timers)
-    return any(
-        n.template == ref and (not n.active_in or before.stage in n.active_in)
-        for n in c.definition.notifications
-    )
+    return before.active and name in c.timer_names(before.stage)
 
 
 def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str, str]:
@@ -77,19 +67,15 @@ def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str,
                         c.duration(sla.within).add_to(entered, calendar)
                     )
                     break
-        for timer in c.definition.timers:
-            if after.stage in timer.active_in and guard_holds(timer.when, {}, {}, after.attributes):
-                due = c.rule(timer.at).evaluate(anchors, c.calendar)
+        for timer, rule in c.timers_in(after.stage):
+            if guard_holds(timer.when, {}, {}, after.attributes):
+                due = rule.evaluate(anchors, c.calendar)
                 if due is not None:
                     wanted[f"timer:{timer.id}"] = iso(due)
-        for notification in c.definition.notifications:
-            if notification.at is None:
-                continue
-            if notification.active_in and after.stage not in notification.active_in:
-                continue
+        for notification, rule in c.reminders_in(after.stage):
             if not guard_holds(notification.when, {}, {}, after.attributes):
                 continue
-            due = c.rule(notification.at).evaluate(anchors, c.calendar)
+            due = rule.evaluate(anchors, c.calendar)
             if due is not None and due > now:
                 wanted[f"notify:{notification.template}"] = iso(due)
     return wanted

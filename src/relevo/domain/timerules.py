@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from relevo.domain.calendars import WorkCalendar
 
@@ -170,11 +171,27 @@ class DateRule:
         moment = anchors.get(self.anchor)
         if moment is None:
             return None
-        for sign, duration in self.terms:
-            moment = duration.add_to(moment, calendar, sign)
-        if self.at is not None:
-            moment = calendar.at_time(moment, self.at)
-        return moment
+        if not self.terms and self.at is None:
+            return moment
+        # Moments sharing one tzinfo compare equal whatever their fold, yet in a repeated
+        # local hour they are different instants: the fold is part of the cache key.
+        return _moved(self, moment, moment.fold, calendar)
+
+    def __hash__(self) -> int:
+        # Equal rules have equal texts; hashing the text alone keeps cache lookups cheap.
+        return hash(self.text)
 
     def __str__(self) -> str:
         return self.text
+
+
+@lru_cache(maxsize=4096)
+def _moved(rule: DateRule, moment: datetime, _fold: int, calendar: WorkCalendar) -> datetime:
+    # Rules are evaluated over and over on the same anchors (every event re-plans the timers
+    # of its process, and processes share windows). The result is a function of the anchor's
+    # instant only: every step below converts to UTC or to the calendar's zone first.
+    for sign, duration in rule.terms:
+        moment = duration.add_to(moment, calendar, sign)
+    if rule.at is not None:
+        moment = calendar.at_time(moment, rule.at)
+    return moment
