@@ -30,7 +30,6 @@ from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import iso
 from relevo.services.chain import GENESIS, event_hash
-from relevo.services.ingest import add_timer_changes
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENVS = ("RELEVO_BENCH_POSTGRES_URL", "RELEVO_TEST_POSTGRES_URL")
@@ -236,7 +235,6 @@ def create_processes(
                 batch.outbox.append(
                     (state.id, message["topic"], message["payload"], message["key"], stamp)
                 )
-            add_timer_changes(batch, {}, state)
             lines.append(Line(state.id, msisdn, order, modality))
         with store.unit_of_work() as uow:
             uow.save(batch)

@@ -29,4 +29,5 @@ def build_hub(settings: Settings, *, clock: Callable[[], datetime] | None = None
     """A Hub over the configured database and catalog (the schema must be migrated)."""
     tune_runtime()
     engine = create_engine(settings.database_url)
-    return Hub(SqlStore(engine), Catalog.load(settings.catalog_dir), clock or system_clock)
+    catalog = Catalog.load(settings.catalog_dir)
+    return Hub(SqlStore(engine), catalog, clock or system_clock, state_cache=settings.state_cache)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from relevo.services.state_cache import DEFAULT_CAPACITY
+
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
 
 
@@ -15,11 +17,13 @@ class Settings:
 
     ``RELEVO_DATABASE_URL`` picks the store (SQLite file by default, ``postgresql://…`` in
     production); ``RELEVO_CATALOG_DIR`` names a folder whose definitions override or extend
-    the shipped catalog.
+    the shipped catalog. ``RELEVO_STATE_CACHE`` is how many process states ingest keeps in
+    memory between batches (about 8 KB each; 0 turns the cache off).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     catalog_dir: Path | None = None
+    state_cache: int = DEFAULT_CAPACITY
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +32,18 @@ class Settings:
         return cls(
             database_url=os.environ.get("RELEVO_DATABASE_URL", DEFAULT_DATABASE_URL),
             catalog_dir=Path(catalog) if catalog else None,
+            state_cache=_count("RELEVO_STATE_CACHE", DEFAULT_CAPACITY),
         )
+
+
+def _count(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {text!r}")
+    return value

@@ -156,7 +156,6 @@ def test_a_stored_version_raises_concurrency_conflict_and_the_batch_leaves_no_tr
         keys_released=["p-1"],
         inbox=[("gateway", "m-1", "p-2", "accepted")],
         outbox=[("p-2", "notification", {"template": "x"}, "idem-1", moment())],
-        timers_set=[("p-2", "donor_check_sla", moment(60))],
         dead_letters=[("gateway", "m-2", "donor.rejected", {"id": "m-2"}, "unknown key")],
         at=moment(),
     )
@@ -172,7 +171,7 @@ def test_a_stored_version_raises_concurrency_conflict_and_the_batch_leaves_no_tr
         }
         assert uow.inbox_seen([("gateway", "m-1")]) == set()
         assert uow.dead_letters() == []
-        for table in (tables.outbox, tables.timers, tables.correlation_keys):
+        for table in (tables.outbox, tables.correlation_keys):
             assert len(_rows(uow, table)) == (1 if table is tables.correlation_keys else 0)
         # ...and the unit of work stays usable.
         uow.save(WriteBatch(events=[event_entry("p-2", 2)]))
@@ -373,16 +372,13 @@ def test_a_key_added_by_a_process_released_in_the_same_batch_is_inactive(
 # -- outbox and timers ------------------------------------------------------------------
 
 
-def test_outbox_skips_known_idempotency_keys(store: SqlStore) -> None:
+def test_outbox_rows_wait_as_pending_in_the_order_written(store: SqlStore) -> None:
     first = ("p-1", "notification", {"template": "port_scheduled", "lang": "es"}, "k-1", moment(5))
-    _save(store, WriteBatch(outbox=[first, first], at=moment(1)))
+    _save(store, WriteBatch(outbox=[first], at=moment(1)))
     _save(
         store,
         WriteBatch(
-            outbox=[
-                ("p-1", "notification", {"template": "changed"}, "k-1", moment(9)),
-                ("p-1", "webhook", {"type": "port.reschedule_requested"}, "k-2", moment(9)),
-            ],
+            outbox=[("p-1", "webhook", {"type": "port.reschedule_requested"}, "k-2", moment(9))],
             at=moment(2),
         ),
     )
@@ -394,37 +390,32 @@ def test_outbox_skips_known_idempotency_keys(store: SqlStore) -> None:
     ]
     assert rows[0].payload == '{"template":"port_scheduled","lang":"es"}'
     assert (rows[0].created_at, rows[0].available_at) == (moment(1), moment(5))
+    assert rows[0].id < rows[1].id
 
 
-def test_timers_are_armed_re_armed_and_cancelled(store: SqlStore) -> None:
-    _save(
-        store,
-        WriteBatch(timers_set=[("p-1", "sla", moment(60)), ("p-1", "reminder", moment(30))]),
-    )
+def test_the_earliest_armed_timer_is_the_workers_work_list(store: SqlStore) -> None:
+    armed = make_state("p-1")
+    armed.timers = {"sla": moment(60), "reminder": moment(30)}
+    idle = make_state("p-2")
+    idle.timers = {}
+    _save(store, WriteBatch(new_states=[armed, idle]))
     with store.unit_of_work() as uow:
-        # A worker claims the reminder and fires it.
-        uow.connection.execute(
-            tables.timers.update()
-            .where(tables.timers.c.name == "reminder")
-            .values(status="fired", claimed_by="worker-1", claimed_until=moment(31))
-        )
-        uow.commit()
-    _save(store, WriteBatch(timers_set=[("p-1", "sla", moment(120))]))
-    _save(store, WriteBatch(timers_cancelled=[("p-1", "sla"), ("p-1", "reminder")]))
-
+        assert uow.due_timers(moment(29)) == []
+        assert uow.due_timers(moment(30)) == [("p-1", moment(30))]
+    # The reminder fired: the next due time follows the state.
+    armed.timers = {"sla": moment(60)}
+    armed.version = 2
+    _save(store, WriteBatch(changed_states=[armed]))
     with store.unit_of_work() as uow:
-        rows = {r.name: r for r in _rows(uow, tables.timers)}
-    assert (rows["sla"].status, rows["sla"].due_at) == ("cancelled", moment(120))
-    assert rows["reminder"].status == "fired"  # a fired timer is history, not cancelled
-
-    # Set twice in one batch: the last due time wins.
-    twice = [("p-1", "reminder", moment(150)), ("p-1", "reminder", moment(200))]
-    _save(store, WriteBatch(timers_set=twice))
+        assert uow.due_timers(moment(59)) == []
+        assert uow.due_timers(moment(90)) == [("p-1", moment(60))]
+    # A process whose timers are all cancelled leaves the list.
+    armed.timers = {}
+    _save(store, WriteBatch(changed_states=[armed]))
     with store.unit_of_work() as uow:
-        rows = {r.name: r for r in _rows(uow, tables.timers)}
-    reminder = rows["reminder"]
-    assert (reminder.status, reminder.due_at) == ("pending", moment(200))
-    assert (reminder.claimed_by, reminder.claimed_until) == (None, None)
+        assert uow.due_timers(moment(10_000)) == []
+        query = sa.select(tables.processes.c.id, tables.processes.c.next_timer_at)
+        assert sorted(uow.connection.execute(query)) == [("p-1", None), ("p-2", None)]
 
 
 # -- dead letters -----------------------------------------------------------------------

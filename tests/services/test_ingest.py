@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from relevo.adapters.db import tables
 from relevo.adapters.db.store import SqlStore
 from relevo.domain.errors import ActionRefused
-from relevo.domain.model import Action
+from relevo.domain.model import Action, ProcessState
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound, KeyInUse, StartRequest
 
@@ -189,17 +189,32 @@ def test_a_refused_action_writes_nothing(hub: Hub, store: SqlStore, clock: Clock
 
 
 def test_timers_follow_the_state_and_are_cancelled_when_it_ends(hub: Hub, store: SqlStore) -> None:
+    def next_timer() -> str | None:
+        with store.unit_of_work(read_only=True) as uow:
+            query = sa.select(tables.processes.c.next_timer_at)
+            return uow.connection.execute(query.where(tables.processes.c.id == pid)).scalar()
+
+    def state() -> ProcessState:
+        with store.unit_of_work(read_only=True) as uow:
+            found = uow.get_state(pid)
+        assert found is not None
+        return found
+
     pid = start(hub)
-    assert count(store, tables.timers, process_id=pid, status="pending") == 1
+    requested = state()
+    assert list(requested.timers) == ["sla:requested"]
+    assert next_timer() == requested.timers["sla:requested"]
     hub.ingest([msg("t1", "nc.accepted", msisdn="612345678", reference="R3", window=WINDOW)])
-    assert (
-        count(store, tables.timers, process_id=pid, name="sla:requested", status="cancelled") == 1
-    )
-    assert (
-        count(store, tables.timers, process_id=pid, name="sla:donor_check", status="pending") == 1
-    )
+    accepted = state()
+    assert "sla:requested" not in accepted.timers
+    assert "sla:donor_check" in accepted.timers
+    assert next_timer() == min(accepted.timers.values())
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.due_timers(next_timer() or "") == [(pid, min(accepted.timers.values()))]
+        assert uow.due_timers("2000-01-01T00:00:00+00:00") == []
     hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
-    assert count(store, tables.timers, process_id=pid, status="pending") == 0
+    assert state().timers == {}
+    assert next_timer() is None
 
 
 def test_concurrent_writers_to_one_process_keep_one_gapless_chain(hub: Hub) -> None:

@@ -13,6 +13,7 @@ from relevo.services import maintenance
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
+from relevo.services.state_cache import DEFAULT_CAPACITY, StateCache
 
 __all__ = [
     "Hub",
@@ -28,11 +29,20 @@ __all__ = [
 class Hub:
     """Ingest, processes, dead letters and maintenance over one store and one catalog."""
 
-    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+        *,
+        state_cache: int = DEFAULT_CAPACITY,
+    ) -> None:
+        """``state_cache``: how many process states ingest keeps in memory between
+        batches (0 turns the cache off)."""
         self.store = store
         self.catalog = catalog
         self.clock = clock
-        self.ingestor = Ingestor(store, catalog, clock)
+        self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache))
         self.processes = Processes(store, catalog, clock)
 
     def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:

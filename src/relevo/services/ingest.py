@@ -25,6 +25,7 @@ from relevo.domain import engine
 from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
+from relevo.services.state_cache import StateCache
 
 MAX_ATTEMPTS = 8
 
@@ -79,7 +80,7 @@ def record_events(
 ) -> None:
     """Apply ``events`` to ``state`` and add their rows (log, outbox, keys) to ``batch``.
 
-    Timers are not added here: the caller writes each process's net timer change once.
+    Timers need no rows: they live in the state, which the caller saves once per batch.
     """
     for event in events:
         version = state.version + 1
@@ -99,24 +100,20 @@ def record_events(
             batch.keys_released.append(state.id)
 
 
-def add_timer_changes(batch: WriteBatch, before: dict[str, str], state: ProcessState) -> None:
-    """Add the net timer change of one process (armed before vs armed now) to ``batch``."""
-    after = state.timers
-    for name, due in after.items():
-        if before.get(name) != due:
-            batch.timers_set.append((state.id, name, due))
-    for name in before:
-        if name not in after:
-            batch.timers_cancelled.append((state.id, name))
-
-
 class Ingestor:
     """Applies batches of inbound messages through the engine into the store."""
 
-    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+        states: StateCache | None = None,
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.states = states if states is not None else StateCache()
         self._key_names = sorted(catalog.correlation_key_names())
         self._key_set = frozenset(self._key_names)
 
@@ -132,8 +129,10 @@ class Ingestor:
             key_owner: dict[tuple[str, str, str], int] = {}
             with self.store.unit_of_work() as uow:
                 try:
-                    results = self._attempt(uow, items, excluded, key_owner, keep_rejected)
+                    results, states = self._attempt(uow, items, excluded, key_owner, keep_rejected)
                     uow.commit()
+                    # Only now are these states what the store holds.
+                    self.states.give_back(states.values())
                     return results
                 except ConcurrencyConflict:
                     backoff(attempt)
@@ -152,14 +151,13 @@ class Ingestor:
         excluded: dict[int, IngestResult],
         key_owner: dict[tuple[str, str, str], int],
         keep_rejected: bool,
-    ) -> list[IngestResult]:
+    ) -> tuple[list[IngestResult], dict[str, ProcessState]]:
         now = self.clock()
         stamp = iso(now)
         batch = WriteBatch(at=stamp)
         seen = uow.inbox_seen((item.source, item.id) for item in items)
         targets = self._correlate(uow, items)
-        states = uow.load_states({pid for pid in targets if pid is not None})
-        timers_before = {pid: dict(state.timers) for pid, state in states.items()}
+        states = self._load_states(uow, {pid for pid in targets if pid is not None})
         changed: dict[str, ProcessState] = {}
         batch_keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
         in_batch: set[tuple[str, str]] = set()
@@ -197,11 +195,20 @@ class Ingestor:
                 in_batch.add(key)
                 batch.inbox.append((item.source, item.id, result.process_id, result.outcome.value))
             results.append(result)
-        for pid, state in changed.items():
-            add_timer_changes(batch, timers_before[pid], state)
         batch.changed_states.extend(changed.values())
         uow.save(batch)
-        return results
+        return results, states
+
+    def _load_states(self, uow: UnitOfWork, ids: set[str]) -> dict[str, ProcessState]:
+        """The current states of ``ids`` (unknown ids absent): cached where the stored
+        version confirms the entry, read from the store otherwise."""
+        if not self.states.enabled:
+            return uow.load_states(ids)
+        versions = uow.process_versions(ids)
+        states = self.states.take(versions)
+        if len(states) < len(versions):
+            states.update(uow.load_states(pid for pid in versions if pid not in states))
+        return states
 
     def _one(
         self,

@@ -15,7 +15,7 @@ from relevo.domain.model import JSON, Action, Outcome, ProcessState, iso
 from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
-from relevo.services.ingest import MAX_ATTEMPTS, add_timer_changes, backoff, record_events
+from relevo.services.ingest import MAX_ATTEMPTS, backoff, record_events
 
 
 class NotFound(LookupError):
@@ -81,7 +81,6 @@ class Processes:
             batch.outbox.append(
                 (state.id, message["topic"], message["payload"], message["key"], iso(now))
             )
-        add_timer_changes(batch, {}, state)
         with self.store.unit_of_work() as uow:
             try:
                 uow.save(batch)
@@ -111,10 +110,8 @@ class Processes:
                 compiled = self.compiled(state)
                 now = self.clock()
                 event = engine.decide_action(compiled, state, action, now)
-                timers_before = dict(state.timers)
                 batch = WriteBatch(at=iso(now))
                 record_events(batch, state, [event], iso(now))
-                add_timer_changes(batch, timers_before, state)
                 batch.changed_states.append(state)
                 if action.request_id:
                     batch.inbox.append((*inbox_key, process_id, Outcome.ACCEPTED.value))

@@ -166,7 +166,7 @@ def select_by_keys(
         document = orjson.dumps([dict(zip(key_columns, key, strict=True)) for key in keys])
     else:
         document = orjson.dumps([list(key) for key in keys])
-    return [tuple(row) for row in conn.exec_driver_sql(sql, (document.decode(),))]
+    return [tuple(row) for row in conn.exec_driver_sql(sql, (document.decode(),)).fetchall()]
 
 
 def _run(

@@ -79,6 +79,22 @@ class Queries:
         query = sa.select(t.processes.c.id).order_by(t.processes.c.id)
         yield from self.connection.execute(query.execution_options(yield_per=1000)).scalars()
 
+    def due_timers(self, now: str, limit: int = 100) -> list[tuple[str, str]]:
+        """``(process_id, due_at)`` of processes with a timer due at or before ``now``
+        (ISO 8601 UTC), earliest first: the timer worker's work list.
+
+        ``due_at`` is the earliest armed timer of the process; the state says which timers
+        that covers.
+        """
+        p = t.processes
+        query = (
+            sa.select(p.c.id, p.c.next_timer_at)
+            .where(p.c.next_timer_at.is_not(None), p.c.next_timer_at <= now)
+            .order_by(p.c.next_timer_at, p.c.id)
+            .limit(limit)
+        )
+        return [(pid, due) for pid, due in self.connection.execute(query)]
+
     # -- the event log ----------------------------------------------------------------
 
     def events_of(self, process_id: str) -> list[StoredEvent]:

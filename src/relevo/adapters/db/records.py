@@ -38,9 +38,9 @@ class WriteBatch:
 
     Within one batch, keys are released before new ones are added (so a key can move from
     a finished process to a new one), and a key added to a process listed in
-    ``keys_released`` is stored inactive. A process in ``changed_states`` or a timer in
-    ``timers_set`` listed twice keeps its last entry. Timers are set before others are
-    cancelled: give the store only the net effect for any one timer.
+    ``keys_released`` is stored inactive. A process listed twice in ``changed_states``
+    keeps its last entry. A process's timers travel in its state; the row keeps the
+    earliest due time for the timer worker.
     """
 
     #: (process_id, version, event, hash, prev_hash)
@@ -53,12 +53,8 @@ class WriteBatch:
     keys_released: list[str] = field(default_factory=list)
     #: (source, message_id, process_id, outcome)
     inbox: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-    #: (process_id, topic, payload, idempotency_key, available_at); known keys are skipped
+    #: (process_id, topic, payload, idempotency_key, available_at)
     outbox: list[tuple[str, str, JSON, str, str]] = field(default_factory=list)
-    #: (process_id, name, due_at): creates the timer or re-arms it as pending
-    timers_set: list[tuple[str, str, str]] = field(default_factory=list)
-    #: (process_id, name): a pending timer becomes cancelled
-    timers_cancelled: list[tuple[str, str]] = field(default_factory=list)
     #: (source, message_id, type, payload, reason)
     dead_letters: list[tuple[str, str | None, str | None, JSON, str]] = field(default_factory=list)
     at: str | None = None

@@ -140,6 +140,19 @@ class UnitOfWork(Queries):
                 found.setdefault((name, value), []).append((kind, process_id))
         return found
 
+    def process_versions(self, ids: Iterable[str]) -> dict[str, int]:
+        """The stored version of each given process id; unknown ids are absent.
+
+        Reads the projection's columns only, never the state document.
+        """
+        versions: dict[str, int] = {}
+        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)]):
+            rows = dialect.select_by_keys(
+                self.connection, t.processes, ("id", "version"), ("id",), chunk
+            )
+            versions.update((pid, version) for pid, version in rows)
+        return versions
+
     def load_states(self, ids: Iterable[str]) -> dict[str, ProcessState]:
         """The stored states of the given process ids; unknown ids are absent."""
         states: dict[str, ProcessState] = {}

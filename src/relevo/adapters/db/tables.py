@@ -69,10 +69,23 @@ processes = sa.Table(
     sa.Column("created_at", _moment(), nullable=False),
     sa.Column("updated_at", _moment(), nullable=False),
     sa.Column("state", sa.Text, nullable=False),
+    #: The earliest due time among the process's armed timers (the timers themselves live
+    #: in ``state``): the timer worker's work list, kept on the row every ingest write
+    #: touches anyway instead of in a table of its own that would cost extra index pages
+    #: per event.
+    sa.Column("next_timer_at", _moment()),
     sa.Index(None, "customer_id"),
     sa.Index(None, "subject"),
     sa.Index(None, "kind", "status"),
     sa.Index(None, "kind", "stage"),
+)
+
+# Only processes with an armed timer are in the index, so it stays as small as the work.
+sa.Index(
+    "ix_processes_next_timer_at",
+    processes.c.next_timer_at,
+    sqlite_where=processes.c.next_timer_at.is_not(None),
+    postgresql_where=processes.c.next_timer_at.is_not(None),
 )
 
 correlation_keys = sa.Table(
@@ -133,7 +146,8 @@ outbox = sa.Table(
     sa.Column("process_id", _id(), nullable=False),
     sa.Column("topic", sa.String(100), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    # Unique by construction (one event, one version, written once); receivers dedupe on it.
+    sa.Column("idempotency_key", sa.String(200), nullable=False),
     sa.Column("created_at", _moment(), nullable=False),
     sa.Column("available_at", _moment(), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -150,24 +164,6 @@ sa.Index(
     outbox.c.available_at,
     sqlite_where=outbox.c.status == "pending",
     postgresql_where=outbox.c.status == "pending",
-)
-
-timers = sa.Table(
-    "timers",
-    metadata,
-    sa.Column("process_id", _id(), primary_key=True),
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("due_at", _moment(), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("claimed_by", sa.String(100)),
-    sa.Column("claimed_until", _moment()),
-)
-
-sa.Index(
-    "ix_timers_pending",
-    timers.c.due_at,
-    sqlite_where=timers.c.status == "pending",
-    postgresql_where=timers.c.status == "pending",
 )
 
 api_keys = sa.Table(

@@ -43,10 +43,11 @@ PROCESS_COLUMNS = (
     "created_at",
     "updated_at",
     "state",
+    "next_timer_at",
 )
 #: What can change after a process starts (the rest is fixed at start); updating only
 #: these keeps the customer/subject/kind indexes out of every ingest write.
-CHANGING_COLUMNS = ("status", "stage", "version", "updated_at", "state")
+CHANGING_COLUMNS = ("status", "stage", "version", "updated_at", "state", "next_timer_at")
 KEY_COLUMNS = ("kind", "name", "value", "process_id", "active")
 INBOX_COLUMNS = ("source", "message_id", "process_id", "outcome", "received_at")
 OUTBOX_COLUMNS = (
@@ -59,8 +60,6 @@ OUTBOX_COLUMNS = (
     "attempts",
     "status",
 )
-TIMER_KEY = ("process_id", "name")
-TIMER_STATE = ("due_at", "status", "claimed_by", "claimed_until")
 DEAD_LETTER_COLUMNS = (
     "received_at",
     "source",
@@ -103,7 +102,15 @@ def write(conn: sa.Connection, batch: WriteBatch, at: str) -> None:
     if batch.changed_states:
         changed = _last_by(batch.changed_states, lambda s: s.id)
         rows = [
-            (s.id, s.status, s.stage, s.version, s.updated_at, dump_json(s.to_json()))
+            (
+                s.id,
+                s.status,
+                s.stage,
+                s.version,
+                s.updated_at,
+                dump_json(s.to_json()),
+                s.next_timer_at,
+            )
             for s in changed
         ]
         if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
@@ -123,19 +130,7 @@ def write(conn: sa.Connection, batch: WriteBatch, at: str) -> None:
         with _conflict_on_clash("an inbound message was already received"):
             dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, rows)
     if batch.outbox:
-        unique = ("idempotency_key",)
-        dialect.bulk_insert(
-            conn, t.outbox, OUTBOX_COLUMNS, _outbox_rows(batch, at), conflict=unique
-        )
-    if batch.timers_set:
-        timers = _last_by(batch.timers_set, lambda timer: timer[:2])
-        rows = [(pid, name, due_at, "pending", None, None) for pid, name, due_at in timers]
-        columns = (*TIMER_KEY, *TIMER_STATE)
-        dialect.bulk_insert(conn, t.timers, columns, rows, conflict=TIMER_KEY, update=TIMER_STATE)
-    if batch.timers_cancelled:
-        rows = [(*timer, "cancelled", None, None) for timer in batch.timers_cancelled]
-        pending = {"status": "pending"}
-        dialect.bulk_update(conn, t.timers, TIMER_KEY, TIMER_STATE[1:], rows, only_if=pending)
+        dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, _outbox_rows(batch, at))
     if batch.dead_letters:
         rows = _dead_letter_rows(batch, at)
         dialect.bulk_insert(conn, t.dead_letters, DEAD_LETTER_COLUMNS, rows)
@@ -166,6 +161,7 @@ def _process_values(state: ProcessState) -> _Row:
         state.created_at,
         state.updated_at,
         dump_json(state.to_json()),
+        state.next_timer_at,
     )
 
 
