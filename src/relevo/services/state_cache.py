@@ -43,6 +43,12 @@ class StateCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def peek(self, process_id: str) -> ProcessState | None:
+        """The cached state of one process, left in place (for inspection only: it must
+        not be modified)."""
+        with self._lock:
+            return self._entries.get(process_id)
+
     def take(self, stored_versions: Mapping[str, int]) -> dict[str, ProcessState]:
         """Check out the cached states whose version equals the stored one.
 
