@@ -85,8 +85,9 @@ def main() -> None:
         stream = port_in_stream(lines, NOW)
         for owner, name, label in (
             (UnitOfWork, "inbox_seen", "store: inbox_seen (dedupe)"),
-            (ingest_module.Ingestor, "_correlate", "ingest: correlate (key lookups)"),
+            (ingest_module.Ingestor, "correlate", "ingest: correlate (key lookups)"),
             (UnitOfWork, "load_states", "store: load_states"),
+            (UnitOfWork, "process_versions", "store: process_versions (cache check)"),
             (engine_module, "decide", "engine: decide"),
             (ingest_module, "record_events", "ingest: record_events (hash, apply)"),
             (UnitOfWork, "save", "store: save (every insert/update)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,8 @@ from rich.table import Table
 
 from relevo.cli.common import err, fail, failures, open_hub, out
 from relevo.domain.model import Outcome
-from relevo.web.intake import Unreadable, counts, ingest
+from relevo.services.hub import Inbound
+from relevo.web.intake import Screened, Unreadable, counts, screen
 
 #: How many rejected lines are listed one by one before summarising the rest.
 SHOWN_REJECTIONS = 50
@@ -52,8 +54,19 @@ def ingest_command(
         )
         with progress:
             task = progress.add_task("ingest", total=file.stat().st_size)
-            for lines, items, size in _batches(file, batch):
-                results = ingest(hub, items, hub.clock)
+            # Batches go through the hub's pipeline: the next one is decided while the
+            # previous one is written. Results come back in order, one batch behind.
+            waiting: deque[tuple[list[int], Screened, int]] = deque()
+
+            def valid_batches() -> Iterator[list[Inbound]]:
+                for lines, items, size in _batches(file, batch):
+                    screened = screen(items, hub.clock)
+                    waiting.append((lines, screened, size))
+                    yield screened.valid
+
+            for ingested in hub.ingest_stream(valid_batches()):
+                lines, screened, size = waiting.popleft()
+                results = screened.complete(hub, ingested)
                 for outcome, n in counts(results).items():
                     tally[outcome] += n
                 for result in results:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from relevo.domain.model import JSON, Action, iso
 from relevo.services import maintenance
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
+from relevo.services.pipeline import ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
 from relevo.services.state_cache import DEFAULT_CAPACITY, StateCache
 
@@ -48,6 +49,12 @@ class Hub:
     def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:
         """Apply inbound messages in order; one result per item."""
         return self.ingestor.ingest(items)
+
+    def ingest_stream(self, batches: Iterable[Sequence[Inbound]]) -> Iterator[list[IngestResult]]:
+        """Apply a stream of batches in order, each in its own transaction, deciding the
+        next while the previous one is written; yields each batch's results once committed.
+        """
+        return ingest_stream(self.ingestor, batches)
 
     def reject(
         self, rejected: Sequence[tuple[Any, str, str | None, str | None, str | None]]

@@ -153,11 +153,34 @@ class Ingestor:
         keep_rejected: bool,
     ) -> tuple[list[IngestResult], dict[str, ProcessState]]:
         now = self.clock()
-        stamp = iso(now)
-        batch = WriteBatch(at=stamp)
         seen = uow.inbox_seen((item.source, item.id) for item in items)
-        targets = self._correlate(uow, items)
+        targets = self.correlate(uow, items)
         states = self._load_states(uow, {pid for pid in targets if pid is not None})
+        results, batch = self.decide_batch(
+            items, now, seen, targets, states, excluded, key_owner, keep_rejected
+        )
+        uow.save(batch)
+        return results, states
+
+    def decide_batch(
+        self,
+        items: Sequence[Inbound],
+        now: datetime,
+        seen: set[tuple[str, str]],
+        targets: Sequence[str | None],
+        states: dict[str, ProcessState],
+        excluded: dict[int, IngestResult],
+        key_owner: dict[tuple[str, str, str], int],
+        keep_rejected: bool,
+    ) -> tuple[list[IngestResult], WriteBatch]:
+        """Decide every item in order and collect what to write, without touching the store.
+
+        ``seen`` holds the ``(source, id)`` pairs already received, ``targets`` the process
+        each item addresses (``correlate``), ``states`` the current state of those processes
+        (advanced in place). ``excluded`` items keep the result given; ``key_owner`` learns
+        which item added each correlation key.
+        """
+        batch = WriteBatch(at=iso(now))
         changed: dict[str, ProcessState] = {}
         batch_keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
         in_batch: set[tuple[str, str]] = set()
@@ -196,8 +219,7 @@ class Ingestor:
                 batch.inbox.append((item.source, item.id, result.process_id, result.outcome.value))
             results.append(result)
         batch.changed_states.extend(changed.values())
-        uow.save(batch)
-        return results, states
+        return results, batch
 
     def _load_states(self, uow: UnitOfWork, ids: set[str]) -> dict[str, ProcessState]:
         """The current states of ``ids`` (unknown ids absent): cached where the stored
@@ -254,7 +276,7 @@ class Ingestor:
             decision.reason_code,
         )
 
-    def _correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
+    def correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
         """The process each item addresses: its subject (a process id), else a key in data."""
         pairs: list[tuple[str, str]] = []
         for item in items:

@@ -9,11 +9,13 @@ writes portable SQLAlchemy Core.
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -63,6 +65,14 @@ def engine_options(url: sa.URL) -> dict[str, Any]:
         # (seq scan) outlives its growth, and poolers in transaction mode cannot keep them.
         return {"connect_args": {"prepare_threshold": None}}
     return {}
+
+
+def is_in_memory(url: sa.URL) -> bool:
+    """True for an in-memory SQLite database."""
+    if url.get_backend_name() != SQLITE:
+        return False
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database
 
 
 def prepare_storage(url: sa.URL) -> None:
@@ -120,6 +130,9 @@ def bulk_insert(
     when ``update`` names columns, the existing row takes those columns from the new one
     (rows must then be unique on ``conflict``). Without, a clash raises ``IntegrityError``.
     """
+    if conn.dialect.name == POSTGRESQL and not conflict:
+        _copy(conn, table.name, columns, rows)
+        return
     sql = _insert_sql(conn.dialect, table, tuple(columns), tuple(conflict), tuple(update))
     _run(conn, sql, columns, rows)
 
@@ -140,6 +153,15 @@ def bulk_update(
     """
     conditions = tuple(sorted((only_if or {}).items()))
     sql = _update_sql(conn.dialect, table, tuple(keys), tuple(columns), conditions)
+    if conn.dialect.name == POSTGRESQL:
+        # COPY into a session-local staging table, then one UPDATE … FROM joins it: about
+        # 40 % cheaper than unpacking a JSON document when rows carry kilobytes of state.
+        shape = (*keys, *columns)
+        conn.exec_driver_sql(_staging_table(conn.dialect, table, shape))
+        staging = _staging_name(table, shape)
+        conn.exec_driver_sql(f"DELETE FROM {staging}")
+        _copy(conn, staging, shape, rows)
+        return conn.exec_driver_sql(sql).rowcount
     return _run(conn, sql, (*keys, *columns), rows)
 
 
@@ -167,6 +189,39 @@ def select_by_keys(
     else:
         document = orjson.dumps([list(key) for key in keys])
     return [tuple(row) for row in conn.exec_driver_sql(sql, (document.decode(),)).fetchall()]
+
+
+def _copy(
+    conn: sa.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: stream ``rows`` into ``table`` with COPY, the server's bulk load path, in
+    the connection's current transaction. A broken constraint raises ``IntegrityError``."""
+    q = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {q(table)} ({', '.join(q(c) for c in columns)}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.IntegrityError as error:
+        raise sa.exc.IntegrityError(sql, None, error) from error
+
+
+def _staging_name(table: sa.Table, columns: tuple[str, ...]) -> str:
+    # One staging table per shape: the same table may be updated by different column sets.
+    return f"relevo_staging_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"
+
+
+@functools.cache
+def _staging_table(d: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
+    q = d.identifier_preparer.quote
+    shape = ", ".join(f"{q(c)} {table.c[c].type.compile(dialect=d)}" for c in columns)
+    # Temporary tables live as long as the connection; the rows only until commit.
+    return (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {q(_staging_name(table, columns))} ({shape}) "
+        "ON COMMIT DELETE ROWS"
+    )
 
 
 def _run(
@@ -219,7 +274,7 @@ def _update_sql(
     extra = [f"{name}.{q(c)} = {_literal(d, table, c, v)}" for c, v in conditions]
     if d.name == POSTGRESQL:
         changes = ", ".join(f"{q(c)} = v.{q(c)}" for c in columns)
-        source = _recordset(d, table, keys + columns)
+        source = f"{q(_staging_name(table, keys + columns))} AS v"
         matches = [f"{name}.{q(k)} = v.{q(k)}" for k in keys]
         where = " AND ".join(matches + extra)
         return f"UPDATE {name} SET {changes} FROM {source} WHERE {where}"

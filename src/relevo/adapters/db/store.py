@@ -27,6 +27,7 @@ from relevo.adapters.db.records import (
     WriteBatch,
 )
 from relevo.adapters.db.support import chunks, load_state
+from relevo.adapters.db.writes import RenderedBatch
 from relevo.domain.model import ProcessState, iso
 
 __all__ = [
@@ -34,13 +35,21 @@ __all__ = [
     "ConcurrencyConflict",
     "DeadLetter",
     "KeyConflict",
+    "RenderedBatch",
     "SqlStore",
     "StoredEvent",
     "UnitOfWork",
     "WriteBatch",
+    "render",
 ]
 
 _INBOX_KEY = ("source", "message_id")
+
+
+def render(batch: WriteBatch) -> RenderedBatch:
+    """Serialise the rows of ``batch`` now: the states and events it refers to may change
+    afterwards without changing what ``UnitOfWork.save`` writes."""
+    return writes.render(batch, batch.at or iso(datetime.now(UTC)))
 
 
 class SqlStore:
@@ -48,6 +57,19 @@ class SqlStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    @property
+    def writes_release_the_interpreter(self) -> bool:
+        """True when the statements of a save mostly wait on a server (PostgreSQL), so a
+        thread running them leaves this process's Python free. SQLite's driver takes the
+        interpreter back for every row; only its commit leaves it free for long."""
+        return self.engine.dialect.name != dialect.SQLITE
+
+    @property
+    def single_connection(self) -> bool:
+        """True when every unit of work shares one connection (in-memory SQLite), so a
+        reader cannot run beside a writer."""
+        return dialect.is_in_memory(self.engine.url)
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work to use in a ``with`` block.
@@ -166,18 +188,18 @@ class UnitOfWork(Queries):
 
     # -- the write path ---------------------------------------------------------------
 
-    def save(self, batch: WriteBatch) -> None:
+    def save(self, batch: WriteBatch | RenderedBatch) -> None:
         """Write a batch set-wise: one statement per table that has rows.
 
         The batch is atomic: on ``ConcurrencyConflict`` or ``KeyConflict`` nothing of it is
         written and the unit of work stays usable (the caller may reload and retry).
         """
-        at = batch.at or iso(datetime.now(UTC))
+        rendered = batch if isinstance(batch, RenderedBatch) else render(batch)
         try:
             with self.connection.begin_nested():
-                writes.write(self.connection, batch, at)
+                writes.write(self.connection, rendered)
         except writes.KeyInsertFailed as failure:
-            raise self._key_conflict(batch) from failure.__cause__
+            raise self._key_conflict(rendered.source) from failure.__cause__
 
     def _key_conflict(self, batch: WriteBatch) -> KeyConflict:
         """Name the key that made the insert fail: a clash inside the batch or a key that

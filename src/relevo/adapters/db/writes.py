@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -85,23 +86,31 @@ class KeyInsertFailed(Exception):
     once the batch is rolled back."""
 
 
-def write(conn: sa.Connection, batch: WriteBatch, at: str) -> None:
-    """Write every part of ``batch`` with one statement per table (``at``: reception time).
+@dataclass(slots=True)
+class RenderedBatch:
+    """A ``WriteBatch`` turned into rows of plain values (JSON already serialised), so the
+    state and event objects it came from may change while it is being written."""
 
-    Raises ``ConcurrencyConflict`` when an event version, a new process or an inbound
-    message is already stored or a changed process is missing, and ``KeyInsertFailed``
-    when an active correlation key is taken. The caller owns the transaction.
-    """
-    if batch.events:
-        with _conflict_on_clash("an event version is already stored"):
-            dialect.bulk_insert(conn, t.events, EVENT_COLUMNS, _event_rows(batch))
-    if batch.new_states:
-        rows = [(s.id, *_process_values(s)) for s in batch.new_states]
-        with _conflict_on_clash("a new process already exists"):
-            dialect.bulk_insert(conn, t.processes, ("id", *PROCESS_COLUMNS), rows)
-    if batch.changed_states:
-        changed = _last_by(batch.changed_states, lambda s: s.id)
-        rows = [
+    source: WriteBatch
+    events: list[_Row] = field(default_factory=list)
+    new_processes: list[_Row] = field(default_factory=list)
+    changed_processes: list[_Row] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    keys: list[_Row] = field(default_factory=list)
+    inbox: list[_Row] = field(default_factory=list)
+    outbox: list[_Row] = field(default_factory=list)
+    dead_letters: list[_Row] = field(default_factory=list)
+
+
+def render(batch: WriteBatch, at: str) -> RenderedBatch:
+    """The rows ``batch`` writes, with ``at`` as the reception time."""
+    released = list(dict.fromkeys(batch.keys_released))
+    gone = set(released)
+    return RenderedBatch(
+        source=batch,
+        events=_event_rows(batch),
+        new_processes=[(s.id, *_process_values(s)) for s in batch.new_states],
+        changed_processes=[
             (
                 s.id,
                 s.status,
@@ -111,29 +120,48 @@ def write(conn: sa.Connection, batch: WriteBatch, at: str) -> None:
                 dump_json(s.to_json()),
                 s.next_timer_at,
             )
-            for s in changed
-        ]
+            for s in _last_by(batch.changed_states, lambda s: s.id)
+        ],
+        released=released,
+        keys=[(*key, key[3] not in gone) for key in batch.keys_added],
+        inbox=[(*entry, at) for entry in batch.inbox],
+        outbox=_outbox_rows(batch, at),
+        dead_letters=_dead_letter_rows(batch, at),
+    )
+
+
+def write(conn: sa.Connection, batch: RenderedBatch) -> None:
+    """Write every part of ``batch`` with one statement per table.
+
+    Raises ``ConcurrencyConflict`` when an event version, a new process or an inbound
+    message is already stored or a changed process is missing, and ``KeyInsertFailed``
+    when an active correlation key is taken. The caller owns the transaction.
+    """
+    if batch.events:
+        with _conflict_on_clash("an event version is already stored"):
+            dialect.bulk_insert(conn, t.events, EVENT_COLUMNS, batch.events)
+    if batch.new_processes:
+        columns = ("id", *PROCESS_COLUMNS)
+        with _conflict_on_clash("a new process already exists"):
+            dialect.bulk_insert(conn, t.processes, columns, batch.new_processes)
+    if batch.changed_processes:
+        rows = batch.changed_processes
         if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
             raise ConcurrencyConflict("a changed process is no longer stored")
-    released = list(dict.fromkeys(batch.keys_released))
-    for chunk in chunks(released):
+    for chunk in chunks(batch.released):
         conn.execute(_RELEASE_KEYS, {"ids": list(chunk)})
-    if batch.keys_added:
-        gone = set(released)
-        rows = [(*key, key[3] not in gone) for key in batch.keys_added]
+    if batch.keys:
         try:
-            dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, rows)
+            dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, batch.keys)
         except sa.exc.IntegrityError as error:
             raise KeyInsertFailed from error
     if batch.inbox:
-        rows = [(*entry, at) for entry in batch.inbox]
         with _conflict_on_clash("an inbound message was already received"):
-            dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, rows)
+            dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, batch.inbox)
     if batch.outbox:
-        dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, _outbox_rows(batch, at))
+        dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, batch.outbox)
     if batch.dead_letters:
-        rows = _dead_letter_rows(batch, at)
-        dialect.bulk_insert(conn, t.dead_letters, DEAD_LETTER_COLUMNS, rows)
+        dialect.bulk_insert(conn, t.dead_letters, DEAD_LETTER_COLUMNS, batch.dead_letters)
 
 
 @contextlib.contextmanager
