@@ -246,8 +246,28 @@ def fixed_clock(moment: datetime) -> Callable[[], datetime]:
     return lambda: moment
 
 
-def service_run(label: str, url: str, processes: int) -> Run:
-    """Pre-create ``processes`` on ``url`` (migrated here) and ingest their stream."""
+def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run:
+    """Send the chunks through ``Hub.ingest_stream`` (the next batch is decided while the
+    previous one commits); the latencies are the intervals between committed batches."""
+    gc.collect()
+    before = rss_mb()
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    last = started
+    for results in hub.ingest_stream(chunks):
+        now = time.perf_counter()
+        latencies.append(now - last)
+        last = now
+        outcomes.update(result.outcome.value for result in results)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    events = sum(len(chunk) for chunk in chunks)
+    return Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
+
+
+def service_run(label: str, url: str, processes: int, *, streamed: bool = False) -> Run:
+    """Pre-create ``processes`` on ``url`` (migrated here) and ingest their stream, one
+    ``Hub.ingest`` call per batch or (``streamed``) through ``Hub.ingest_stream``."""
     eng = migrated_engine(url)
     try:
         catalog = Catalog.load(None)
@@ -261,7 +281,10 @@ def service_run(label: str, url: str, processes: int) -> Run:
             f"  setup: {processes:,} processes created set-wise in {setup:.1f} s "
             f"(not timed below); stream of {len(stream):,} events"
         )
-        run = measure(label, hub_sender(hub), batches(stream))
+        if streamed:
+            run = measure_stream(label, hub, batches(stream))
+        else:
+            run = measure(label, hub_sender(hub), batches(stream))
         report(run)
         return run
     finally:
@@ -594,6 +617,12 @@ def main() -> None:
         if "sqlite" not in args.skip:
             console.rule("Hub.ingest on SQLite (temp file, WAL)")
             runs.append(service_run("SQLite", sqlite_url(folder / "ingest.db"), processes))
+            console.rule("Hub.ingest_stream on SQLite (the next batch decided during the commit)")
+            runs.append(
+                service_run(
+                    "SQLite, streamed", sqlite_url(folder / "stream.db"), processes, streamed=True
+                )
+            )
         if "postgres" not in args.skip:
             console.rule("Hub.ingest on PostgreSQL")
             server = postgres_server_url()
@@ -602,6 +631,11 @@ def main() -> None:
             else:
                 with scratch_postgres(server) as pg_url:
                     runs.append(service_run("PostgreSQL", pg_url, processes))
+                console.rule("Hub.ingest_stream on PostgreSQL (a writer thread saves and commits)")
+                with scratch_postgres(server) as pg_url:
+                    runs.append(
+                        service_run("PostgreSQL, streamed", pg_url, processes, streamed=True)
+                    )
         if "http" not in args.skip:
             console.rule("POST /v1/events over HTTP (uvicorn subprocess, SQLite)")
             run = http_run(sqlite_url(folder / "http.db"), processes)
@@ -611,7 +645,12 @@ def main() -> None:
             console.rule("History length: 10 vs 1,000 prior events per process (SQLite)")
             history = history_run(sqlite_url(folder / "history.db"), history_processes, 1_000)
     rows = []
-    targets = {"SQLite": 20_000, "PostgreSQL": 10_000}
+    targets = {
+        "SQLite": 20_000,
+        "SQLite, streamed": 20_000,
+        "PostgreSQL": 10_000,
+        "PostgreSQL, streamed": 10_000,
+    }
     for run in runs:
         lat = summary_ms(run.latencies)
         target = targets.get(run.label)

@@ -93,7 +93,8 @@ def flat(text: str) -> str:
 
 
 _RUN = re.compile(
-    r"(SQLite|PostgreSQL|HTTP, SQLite|10 prior events|1,000 prior events): "
+    r"(SQLite, streamed|SQLite|PostgreSQL, streamed|PostgreSQL|HTTP, SQLite|10 prior events"
+    r"|1,000 prior events): "
     rf"{_NUMBER} events in {_NUMBER} s → {_NUMBER} events/s"
     rf"(?: \({_NUMBER} per CPU-second\))?; batch of \d+: "
     rf"p50 {_NUMBER} ms, p99 {_NUMBER} ms, max {_NUMBER} ms"
@@ -102,6 +103,12 @@ _HISTORY = re.compile(
     r"History independence \((wall|CPU) time\): 1,000-event / 10-event rate = "
     rf"{_NUMBER} \((within|NOT within) 20 %\)"
 )
+
+
+def best_rate(runs: dict[str, Any], backend: str) -> float | None:
+    """The higher events/s of ``backend``'s per-batch and streamed runs, if any ran."""
+    rates = [runs[label]["rate"] for label in (backend, f"{backend}, streamed") if label in runs]
+    return max(rates) if rates else None
 
 
 def parse_ingest(text: str) -> dict[str, Any]:
@@ -353,7 +360,15 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
         print(f"  {key:<22} {value}")
     print()
     print("Ingest (service layer, batches of 500, realistic mobile port-in mix)")
-    for label in ("SQLite", "PostgreSQL", "HTTP, SQLite", "10 prior events", "1,000 prior events"):
+    for label in (
+        "SQLite",
+        "SQLite, streamed",
+        "PostgreSQL",
+        "PostgreSQL, streamed",
+        "HTTP, SQLite",
+        "10 prior events",
+        "1,000 prior events",
+    ):
         figures = runs.get(label)
         if figures is None:
             continue
@@ -410,8 +425,10 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     for line in peer.get("lines", []):
         print(f"  {line}")
 
-    sqlite_rate = runs.get("SQLite", {}).get("rate")
-    pg_rate = runs.get("PostgreSQL", {}).get("rate")
+    # The target is for the service layer in batches of 500: the better of one call per
+    # batch and the streamed pipeline (both printed above).
+    sqlite_rate = best_rate(runs, "SQLite")
+    pg_rate = best_rate(runs, "PostgreSQL")
     wall_ratio = history.get("wall")
     p99 = big["latency_ms"]["p99"] if big else None
     growth = big["rss_after"] - small["rss_after"] if big and small and big is not small else None
