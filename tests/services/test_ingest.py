@@ -258,8 +258,18 @@ def test_rebuild_finds_no_difference_then_repairs_a_tampered_projection(
         )
     assert hub.view(pid, "es")["status"] == "completed"
     report = hub.rebuild()
-    assert report["differences"] == [{"process_id": pid, "fields": ["status"]}]
+    assert report["differences"] == [{"process_id": pid, "fields": ["status", "column:status"]}]
     assert hub.view(pid, "es")["status"] == "active"
+    assert hub.rebuild()["differences"] == []
+    # The timer worker's column is checked against the state too.
+    with store.engine.begin() as conn:
+        conn.execute(tables.processes.update().values(next_timer_at=None))
+    report = hub.rebuild()
+    assert report["differences"] == [{"process_id": pid, "fields": ["column:next_timer_at"]}]
+    with store.unit_of_work(read_only=True) as uow:
+        state = uow.get_state(pid)
+        assert state is not None and state.timers
+        assert uow.projection_columns([pid])[pid][-1] == min(state.timers.values())
     assert hub.rebuild()["differences"] == []
 
 

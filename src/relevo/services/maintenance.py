@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.domain import engine
-from relevo.domain.model import JSON, Outcome, iso
+from relevo.domain.model import JSON, Outcome, ProcessState, iso
 from relevo.services.cloudevents import Invalid, parse_event
 from relevo.services.ingest import Ingestor, IngestResult
 from relevo.services.processes import NotFound
 
 REBUILD_CHUNK = 200
+#: The projection's columns that copy state values, as ``projection_columns`` returns them.
+COLUMN_NAMES = ("status", "stage", "version", "updated_at", "next_timer_at")
+
+
+def _projection_columns(state: ProcessState) -> tuple[Any, ...]:
+    return (state.status, state.stage, state.version, state.updated_at, state.next_timer_at)
 
 
 def _chunks(ids: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -30,7 +37,9 @@ def rebuild(
     """Recompute every projection from its event log, report and repair any difference.
 
     Returns ``{"processes", "events", "differences": [{"process_id", "fields"}]}``; after it
-    every projection equals the fold of its log.
+    every projection equals the fold of its log. ``fields`` names the state's fields that
+    differed, and ``column:NAME`` for a projection column (indexed copies of state values,
+    such as ``next_timer_at``) that no longer matched its state.
     """
     with store.unit_of_work(read_only=True) as uow:
         total = uow.count_processes()
@@ -41,6 +50,7 @@ def rebuild(
     for chunk in _chunks(iter(ids), REBUILD_CHUNK):
         with store.unit_of_work() as uow:
             stored_states = uow.load_states(chunk)
+            stored_columns = uow.projection_columns(chunk)
             fixed = []
             for process_id in chunk:
                 stored_events = uow.events_of(process_id)
@@ -51,6 +61,13 @@ def rebuild(
                 before = current.to_json() if current else {}
                 after = rebuilt.to_json()
                 fields = sorted(k for k in after if before.get(k) != after[k])
+                columns = _projection_columns(rebuilt)
+                stored = stored_columns.get(process_id, ())
+                fields += [
+                    f"column:{name}"
+                    for name, value, was in zip(COLUMN_NAMES, columns, stored, strict=False)
+                    if value != was
+                ]
                 if fields:
                     differences.append({"process_id": process_id, "fields": fields})
                     fixed.append(rebuilt)

@@ -74,6 +74,15 @@ class Queries:
             query = query.where(p.c.status == status)
         return int(self.connection.execute(query).scalar_one())
 
+    def projection_columns(self, ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """For each given process id: its projection's copies of state values
+        ``(status, stage, version, updated_at, next_timer_at)``; unknown ids are absent."""
+        p = t.processes
+        query = sa.select(
+            p.c.id, p.c.status, p.c.stage, p.c.version, p.c.updated_at, p.c.next_timer_at
+        ).where(p.c.id.in_(list(ids)))
+        return {row[0]: tuple(row[1:]) for row in self.connection.execute(query)}
+
     def iter_process_ids(self) -> Iterator[str]:
         """Every process id in id order, streamed (for rebuilds and exports)."""
         query = sa.select(t.processes.c.id).order_by(t.processes.c.id)
