@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -138,6 +139,16 @@ def test_a_stream_ends_exactly_as_batches_fed_one_by_one(
         return flying
 
     monkeypatch.setattr(pipeline, "_launch", counting_launch)
+    commit = UnitOfWork.commit
+
+    def slow_commit(self: UnitOfWork) -> None:
+        # The next batch's snapshot must be taken before this commit lands, as it would be
+        # under load; a fast commit could land first and leave nothing to plan again.
+        if threading.current_thread().name.startswith("relevo-writer"):
+            time.sleep(0.02)
+        commit(self)
+
+    monkeypatch.setattr(UnitOfWork, "commit", slow_commit)
     run_both(store, other_store, catalog)
     # Most batches were written as planned; some had to be decided again because the
     # batch in flight added the key that correlates them.

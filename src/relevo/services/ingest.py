@@ -82,22 +82,22 @@ def record_events(
 
     Timers need no rows: they live in the state, which the caller saves once per batch.
     """
+    pid = state.id
     for event in events:
         version = state.version + 1
         prev = state.last_hash
-        digest = event_hash(prev, state.id, version, event)
+        digest = event_hash(prev, pid, version, event)
         engine.apply(state, event)
         state.last_hash = digest
-        batch.events.append((state.id, version, event, digest, prev))
+        batch.events.append((pid, version, event, digest, prev))
         effects = event.effects
         for message in effects.get("outbox", ()):
-            batch.outbox.append(
-                (state.id, message["topic"], message["payload"], message["key"], now)
-            )
-        for name, value in effects.get("keys", {}).items():
-            batch.keys_added.append((state.kind, name, value, state.id))
+            batch.outbox.append((pid, message["topic"], message["payload"], message["key"], now))
+        if "keys" in effects:
+            for name, value in effects["keys"].items():
+                batch.keys_added.append((state.kind, name, value, pid))
         if effects.get("status") in TERMINAL_STATUSES:
-            batch.keys_released.append(state.id)
+            batch.keys_released.append(pid)
 
 
 class Ingestor:
@@ -116,6 +116,11 @@ class Ingestor:
         self.states = states if states is not None else StateCache()
         self._key_names = sorted(catalog.correlation_key_names())
         self._key_set = frozenset(self._key_names)
+        # The catalog never changes after it is built: which event types each kind's newest
+        # definition understands can be looked up once instead of once per key holder.
+        self._understood = {
+            kind: frozenset(catalog.latest(kind).definition.events) for kind in catalog.kinds()
+        }
 
     def ingest(self, items: Sequence[Inbound], *, keep_rejected: bool = True) -> list[IngestResult]:
         """Apply ``items`` in order; one result per item, in the same order.
@@ -180,7 +185,8 @@ class Ingestor:
         (advanced in place). ``excluded`` items keep the result given; ``key_owner`` learns
         which item added each correlation key.
         """
-        batch = WriteBatch(at=iso(now))
+        at = iso(now)
+        batch = WriteBatch(at=at)
         changed: dict[str, ProcessState] = {}
         batch_keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
         in_batch: set[tuple[str, str]] = set()
@@ -205,10 +211,11 @@ class Ingestor:
                     # A key added earlier in this batch (nc_reference from nc.accepted, say)
                     # already correlates the messages after it.
                     target = self._pick(item, batch_keys) or target
-                result = self._one(index, item, target, states, batch, changed, now)
-                for kind, name, value, pid in batch.keys_added[keys_before:]:
-                    key_owner[(kind, name, value)] = index
-                    batch_keys[(name, value)] = [(kind, pid)]
+                result = self._one(index, item, target, states, batch, changed, now, at)
+                if len(batch.keys_added) > keys_before:
+                    for kind, name, value, pid in batch.keys_added[keys_before:]:
+                        key_owner[(kind, name, value)] = index
+                        batch_keys[(name, value)] = [(kind, pid)]
             if result.outcome is Outcome.REJECTED:
                 if keep_rejected:
                     batch.dead_letters.append(
@@ -241,17 +248,15 @@ class Ingestor:
         batch: WriteBatch,
         changed: dict[str, ProcessState],
         now: datetime,
+        at: str,
     ) -> IngestResult:
-        def rejected(code: str, reason: str, pid: str | None = None) -> IngestResult:
-            return IngestResult(index, item.source, item.id, Outcome.REJECTED, pid, reason, code)
-
-        if target is None or target not in states:
-            return rejected("unknown_process", self._why_uncorrelated(item))
-        state = states[target]
+        state = None if target is None else states.get(target)
+        if target is None or state is None:
+            return _rejected(index, item, "unknown_process", self._why_uncorrelated(item))
         try:
             compiled = self.catalog.get(state.kind, state.definition_version)
         except UnknownKind as error:
-            return rejected("unknown_definition", str(error), target)
+            return _rejected(index, item, "unknown_definition", str(error), target)
         message = Message(
             type=item.type,
             data=item.data,
@@ -263,8 +268,9 @@ class Ingestor:
         )
         decision = engine.decide(compiled, state, message, now)
         if decision.outcome is Outcome.REJECTED:
-            return rejected(decision.reason_code or "rejected", decision.reason or "", target)
-        record_events(batch, state, decision.events, iso(now))
+            code = decision.reason_code or "rejected"
+            return _rejected(index, item, code, decision.reason or "", target)
+        record_events(batch, state, decision.events, at)
         changed[target] = state
         return IngestResult(
             index,
@@ -278,26 +284,25 @@ class Ingestor:
 
     def correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
         """The process each item addresses: its subject (a process id), else a key in data."""
-        pairs: list[tuple[str, str]] = []
-        for item in items:
-            if item.subject is None:
-                pairs.extend(self._pairs(item))
+        # Each item's pairs are computed once, for the lookup and for the pick alike.
+        wanted = [None if item.subject is not None else self._pairs(item) for item in items]
+        pairs = [pair for item_pairs in wanted if item_pairs for pair in item_pairs]
         found = uow.lookup_keys(pairs) if pairs else {}
         missing = [pair for pair in pairs if pair not in found]
         if missing:
             # Late messages for finished processes still reach them (and are ignored there).
             found.update(uow.lookup_keys(missing, include_inactive=True))
-        targets: list[str | None] = []
-        for item in items:
-            if item.subject is not None:
-                targets.append(item.subject)
-                continue
-            targets.append(self._pick(item, found))
-        return targets
+        return [
+            item.subject if item_pairs is None else self._holder(item.type, item_pairs, found)
+            for item, item_pairs in zip(items, wanted, strict=True)
+        ]
 
     def _pairs(self, item: Inbound) -> list[tuple[str, str]]:
         names = self._key_set
-        pairs = [(n, str(v)) for n, v in item.data.items() if n in names and v is not None]
+        pairs = []
+        for name, value in item.data.items():
+            if name in names and value is not None:
+                pairs.append((name, str(value)))
         if len(pairs) > 1:
             pairs.sort()
         return pairs
@@ -305,15 +310,31 @@ class Ingestor:
     def _pick(
         self, item: Inbound, found: dict[tuple[str, str], list[tuple[str, str]]]
     ) -> str | None:
-        for pair in self._pairs(item):
-            holders = found.get(pair, [])
+        return self._holder(item.type, self._pairs(item), found)
+
+    def _holder(
+        self,
+        event_type: str,
+        pairs: list[tuple[str, str]],
+        found: dict[tuple[str, str], list[tuple[str, str]]],
+    ) -> str | None:
+        for pair in pairs:
+            holders = found.get(pair)
+            if not holders:
+                continue
             # Prefer the process whose definition understands this event type.
             for kind, pid in holders:
-                if item.type in self.catalog.latest(kind).definition.events:
+                if self._understands(kind, event_type):
                     return pid
-            if holders:
-                return holders[0][1]
+            return holders[0][1]
         return None
+
+    def _understands(self, kind: str, event_type: str) -> bool:
+        known = self._understood.get(kind)
+        if known is None:
+            # A kind the catalog lacks: let it raise UnknownKind, as it always did.
+            return event_type in self.catalog.latest(kind).definition.events
+        return event_type in known
 
     def _why_uncorrelated(self, item: Inbound) -> str:
         if item.subject is not None:
@@ -332,6 +353,12 @@ class Ingestor:
             f"no process holds the correlation key {shown}; it is kept as a dead letter and "
             "can be replayed once the process exists"
         )
+
+
+def _rejected(
+    index: int, item: Inbound, code: str, reason: str, pid: str | None = None
+) -> IngestResult:
+    return IngestResult(index, item.source, item.id, Outcome.REJECTED, pid, reason, code)
 
 
 def _key_culprit(

@@ -186,6 +186,9 @@ def select_by_keys(
     sql = _select_sql(conn.dialect, table, *shape)
     if conn.dialect.name == POSTGRESQL:
         document = orjson.dumps([dict(zip(key_columns, key, strict=True)) for key in keys])
+    elif isinstance(keys, list) and all(type(key) is tuple for key in keys):
+        # orjson writes tuples as arrays: the same document without a list copy per key.
+        document = orjson.dumps(keys)
     else:
         document = orjson.dumps([list(key) for key in keys])
     return [tuple(row) for row in conn.exec_driver_sql(sql, (document.decode(),)).fetchall()]
