@@ -183,3 +183,47 @@ def test_a_batch_that_clashes_in_flight_is_decided_again(
     monkeypatch.setattr(UnitOfWork, "save", clashing_now_and_then)
     run_both(store, other_store, catalog, arm)
     assert calls > 6
+
+
+@pytest.mark.parametrize("second_write_fails", [False, True], ids=["lands", "clashes"])
+def test_a_stream_cut_short_lets_the_batch_in_flight_settle(
+    store: SqlStore, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, second_write_fails: bool
+) -> None:
+    monkeypatch.setattr(SqlStore, "writes_release_the_interpreter", True)
+    hub = Hub(store, catalog, lambda: MONDAY)
+    start_all(hub)
+    save = UnitOfWork.save
+    writes = 0
+
+    def save_maybe_clashing(self: UnitOfWork, batch: Any) -> None:
+        nonlocal writes
+        if threading.current_thread().name.startswith("relevo-writer"):
+            writes += 1
+            if writes == 2 and second_write_fails:
+                raise ConcurrencyConflict("another writer got there first")
+        save(self, batch)
+
+    monkeypatch.setattr(UnitOfWork, "save", save_maybe_clashing)
+    # Two batches that do not depend on each other: the second is written as planned.
+    accepted = {item.id: item for item in stream() if item.type == "nc.accepted"}
+    first = [accepted[f"m-{i}-0"] for i in range(5)]
+    second = [accepted[f"m-{i}-0"] for i in range(5, 10)]
+
+    def source_that_breaks() -> Iterator[list[Inbound]]:
+        yield first
+        yield second
+        raise OSError("the file went away")
+
+    received = []
+    with pytest.raises(OSError, match="went away"):
+        for results in hub.ingest_stream(source_that_breaks()):
+            received.append(results)
+    assert len(received) == 1  # the second batch was in flight when the source broke
+    with store.unit_of_work(read_only=True) as uow:
+        stored = {s.id: s for s in uow.find_processes(kind="mobile_port_in", limit=1000)}
+        applied = uow.inbox_seen((item.source, item.id) for item in second)
+    assert bool(applied) is not second_write_fails
+    # Whatever the cache kept is exactly what the store holds.
+    for pid, state in stored.items():
+        cached = hub.ingestor.states.peek(pid)
+        assert cached is None or cached.to_json() == state.to_json()

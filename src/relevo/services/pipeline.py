@@ -81,23 +81,31 @@ def ingest_stream(
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-writer") as writer:
         flying: _InFlight | None = None
-        for items in batches:
-            planned = _plan(ingestor, items, flying)
+        try:
+            for items in batches:
+                planned = _plan(ingestor, items, flying)
+                if flying is not None:
+                    landing, flying = flying, None
+                    landed = _land(ingestor, landing)
+                    if landed is None:
+                        yield ingestor.ingest(landing.planned.items)
+                        planned = None  # it was decided on top of a batch that did not land
+                    else:
+                        yield landed
+                if planned is not None:
+                    flying = _launch(ingestor, writer, planned)
+                if flying is None:
+                    yield ingestor.ingest(items)
             if flying is not None:
-                landed = _land(ingestor, flying)
-                if landed is None:
-                    yield ingestor.ingest(flying.planned.items)
-                    planned = None  # it was decided on top of a batch that did not land
-                else:
-                    yield landed
-                flying = None
-            if planned is not None:
-                flying = _launch(ingestor, writer, planned)
-            if flying is None:
-                yield ingestor.ingest(items)
-        if flying is not None:
-            landed = _land(ingestor, flying)
-            yield landed if landed is not None else ingestor.ingest(flying.planned.items)
+                landing, flying = flying, None
+                landed = _land(ingestor, landing)
+                yield landed if landed is not None else ingestor.ingest(landing.planned.items)
+        finally:
+            if flying is not None:
+                # Stopped early (an error, or the caller stopped reading): let the write
+                # settle, so that the cache never keeps states of a write that failed.
+                with contextlib.suppress(Exception):
+                    _land(ingestor, flying)
 
 
 def _plan(
