@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -160,7 +160,8 @@ class Ingestor:
         now = self.clock()
         seen = uow.inbox_seen((item.source, item.id) for item in items)
         targets = self.correlate(uow, items)
-        states = self._load_states(uow, {pid for pid in targets if pid is not None})
+        states = self.load_states(uow, {pid for pid in targets if pid is not None})
+        assert states is not None  # nothing is in flight here
         results, batch = self.decide_batch(
             items, now, seen, targets, states, excluded, key_owner, keep_rejected
         )
@@ -228,15 +229,26 @@ class Ingestor:
         batch.changed_states.extend(changed.values())
         return results, batch
 
-    def _load_states(self, uow: UnitOfWork, ids: set[str]) -> dict[str, ProcessState]:
+    def load_states(
+        self, uow: UnitOfWork, ids: set[str], ahead: Mapping[str, int] | None = None
+    ) -> dict[str, ProcessState] | None:
         """The current states of ``ids`` (unknown ids absent): cached where the stored
-        version confirms the entry, read from the store otherwise."""
+        version confirms the entry, read from the store otherwise.
+
+        ``ahead`` gives versions newer than the store's (a batch still being written); such
+        a state can only come from the cache, and ``None`` says it was not there.
+        """
         if not self.states.enabled:
             return uow.load_states(ids)
         versions = uow.process_versions(ids)
+        if ahead:
+            versions.update((pid, ahead[pid]) for pid in versions.keys() & ahead.keys())
         states = self.states.take(versions)
-        if len(states) < len(versions):
-            states.update(uow.load_states(pid for pid in versions if pid not in states))
+        missing = [pid for pid in versions if pid not in states]
+        if ahead and any(pid in ahead for pid in missing):
+            return None  # evicted while its newer version is still being written
+        if missing:
+            states.update(uow.load_states(missing))
         return states
 
     def _one(

@@ -117,17 +117,12 @@ def _plan(
     with ingestor.store.unit_of_work(read_only=True) as uow:
         seen = uow.inbox_seen((item.source, item.id) for item in items)
         targets = ingestor.correlate(uow, items)
-        versions = uow.process_versions({pid for pid in targets if pid is not None})
-        ahead = flying.versions() if flying is not None else {}
-        if ahead:
-            seen |= flying.received() if flying is not None else set()
-            versions.update((pid, ahead[pid]) for pid in versions.keys() & ahead.keys())
-        states = ingestor.states.take(versions)
-        missing = [pid for pid in versions if pid not in states]
-        if any(pid in ahead for pid in missing):
-            return None  # evicted while its newer version is still being written
-        if missing:
-            states.update(uow.load_states(missing))
+        if flying is not None:
+            seen |= flying.received()
+        ahead = flying.versions() if flying is not None else None
+        states = ingestor.load_states(uow, {pid for pid in targets if pid is not None}, ahead)
+        if states is None:
+            return None
     results, batch = ingestor.decide_batch(
         items, now, seen, targets, states, excluded={}, key_owner={}, keep_rejected=True
     )
