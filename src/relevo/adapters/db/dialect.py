@@ -161,8 +161,22 @@ def bulk_update(
         staging = _staging_name(table, shape)
         conn.exec_driver_sql(f"DELETE FROM {staging}")
         _copy(conn, staging, shape, rows)
-        return conn.exec_driver_sql(sql).rowcount
+        targets = [[row[i] for row in rows] for i in range(len(keys))]
+        return conn.exec_driver_sql(sql, tuple(targets)).rowcount
     return _run(conn, sql, (*keys, *columns), rows)
+
+
+def clear_flag(
+    conn: sa.Connection, table: sa.Table, flag: str, key_column: str, keys: Sequence[Any]
+) -> int:
+    """Set the boolean ``flag`` to false on the rows of ``table`` where it is true and
+    ``key_column`` is one of ``keys``, in one statement; returns how many rows changed."""
+    if not keys:
+        return 0
+    sql = _clear_flag_sql(conn.dialect, table, flag, key_column)
+    if conn.dialect.name == POSTGRESQL:
+        return conn.exec_driver_sql(sql, (list(keys),)).rowcount
+    return conn.exec_driver_sql(sql, (orjson.dumps(list(keys)).decode(),)).rowcount
 
 
 def select_by_keys(
@@ -177,16 +191,21 @@ def select_by_keys(
 ) -> list[tuple[Any, ...]]:
     """``columns`` of the rows of ``table`` whose ``key_columns`` equal one of ``keys``.
 
-    The keys travel as one JSON document joined on the server (index lookups, one statement
-    text whatever their number). ``only_if`` adds ``column = constant`` conditions;
-    ``newest_first`` orders by that column, descending.
+    The keys travel as one parameter per key column (PostgreSQL: arrays unnested on the
+    server) or one JSON document (SQLite), joined on the server by index lookups, with one
+    statement text whatever their number. ``only_if`` adds ``column = constant``
+    conditions; ``newest_first`` orders by that column, descending.
     """
     conditions = tuple(sorted((only_if or {}).items()))
     shape = (tuple(columns), tuple(key_columns), conditions, newest_first)
     sql = _select_sql(conn.dialect, table, *shape)
     if conn.dialect.name == POSTGRESQL:
-        document = orjson.dumps([dict(zip(key_columns, key, strict=True)) for key in keys])
-    elif isinstance(keys, list) and all(type(key) is tuple for key in keys):
+        # psycopg adapts lists to arrays in C: cheaper than a JSON object per key.
+        params = tuple(list(column) for column in zip(*keys, strict=True)) if keys else ()
+        if not params:
+            return []
+        return [tuple(row) for row in conn.exec_driver_sql(sql, params).fetchall()]
+    if isinstance(keys, list) and all(type(key) is tuple for key in keys):
         # orjson writes tuples as arrays: the same document without a list copy per key.
         document = orjson.dumps(keys)
     else:
@@ -279,13 +298,36 @@ def _update_sql(
         changes = ", ".join(f"{q(c)} = v.{q(c)}" for c in columns)
         source = f"{q(_staging_name(table, keys + columns))} AS v"
         matches = [f"{name}.{q(k)} = v.{q(k)}" for k in keys]
-        where = " AND ".join(matches + extra)
+        # The key arrays name the target rows outright: the staging table has no
+        # statistics, and joined on its own the planner may read the whole target table
+        # into a hash instead of probing its index once per row.
+        wanted = [f"{name}.{q(k)} = ANY(%s)" for k in keys]
+        where = " AND ".join(matches + wanted + extra)
         return f"UPDATE {name} SET {changes} FROM {source} WHERE {where}"
     # Numbered parameters let each row keep its keys-then-columns order.
     matches = [f"{q(k)} = ?{i}" for i, k in enumerate(keys, 1)]
     changes = ", ".join(f"{q(c)} = ?{i}" for i, c in enumerate(columns, len(keys) + 1))
     where = " AND ".join(matches + extra)
     return f"UPDATE {name} SET {changes} WHERE {where}"
+
+
+@functools.cache
+def _clear_flag_sql(d: sa.Dialect, table: sa.Table, flag: str, key_column: str) -> str:
+    q, name = d.identifier_preparer.quote, d.identifier_preparer.quote(table.name)
+    if d.name == POSTGRESQL:
+        (pk,) = (q(c.name) for c in table.primary_key.columns)
+        # The rows are found key by key through the index (LATERAL, fenced by OFFSET 0),
+        # then updated by primary key: planner-proof, whatever the table's statistics say.
+        found = (
+            f"SELECT f.{pk} FROM unnest(%s::text[]) AS v(k) CROSS JOIN LATERAL "
+            f"(SELECT {name}.{pk} FROM {name} WHERE {name}.{q(key_column)} = v.k "
+            f"AND {name}.{q(flag)} OFFSET 0) AS f"
+        )
+        return f"UPDATE {name} SET {q(flag)} = false WHERE {name}.{pk} = ANY(ARRAY({found}))"
+    return (
+        f"UPDATE {name} SET {q(flag)} = 0 "
+        f"WHERE {q(key_column)} IN (SELECT value FROM json_each(?)) AND {q(flag)}"
+    )
 
 
 @functools.cache
@@ -299,19 +341,32 @@ def _select_sql(
 ) -> str:
     q, name = d.identifier_preparer.quote, d.identifier_preparer.quote(table.name)
     wanted = ", ".join(f"{name}.{q(c)}" for c in columns)
+    extra = [f"{name}.{q(c)} = {_literal(d, table, c, v)}" for c, v in conditions]
     if d.name == POSTGRESQL:
-        source = _recordset(d, table, key_columns)
+        # Each key is looked up on its own (a LATERAL subquery, fenced by OFFSET 0 so the
+        # planner cannot flatten it into a join). As a plain join, the planner guesses 100
+        # keys for the JSON document and, while a table is small or freshly grown, picks a
+        # sequential scan and a hash join: a whole-table read per batch.
         matches = [f"{name}.{q(k)} = v.{q(k)}" for k in key_columns]
-        sql = f"SELECT {wanted} FROM {name} JOIN {source} ON {' AND '.join(matches)}"
-    else:
-        matches = [
-            f"{name}.{q(k)} = json_extract(v.value, '$[{i}]')" for i, k in enumerate(key_columns)
-        ]
-        sql = f"SELECT {wanted} FROM json_each(?) AS v JOIN {name} ON {' AND '.join(matches)}"
-    if conditions:
-        sql += " WHERE " + " AND ".join(
-            f"{name}.{q(c)} = {_literal(d, table, c, v)}" for c, v in conditions
+        inner = dict.fromkeys([*columns, *([newest_first] if newest_first else [])])
+        lookup = (
+            f"SELECT {', '.join(f'{name}.{q(c)}' for c in inner)} FROM {name} "
+            f"WHERE {' AND '.join(matches + extra)} OFFSET 0"
         )
+        found = ", ".join(f"f.{q(c)}" for c in columns)
+        sql = (
+            f"SELECT {found} FROM {_unnested(d, table, key_columns)} "
+            f"CROSS JOIN LATERAL ({lookup}) AS f"
+        )
+        if newest_first:
+            sql += f" ORDER BY f.{q(newest_first)} DESC"
+        return sql
+    matches = [
+        f"{name}.{q(k)} = json_extract(v.value, '$[{i}]')" for i, k in enumerate(key_columns)
+    ]
+    sql = f"SELECT {wanted} FROM json_each(?) AS v JOIN {name} ON {' AND '.join(matches)}"
+    if extra:
+        sql += " WHERE " + " AND ".join(extra)
     if newest_first:
         sql += f" ORDER BY {name}.{q(newest_first)} DESC"
     return sql
@@ -321,6 +376,12 @@ def _recordset(d: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
     q = d.identifier_preparer.quote
     shape = ", ".join(f"{q(c)} {table.c[c].type.compile(dialect=d)}" for c in columns)
     return f"json_to_recordset(%s::json) AS v({shape})"
+
+
+def _unnested(d: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
+    q = d.identifier_preparer.quote
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=d)}[]" for c in columns)
+    return f"unnest({arrays}) AS v({', '.join(q(c) for c in columns)})"
 
 
 def _literal(d: sa.Dialect, table: sa.Table, column: str, value: Any) -> str:

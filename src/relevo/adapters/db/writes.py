@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from relevo.adapters.db import dialect
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.records import ConcurrencyConflict, WriteBatch
-from relevo.adapters.db.support import chunks, dump_json
+from relevo.adapters.db.support import dump_json
 from relevo.domain.model import ProcessState
 
 _T = TypeVar("_T")
@@ -69,15 +69,6 @@ DEAD_LETTER_COLUMNS = (
     "payload",
     "reason",
     "status",
-)
-
-_RELEASE_KEYS = (
-    t.correlation_keys.update()
-    .where(
-        t.correlation_keys.c.process_id.in_(sa.bindparam("ids", expanding=True)),
-        t.correlation_keys.c.active,
-    )
-    .values(active=False)
 )
 
 
@@ -148,8 +139,7 @@ def write(conn: sa.Connection, batch: RenderedBatch) -> None:
         rows = batch.changed_processes
         if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
             raise ConcurrencyConflict("a changed process is no longer stored")
-    for chunk in chunks(batch.released):
-        conn.execute(_RELEASE_KEYS, {"ids": list(chunk)})
+    dialect.clear_flag(conn, t.correlation_keys, "active", "process_id", batch.released)
     if batch.keys:
         try:
             dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, batch.keys)
