@@ -177,6 +177,18 @@ def test_malformed_rule_is_a_schema_error_with_the_rule_message() -> None:
     assert "working_day" in problem.message
 
 
+def test_a_topic_emitted_twice_by_one_step_is_refused() -> None:
+    # Receivers deduplicate on process, version and topic: the second copy would vanish.
+    text = edit(
+        PORT_IN,
+        "emit: [port.cancel_requested]",
+        "emit: [port.cancel_requested, port.cancel_requested]",
+    )
+    (problem,) = [p for p in problems_of(text) if p.path.endswith(".emit")]
+    assert problem.line == line_of(text, "emit: [port.cancel_requested, port.cancel_requested]")
+    assert "port.cancel_requested more than once" in problem.message
+
+
 def test_placeholder_naming_no_date() -> None:
     text = edit(
         PORT_IN,

@@ -154,6 +154,19 @@ class Effects(Model):
     def _incident_path(cls, value: str | None) -> str | None:
         return None if value is None else _check_path(value)
 
+    @field_validator("emit")
+    @classmethod
+    def _topics_once(cls, value: list[str]) -> list[str]:
+        # Receivers deduplicate on "process:version:topic": a topic sent twice by one
+        # event would reach them as one message.
+        repeated = sorted({topic for topic in value if value.count(topic) > 1})
+        if repeated:
+            raise ValueError(
+                f"emit lists {', '.join(repeated)} more than once: an event sends each "
+                "integration message once (receivers deduplicate on process, version and topic)"
+            )
+        return value
+
 
 class Transition(Effects):
     """Moves a process when an event type arrives in one of the ``from`` stages."""
