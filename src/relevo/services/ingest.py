@@ -25,6 +25,7 @@ from relevo.domain import engine
 from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
+from relevo.services.correlation import Correlator
 from relevo.services.state_cache import StateCache
 
 MAX_ATTEMPTS = 8
@@ -114,13 +115,7 @@ class Ingestor:
         self.catalog = catalog
         self.clock = clock
         self.states = states if states is not None else StateCache()
-        self._key_names = sorted(catalog.correlation_key_names())
-        self._key_set = frozenset(self._key_names)
-        # The catalog never changes after it is built: which event types each kind's newest
-        # definition understands can be looked up once instead of once per key holder.
-        self._understood = {
-            kind: frozenset(catalog.latest(kind).definition.events) for kind in catalog.kinds()
-        }
+        self.correlator = Correlator(catalog)
 
     def ingest(self, items: Sequence[Inbound], *, keep_rejected: bool = True) -> list[IngestResult]:
         """Apply ``items`` in order; one result per item, in the same order.
@@ -211,7 +206,7 @@ class Ingestor:
                 if item.subject is None and batch_keys:
                     # A key added earlier in this batch (nc_reference from nc.accepted, say)
                     # already correlates the messages after it.
-                    target = self._pick(item, batch_keys) or target
+                    target = self.correlator.pick(item, batch_keys) or target
                 result = self._one(index, item, target, states, batch, changed, now, at)
                 if len(batch.keys_added) > keys_before:
                     for kind, name, value, pid in batch.keys_added[keys_before:]:
@@ -264,7 +259,7 @@ class Ingestor:
     ) -> IngestResult:
         state = None if target is None else states.get(target)
         if target is None or state is None:
-            return _rejected(index, item, "unknown_process", self._why_uncorrelated(item))
+            return _rejected(index, item, "unknown_process", self.correlator.why_uncorrelated(item))
         try:
             compiled = self.catalog.get(state.kind, state.definition_version)
         except UnknownKind as error:
@@ -295,76 +290,8 @@ class Ingestor:
         )
 
     def correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
-        """The process each item addresses: its subject (a process id), else a key in data."""
-        # Each item's pairs are computed once, for the lookup and for the pick alike.
-        wanted = [None if item.subject is not None else self._pairs(item) for item in items]
-        pairs = [pair for item_pairs in wanted if item_pairs for pair in item_pairs]
-        found = uow.lookup_keys(pairs) if pairs else {}
-        missing = [pair for pair in pairs if pair not in found]
-        if missing:
-            # Late messages for finished processes still reach them (and are ignored there).
-            found.update(uow.lookup_keys(missing, include_inactive=True))
-        return [
-            item.subject if item_pairs is None else self._holder(item.type, item_pairs, found)
-            for item, item_pairs in zip(items, wanted, strict=True)
-        ]
-
-    def _pairs(self, item: Inbound) -> list[tuple[str, str]]:
-        names = self._key_set
-        pairs = []
-        for name, value in item.data.items():
-            if name in names and value is not None:
-                pairs.append((name, str(value)))
-        if len(pairs) > 1:
-            pairs.sort()
-        return pairs
-
-    def _pick(
-        self, item: Inbound, found: dict[tuple[str, str], list[tuple[str, str]]]
-    ) -> str | None:
-        return self._holder(item.type, self._pairs(item), found)
-
-    def _holder(
-        self,
-        event_type: str,
-        pairs: list[tuple[str, str]],
-        found: dict[tuple[str, str], list[tuple[str, str]]],
-    ) -> str | None:
-        for pair in pairs:
-            holders = found.get(pair)
-            if not holders:
-                continue
-            # Prefer the process whose definition understands this event type.
-            for kind, pid in holders:
-                if self._understands(kind, event_type):
-                    return pid
-            return holders[0][1]
-        return None
-
-    def _understands(self, kind: str, event_type: str) -> bool:
-        known = self._understood.get(kind)
-        if known is None:
-            # A kind the catalog lacks: let it raise UnknownKind, as it always did.
-            return event_type in self.catalog.latest(kind).definition.events
-        return event_type in known
-
-    def _why_uncorrelated(self, item: Inbound) -> str:
-        if item.subject is not None:
-            return (
-                f"no process with id {item.subject!r} (the CloudEvent subject must be a relevo "
-                "process id; send a correlation key in data instead if you do not know it)"
-            )
-        pairs = self._pairs(item)
-        if not pairs:
-            return (
-                "the event names no process: set 'subject' to the process id or include one "
-                f"of the correlation keys ({', '.join(self._key_names)}) in data"
-            )
-        shown = ", ".join(f"{name}={value!r}" for name, value in pairs)
-        return (
-            f"no process holds the correlation key {shown}; it is kept as a dead letter and "
-            "can be replayed once the process exists"
-        )
+        """The process each item addresses (see ``Correlator.targets``)."""
+        return self.correlator.targets(uow, items)
 
 
 def _rejected(
