@@ -30,4 +30,10 @@ def build_hub(settings: Settings, *, clock: Callable[[], datetime] | None = None
     tune_runtime()
     engine = create_engine(settings.database_url)
     catalog = Catalog.load(settings.catalog_dir)
-    return Hub(SqlStore(engine), catalog, clock or system_clock, state_cache=settings.state_cache)
+    return Hub(
+        SqlStore(engine),
+        catalog,
+        clock or system_clock,
+        state_cache=settings.state_cache,
+        stream_writer=settings.ingest_writer,
+    )

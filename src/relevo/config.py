@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
@@ -19,11 +20,15 @@ class Settings:
     production); ``RELEVO_CATALOG_DIR`` names a folder whose definitions override or extend
     the shipped catalog. ``RELEVO_STATE_CACHE`` is how many process states ingest keeps in
     memory between batches (about 8 KB each; 0 turns the cache off).
+    ``RELEVO_INGEST_WRITER`` says where streamed ingest (``relevo ingest``) writes batches:
+    ``process`` (a child process, the default and the fastest) or ``thread`` (for hosts
+    where a service may not start processes).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     catalog_dir: Path | None = None
     state_cache: int = DEFAULT_CAPACITY
+    ingest_writer: WriterKind = "process"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,7 +38,17 @@ class Settings:
             database_url=os.environ.get("RELEVO_DATABASE_URL", DEFAULT_DATABASE_URL),
             catalog_dir=Path(catalog) if catalog else None,
             state_cache=_count("RELEVO_STATE_CACHE", DEFAULT_CAPACITY),
+            ingest_writer=_writer("RELEVO_INGEST_WRITER"),
         )
+
+
+def _writer(name: str) -> WriterKind:
+    text = os.environ.get(name, "").strip().lower() or "process"
+    if text == "process":
+        return "process"
+    if text == "thread":
+        return "thread"
+    raise ValueError(f"{name} must be 'process' or 'thread', not {text!r}")
 
 
 def _count(name: str, default: int) -> int:

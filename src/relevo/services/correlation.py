@@ -10,13 +10,11 @@ held them, where they are recorded as ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from relevo.adapters.db.store import UnitOfWork
+from relevo.adapters.db.store import Holders, UnitOfWork
 from relevo.services.catalog import Catalog
-
-#: ``(name, value)`` → ``[(kind, process_id), …]``, newest holder first.
-Holders = dict[tuple[str, str], list[tuple[str, str]]]
 
 
 class Addressed(Protocol):
@@ -32,6 +30,17 @@ class Addressed(Protocol):
     def data(self) -> Mapping[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class Correlation:
+    """Where a batch's messages go, and the key lookups that decided it."""
+
+    targets: list[str | None]
+    #: Every correlation key looked up, and who held each at the time: a batch decided
+    #: on a snapshot is still right if the store says the same when it is written.
+    pairs: list[tuple[str, str]]
+    holders: Holders
+
+
 class Correlator:
     """Finds the process each inbound message addresses, for one catalog."""
 
@@ -45,24 +54,22 @@ class Correlator:
             kind: frozenset(catalog.latest(kind).definition.events) for kind in catalog.kinds()
         }
 
-    def targets(self, uow: UnitOfWork, items: Sequence[Addressed]) -> list[str | None]:
-        """The process id each item addresses, ``None`` where no process holds its keys.
+    def resolve(self, uow: UnitOfWork, items: Sequence[Addressed]) -> Correlation:
+        """The process id each item addresses (``None`` where no process holds its keys),
+        with the lookups behind them.
 
         An item with a subject addresses that id as given (whether it exists is the
         caller's concern); otherwise its correlation keys are looked up in the store.
         """
         # Each item's pairs are computed once, for the lookup and for the pick alike.
         wanted = [None if item.subject is not None else self.pairs(item) for item in items]
-        pairs = [pair for item_pairs in wanted if item_pairs for pair in item_pairs]
-        found = uow.lookup_keys(pairs) if pairs else {}
-        missing = [pair for pair in pairs if pair not in found]
-        if missing:
-            # Late messages for finished processes still reach them (and are ignored there).
-            found.update(uow.lookup_keys(missing, include_inactive=True))
-        return [
-            item.subject if item_pairs is None else self._holder(item.type, item_pairs, found)
+        pairs = list(dict.fromkeys(pair for found in wanted if found for pair in found))
+        holders = uow.key_holders(pairs)
+        targets = [
+            item.subject if item_pairs is None else self._holder(item.type, item_pairs, holders)
             for item, item_pairs in zip(items, wanted, strict=True)
         ]
+        return Correlation(targets, pairs, holders)
 
     def pairs(self, item: Addressed) -> list[tuple[str, str]]:
         """The ``(name, value)`` correlation keys in ``item``'s data, sorted by name."""

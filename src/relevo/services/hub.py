@@ -12,7 +12,7 @@ from relevo.domain.model import JSON, Action, iso
 from relevo.services import maintenance
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
-from relevo.services.pipeline import ingest_stream
+from relevo.services.pipeline import WriterKind, ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
 from relevo.services.state_cache import DEFAULT_CAPACITY, StateCache
 
@@ -37,14 +37,17 @@ class Hub:
         clock: Callable[[], datetime],
         *,
         state_cache: int = DEFAULT_CAPACITY,
+        stream_writer: WriterKind = "process",
     ) -> None:
         """``state_cache``: how many process states ingest keeps in memory between
-        batches (0 turns the cache off)."""
+        batches (0 turns the cache off); ``stream_writer``: where ``ingest_stream`` writes
+        batches (see ``relevo.services.pipeline``)."""
         self.store = store
         self.catalog = catalog
         self.clock = clock
         self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache))
         self.processes = Processes(store, catalog, clock)
+        self.stream_writer: WriterKind = stream_writer
 
     def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:
         """Apply inbound messages in order; one result per item."""
@@ -54,7 +57,7 @@ class Hub:
         """Apply a stream of batches in order, each in its own transaction, deciding the
         next while the previous one is written; yields each batch's results once committed.
         """
-        return ingest_stream(self.ingestor, batches)
+        return ingest_stream(self.ingestor, batches, self.stream_writer)
 
     def reject(
         self, rejected: Sequence[tuple[Any, str, str | None, str | None, str | None]]

@@ -290,8 +290,8 @@ class Ingestor:
         )
 
     def correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
-        """The process each item addresses (see ``Correlator.targets``)."""
-        return self.correlator.targets(uow, items)
+        """The process each item addresses (see ``Correlator.resolve``)."""
+        return self.correlator.resolve(uow, items).targets
 
 
 def _rejected(

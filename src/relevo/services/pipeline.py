@@ -1,17 +1,17 @@
 """Pipelined ingest: the next batch is decided while the previous one is being written.
 
-A batch spends a good part of its time in the database (statements, then the commit that
-writes the log to disk), and the database driver lets other Python code run meanwhile. For
-a stream of batches (a file, a simulator, a back-end replaying its backlog) a writer thread
-writes and commits batch N while this thread decides batch N+1 on top of it:
+A batch spends a good part of its time writing rows and committing. For a stream of
+batches (a file, a simulator, a back-end replaying its backlog) a writer (a child process
+by default, see ``relevo.adapters.db.batch_writer``) writes and commits batch N while this
+process decides batch N+1 on top of it:
 
 1. **Plan N+1** on a read-only snapshot, which does not contain N yet, so N's effects are
    laid over it: N's messages count as received, N's states come from the state cache at
    the versions N gives them.
 2. **Land N:** wait for its commit.
-3. **Launch N+1:** open its write transaction and check what the snapshot could not know:
-   the correlation of every message is read again and must equal the planned one (N may
-   have added or released a key). Then hand the rows to the writer.
+3. **Launch N+1:** hand its rows to the writer, which first checks, in the write
+   transaction, what the snapshot could not know: every correlation key the batch looked up
+   must still have the same holders (N may have added or released one).
 
 Whatever else could differ is guarded by the store's constraints: a message received
 meanwhile clashes in the inbox, a process changed meanwhile clashes on its next version.
@@ -23,152 +23,154 @@ is one transaction, and the results are the same as feeding the batches one by o
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from relevo.adapters.db.store import (
-    ConcurrencyConflict,
-    KeyConflict,
-    RenderedBatch,
-    UnitOfWork,
-    render,
+from relevo.adapters.db.batch_writer import (
+    BatchWriter,
+    ProcessWriter,
+    StaleCorrelation,
+    ThreadWriter,
+    WriteJob,
 )
+from relevo.adapters.db.store import ConcurrencyConflict, KeyConflict, SqlStore, render
 from relevo.domain.model import ProcessState
+from relevo.services.correlation import Correlation
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
+
+#: Where batches are written: a child process (the default) or a thread of this one.
+WriterKind = Literal["process", "thread"]
+
+WRITERS: dict[str, Callable[[SqlStore], BatchWriter]] = {
+    "process": ProcessWriter,
+    "thread": ThreadWriter,
+}
 
 
 @dataclass
 class _Planned:
-    """A batch decided on a snapshot, waiting to be checked and written."""
+    """A batch decided on a snapshot, waiting to be written."""
 
     items: Sequence[Inbound]
     results: list[IngestResult]
-    rendered: RenderedBatch
-    targets: list[str | None]
+    job: WriteJob
     #: Every state the batch read, as the batch leaves it.
     states: dict[str, ProcessState]
 
-
-@dataclass
-class _InFlight:
-    """A batch being written and committed by the writer thread."""
-
-    planned: _Planned
-    done: Future[None]
-
     def received(self) -> set[tuple[str, str]]:
         """The messages this batch records as received."""
-        return {(source, id_) for source, id_, _pid, _outcome in self.planned.rendered.source.inbox}
+        return {(source, id_) for source, id_, *_ in self.job.rendered.inbox}
 
     def versions(self) -> dict[str, int]:
         """The version each process of this batch is at once it commits."""
-        return {pid: state.version for pid, state in self.planned.states.items()}
+        return {pid: state.version for pid, state in self.states.items()}
 
 
 def ingest_stream(
-    ingestor: Ingestor, batches: Iterable[Sequence[Inbound]]
+    ingestor: Ingestor, batches: Iterable[Sequence[Inbound]], writer: WriterKind = "process"
 ) -> Iterator[list[IngestResult]]:
     """Apply ``batches`` in order, each in its own transaction, yielding each batch's
     results (as ``Ingestor.ingest`` would give them) once it is committed.
 
-    Falls back to one batch at a time when the state cache is off or the database is an
-    in-memory SQLite one (a single connection).
+    ``writer`` says where batches are written (see ``relevo.adapters.db.batch_writer``).
+    Falls back to one batch at a time for a single batch, when the state cache is off, or
+    when the database is an in-memory SQLite one (a single connection).
     """
-    if not ingestor.states.enabled or ingestor.store.single_connection:
-        for items in batches:
+    if writer not in WRITERS:
+        raise ValueError(f"unknown ingest writer {writer!r}: use one of {', '.join(WRITERS)}")
+    source = iter(batches)
+    first = next(source, None)
+    if first is None:
+        return
+    second = next(source, None)
+    sequential = not ingestor.states.enabled or ingestor.store.single_connection
+    if second is None or sequential:
+        yield ingestor.ingest(first)
+        if second is not None:
+            yield ingestor.ingest(second)
+        for items in source:
             yield ingestor.ingest(items)
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-writer") as writer:
-        flying: _InFlight | None = None
-        try:
-            for items in batches:
-                planned = _plan(ingestor, items, flying)
-                if flying is not None:
-                    landing, flying = flying, None
-                    landed = _land(ingestor, landing)
-                    if landed is None:
-                        yield ingestor.ingest(landing.planned.items)
-                        planned = None  # it was decided on top of a batch that did not land
-                    else:
-                        yield landed
-                if planned is not None:
-                    flying = _launch(ingestor, writer, planned)
-                if flying is None:
-                    yield ingestor.ingest(items)
+    yield from _pipelined(ingestor, _chain(first, second, source), WRITERS[writer](ingestor.store))
+
+
+def _chain(
+    first: Sequence[Inbound], second: Sequence[Inbound], rest: Iterator[Sequence[Inbound]]
+) -> Iterator[Sequence[Inbound]]:
+    yield first
+    yield second
+    yield from rest
+
+
+def _pipelined(
+    ingestor: Ingestor, batches: Iterator[Sequence[Inbound]], writer: BatchWriter
+) -> Iterator[list[IngestResult]]:
+    flying: _Planned | None = None
+    try:
+        for items in batches:
+            planned = _plan(ingestor, items, flying)
             if flying is not None:
                 landing, flying = flying, None
-                landed = _land(ingestor, landing)
-                yield landed if landed is not None else ingestor.ingest(landing.planned.items)
-        finally:
-            if flying is not None:
-                # Stopped early (an error, or the caller stopped reading): let the write
-                # settle, so that the cache never keeps states of a write that failed.
-                with contextlib.suppress(Exception):
-                    _land(ingestor, flying)
+                if _land(ingestor, writer, landing):
+                    yield landing.results
+                else:
+                    yield ingestor.ingest(landing.items)
+                    planned = None  # it was decided on top of a batch that did not land
+            if planned is None:
+                yield ingestor.ingest(items)
+            else:
+                writer.launch(planned.job)
+                # The next batch is planned before this one commits: it finds these states
+                # in the cache. Should the write fail, the cache is cleared and both
+                # batches start over.
+                ingestor.states.give_back(planned.states.values())
+                flying = planned
+        if flying is not None:
+            landing, flying = flying, None
+            landed = _land(ingestor, writer, landing)
+            yield landing.results if landed else ingestor.ingest(landing.items)
+    finally:
+        if flying is not None:
+            # Stopped early (an error, or the caller stopped reading): let the write
+            # settle, so that the cache never keeps states of a write that failed.
+            with contextlib.suppress(Exception):
+                _land(ingestor, writer, flying)
+        writer.close()
 
 
-def _plan(
-    ingestor: Ingestor, items: Sequence[Inbound], flying: _InFlight | None
-) -> _Planned | None:
+def _plan(ingestor: Ingestor, items: Sequence[Inbound], flying: _Planned | None) -> _Planned | None:
     """Decide ``items`` on a snapshot with ``flying``'s effects laid over it; ``None`` when
     a state it needs is neither in the snapshot nor in the cache."""
     now = ingestor.clock()
     with ingestor.store.unit_of_work(read_only=True) as uow:
         seen = uow.inbox_seen((item.source, item.id) for item in items)
-        targets = ingestor.correlate(uow, items)
+        correlation: Correlation = ingestor.correlator.resolve(uow, items)
         if flying is not None:
             seen |= flying.received()
         ahead = flying.versions() if flying is not None else None
+        targets = correlation.targets
         states = ingestor.load_states(uow, {pid for pid in targets if pid is not None}, ahead)
         if states is None:
             return None
     results, batch = ingestor.decide_batch(
         items, now, seen, targets, states, excluded={}, key_owner={}, keep_rejected=True
     )
-    return _Planned(items, results, render(batch), targets, states)
+    job = WriteJob(render(batch), correlation.pairs, correlation.holders)
+    return _Planned(items, results, job, states)
 
 
-def _launch(ingestor: Ingestor, writer: ThreadPoolExecutor, planned: _Planned) -> _InFlight | None:
-    """Open the write transaction of ``planned``, check its correlation again and hand it to
-    the writer; ``None`` (nothing written) when the check fails."""
-    saves_here = not ingestor.store.writes_release_the_interpreter
-    with contextlib.ExitStack() as cleanup:
-        uow = cleanup.enter_context(ingestor.store.unit_of_work())
-        if ingestor.correlate(uow, planned.items) != planned.targets:
-            return None
-        if saves_here:
-            try:
-                uow.save(planned.rendered)
-            except (ConcurrencyConflict, KeyConflict):
-                return None
-        cleanup.pop_all()  # from here on the writer closes the unit of work
-    # The next batch is planned before this one commits: it finds these states in the
-    # cache. Should the write fail, the cache is cleared and both batches start over.
-    ingestor.states.give_back(planned.states.values())
-    rendered = None if saves_here else planned.rendered
-    return _InFlight(planned, writer.submit(_write, uow, rendered))
-
-
-def _write(uow: UnitOfWork, rendered: RenderedBatch | None) -> None:
-    """Runs on the writer thread: save (unless done already), commit, close."""
+def _land(ingestor: Ingestor, writer: BatchWriter, flying: _Planned) -> bool:
+    """Wait for ``flying`` to commit: ``False`` when it was not written because the store
+    changed under it (its states leave the cache, and it must be decided again)."""
     try:
-        if rendered is not None:
-            uow.save(rendered)
-        uow.commit()
-    finally:
-        uow.__exit__(None, None, None)
-
-
-def _land(ingestor: Ingestor, flying: _InFlight) -> list[IngestResult] | None:
-    """Wait for ``flying`` to commit: its results, or ``None`` when it clashed with another
-    writer (nothing of it is written, and the cache is cleared)."""
-    try:
-        flying.done.result()
-    except (ConcurrencyConflict, KeyConflict):
-        ingestor.states.clear()
-        return None
+        writer.land()
+    except (StaleCorrelation, ConcurrencyConflict, KeyConflict):
+        # Only this batch's entries describe a write that did not happen; every other
+        # entry is checked against the stored version before it is used.
+        ingestor.states.discard(flying.states)
+        return False
     except BaseException:
         ingestor.states.clear()
         raise
-    return flying.planned.results
+    return True

@@ -7,8 +7,9 @@ entry only at the version the store confirms for each batch: whatever wrote the 
 meanwhile (another server process, an action, a repair) bumps the stored version, and the
 entry simply misses. Entries are *checked out* while a batch works on them, so two batches
 running at once never share a state object, and they come back only after the batch has
-committed; a batch that fails returns nothing, so an uncommitted state can never be
-mistaken for a stored one.
+committed (or, in a pipelined stream, as soon as they are handed to the writer: if that
+write then fails, its entries are discarded before anything else reads the cache), so an
+uncommitted state can never be mistaken for a stored one.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ class StateCache:
                 entries.move_to_end(state.id)
             while len(entries) > self.capacity:
                 entries.popitem(last=False)
+
+    def discard(self, process_ids: Iterable[str]) -> None:
+        """Forget the entries of these processes (states of a write that did not happen)."""
+        with self._lock:
+            for pid in process_ids:
+                self._entries.pop(pid, None)
 
     def clear(self) -> None:
         """Forget every entry."""

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from relevo.domain.model import JSON, Event, ProcessState
 
+#: Who holds each correlation key: ``(name, value)`` → ``[(kind, process_id), …]``,
+#: newest holder first.
+Holders = dict[tuple[str, str], list[tuple[str, str]]]
+
 
 class ConcurrencyConflict(Exception):
     """Another writer got there first: a ``(process_id, version)`` or an inbound message

@@ -8,7 +8,7 @@ size, so the cost per event stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -22,6 +22,7 @@ from relevo.adapters.db.records import (
     ApiKeyRow,
     ConcurrencyConflict,
     DeadLetter,
+    Holders,
     KeyConflict,
     StoredEvent,
     WriteBatch,
@@ -34,6 +35,7 @@ __all__ = [
     "ApiKeyRow",
     "ConcurrencyConflict",
     "DeadLetter",
+    "Holders",
     "KeyConflict",
     "RenderedBatch",
     "SqlStore",
@@ -57,13 +59,6 @@ class SqlStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-
-    @property
-    def writes_release_the_interpreter(self) -> bool:
-        """True when the statements of a save mostly wait on a server (PostgreSQL), so a
-        thread running them leaves this process's Python free. SQLite's driver takes the
-        interpreter back for every row; only its commit leaves it free for long."""
-        return self.engine.dialect.name != dialect.SQLITE
 
     @property
     def single_connection(self) -> bool:
@@ -138,7 +133,7 @@ class UnitOfWork(Queries):
 
     def lookup_keys(
         self, pairs: Iterable[tuple[str, str]], *, include_inactive: bool = False
-    ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    ) -> Holders:
         """For each ``(name, value)`` held by active keys: ``[(kind, process_id), …]``,
         newest holder first.
 
@@ -146,7 +141,7 @@ class UnitOfWork(Queries):
         released keys (to route late messages to finished processes).
         """
         only_if = None if include_inactive else {"active": True}
-        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        found: Holders = {}
         for chunk in chunks(list(dict.fromkeys(pairs))):
             rows = dialect.select_by_keys(
                 self.connection,
@@ -160,6 +155,17 @@ class UnitOfWork(Queries):
             )
             for name, value, kind, process_id in rows:
                 found.setdefault((name, value), []).append((kind, process_id))
+        return found
+
+    def key_holders(self, pairs: Sequence[tuple[str, str]]) -> Holders:
+        """Who holds each ``(name, value)``: the active holders, and for a pair no active
+        process holds, the processes that held it before (late messages still reach a
+        finished process, which records them as ignored). Pairs nobody ever held are absent.
+        """
+        found = self.lookup_keys(pairs) if pairs else {}
+        missing = [pair for pair in pairs if pair not in found]
+        if missing:
+            found.update(self.lookup_keys(missing, include_inactive=True))
         return found
 
     def process_versions(self, ids: Iterable[str]) -> dict[str, int]:
@@ -199,15 +205,14 @@ class UnitOfWork(Queries):
             with self.connection.begin_nested():
                 writes.write(self.connection, rendered)
         except writes.KeyInsertFailed as failure:
-            raise self._key_conflict(rendered.source) from failure.__cause__
+            raise self._key_conflict(rendered) from failure.__cause__
 
-    def _key_conflict(self, batch: WriteBatch) -> KeyConflict:
+    def _key_conflict(self, rendered: RenderedBatch) -> KeyConflict:
         """Name the key that made the insert fail: a clash inside the batch or a key that
         another process holds."""
-        gone = set(batch.keys_released)
         claimed: dict[tuple[str, str, str], str] = {}
-        for kind, name, value, pid in batch.keys_added:
-            if pid in gone:
+        for kind, name, value, pid, active in rendered.keys:
+            if not active:  # added to a process this batch also finishes
                 continue
             key = (kind, name, value)
             if claimed.setdefault(key, pid) != pid:

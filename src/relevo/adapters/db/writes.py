@@ -80,9 +80,9 @@ class KeyInsertFailed(Exception):
 @dataclass(slots=True)
 class RenderedBatch:
     """A ``WriteBatch`` turned into rows of plain values (JSON already serialised), so the
-    state and event objects it came from may change while it is being written."""
+    state and event objects it came from may change while it is being written, and so it
+    can be handed to another thread or pickled to another process."""
 
-    source: WriteBatch
     events: list[_Row] = field(default_factory=list)
     new_processes: list[_Row] = field(default_factory=list)
     changed_processes: list[_Row] = field(default_factory=list)
@@ -98,7 +98,6 @@ def render(batch: WriteBatch, at: str) -> RenderedBatch:
     released = list(dict.fromkeys(batch.keys_released))
     gone = set(released)
     return RenderedBatch(
-        source=batch,
         events=_event_rows(batch),
         new_processes=[(s.id, *_process_values(s)) for s in batch.new_states],
         changed_processes=[

@@ -1,0 +1,229 @@
+"""Writing decided batches in order, away from the thread that decides them.
+
+A ``WriteJob`` is a rendered batch plus the correlation it was decided with. Writing it
+means, in one transaction: look the batch's correlation keys up again (a batch written
+meanwhile may have added or released one), save the rows, commit. Two writers do that:
+
+* ``ThreadWriter``, a thread of this process. The database driver lets other Python code
+  run while the server works, but every row handed to the driver needs the interpreter.
+* ``ProcessWriter``, a child process with its own connection: the rows travel pickled, and
+  the deciding process keeps its interpreter to itself. It is the faster one (measured in
+  ``bench/README.md``) and the default for streams.
+
+Both take one job at a time: ``launch`` it, then ``land`` it before launching the next.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import subprocess
+import sys
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from relevo.adapters.db.engine import create_engine
+from relevo.adapters.db.records import ConcurrencyConflict, Holders, KeyConflict
+from relevo.adapters.db.store import SqlStore
+from relevo.adapters.db.writes import RenderedBatch
+
+#: How long ``close`` waits for the child to finish its last job before stopping it.
+CLOSE_TIMEOUT = 30.0
+#: The child's environment: the database URL and the parent's garbage-collector thresholds.
+URL_VARIABLE = "RELEVO_WRITER_DATABASE_URL"
+GC_VARIABLE = "RELEVO_WRITER_GC_THRESHOLD"
+
+
+@dataclass(frozen=True)
+class WriteJob:
+    """A batch to write, with the correlation keys it was decided with."""
+
+    rendered: RenderedBatch
+    #: Every correlation key the batch looked up, and who held each when it was decided.
+    pairs: list[tuple[str, str]]
+    holders: Holders
+
+
+class StaleCorrelation(Exception):
+    """A correlation key the batch was decided with changed hands before it was written;
+    nothing of it is written, and it must be decided again."""
+
+
+class WriterFailed(Exception):
+    """The writer stopped working (its process died, or an unexpected error); the job in
+    flight may or may not be written."""
+
+
+class BatchWriter(Protocol):
+    """Writes jobs in order, one at a time."""
+
+    def launch(self, job: WriteJob) -> None:
+        """Start writing ``job``; the previous job must have landed."""
+        ...
+
+    def land(self) -> None:
+        """Wait until the launched job is committed.
+
+        Raises ``StaleCorrelation``, ``ConcurrencyConflict`` or ``KeyConflict`` when it
+        was not written (nothing of it is), and ``WriterFailed`` when the writer broke.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the writer; a job still in flight is finished first."""
+        ...
+
+
+def write_job(store: SqlStore, job: WriteJob) -> None:
+    """Check, write and commit ``job`` in one transaction of ``store``."""
+    with store.unit_of_work() as uow:
+        if job.pairs and uow.key_holders(job.pairs) != job.holders:
+            raise StaleCorrelation("a correlation key changed hands while the batch was decided")
+        uow.save(job.rendered)
+        uow.commit()
+
+
+class ThreadWriter:
+    """Writes jobs on a thread of this process."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-writer")
+        self._flying: Future[None] | None = None
+
+    def launch(self, job: WriteJob) -> None:
+        """Start writing ``job`` on the writer thread."""
+        self._flying = self._executor.submit(write_job, self._store, job)
+
+    def land(self) -> None:
+        """Wait for the launched job (see ``BatchWriter.land``)."""
+        flying, self._flying = self._flying, None
+        if flying is not None:
+            flying.result()
+
+    def close(self) -> None:
+        """Finish the job in flight, then stop the thread."""
+        self._executor.shutdown(wait=True)
+
+
+class ProcessWriter:
+    """Writes jobs in a child process with its own connection to the same database."""
+
+    def __init__(self, store: SqlStore) -> None:
+        """Start the child: a fresh interpreter running ``relevo.adapters.db.writer_child``
+        (not ``multiprocessing``, which would import the caller's main script again). It
+        connects with the store's URL, passed in its environment rather than on its command
+        line, and talks over a pair of pipes."""
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        environment = {
+            **os.environ,
+            URL_VARIABLE: store.engine.url.render_as_string(hide_password=False),
+            GC_VARIABLE: ",".join(str(n) for n in gc.get_threshold()),
+        }
+        try:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "relevo.adapters.db.writer_child",
+                    str(to_child_read),
+                    str(from_child_write),
+                ],
+                env=environment,
+                pass_fds=(to_child_read, from_child_write),
+                stdin=subprocess.DEVNULL,
+            )
+        except BaseException:
+            for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
+                os.close(fd)
+            raise
+        os.close(to_child_read)
+        os.close(from_child_write)
+        self._to_child = Connection(to_child_write, readable=False)
+        self._from_child = Connection(from_child_read, writable=False)
+        self._in_flight = False
+
+    def launch(self, job: WriteJob) -> None:
+        """Send ``job`` to the child."""
+        try:
+            self._to_child.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as error:
+            raise WriterFailed(self._why_gone()) from error
+        self._in_flight = True
+
+    def land(self) -> None:
+        """Wait for the child's answer (see ``BatchWriter.land``)."""
+        if not self._in_flight:
+            return
+        self._in_flight = False
+        try:
+            answer = self._from_child.recv()
+        except (EOFError, OSError) as error:
+            raise WriterFailed(self._why_gone()) from error
+        kind, *detail = answer
+        if kind == "ok":
+            return
+        if kind == "stale":
+            raise StaleCorrelation(*detail)
+        if kind == "conflict":
+            raise ConcurrencyConflict(*detail)
+        if kind == "key":
+            key, holder = detail
+            raise KeyConflict(key, holder)
+        raise WriterFailed(f"the writer process failed:\n{detail[0]}")
+
+    def close(self) -> None:
+        """Let the child finish its job, then stop it."""
+        with suppress(WriterFailed, StaleCorrelation, ConcurrencyConflict, KeyConflict):
+            self.land()
+        with suppress(OSError):
+            self._to_child.close()  # end of input: the child leaves its loop
+        try:
+            self._process.wait(CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._from_child.close()
+
+    def _why_gone(self) -> str:
+        with suppress(subprocess.TimeoutExpired):
+            self._process.wait(1.0)
+        code = self._process.returncode
+        return f"the writer process stopped (exit code {code}); the batch in flight may be lost"
+
+
+def serve(
+    url: str, gc_threshold: tuple[int, int, int], inbox: Connection, outbox: Connection
+) -> None:
+    """The child's loop: write each job received, answer how it went; stop at the end of
+    the input (the parent closed it, or went away)."""
+    gc.set_threshold(*gc_threshold)  # the parent's process-wide tuning, here too
+    engine = create_engine(url)
+    store = SqlStore(engine)
+    try:
+        while True:
+            try:
+                message = inbox.recv_bytes()
+            except (EOFError, OSError):
+                return
+            answer: tuple[Any, ...]
+            try:
+                write_job(store, pickle.loads(message))
+                answer = ("ok",)
+            except StaleCorrelation as stale:
+                answer = ("stale", str(stale))
+            except ConcurrencyConflict as conflict:
+                answer = ("conflict", str(conflict))
+            except KeyConflict as conflict:
+                answer = ("key", conflict.key, conflict.holder)
+            except Exception:
+                answer = ("error", traceback.format_exc())
+            outbox.send(answer)
+    finally:
+        engine.dispose()

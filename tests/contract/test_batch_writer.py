@@ -1,0 +1,122 @@
+"""The batch writers: each job is checked, written and committed whole, or not at all, and
+what went wrong comes back to the process that decided it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from relevo.adapters.db.batch_writer import (
+    BatchWriter,
+    ProcessWriter,
+    StaleCorrelation,
+    ThreadWriter,
+    WriteJob,
+    WriterFailed,
+)
+from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
+from relevo.adapters.db.store import SqlStore, render
+
+from .builders import event_entry, make_state, moment, start_batch
+
+
+@pytest.fixture(params=["process", "thread"])
+def writer(request: pytest.FixtureRequest, store: SqlStore) -> Iterator[BatchWriter]:
+    made: BatchWriter = ProcessWriter(store) if request.param == "process" else ThreadWriter(store)
+    yield made
+    made.close()
+
+
+def second_event(pid: str = "p-1") -> WriteBatch:
+    state = make_state(pid, version=2, stage="donor_check")
+    return WriteBatch(events=[event_entry(pid, 2)], changed_states=[state], at=moment(5))
+
+
+def versions(store: SqlStore, *ids: str) -> dict[str, int]:
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.process_versions(ids)
+
+
+def test_a_job_is_written_and_committed(store: SqlStore, writer: BatchWriter) -> None:
+    writer.launch(WriteJob(render(start_batch("p-1", keys={"msisdn": "600"})), [], {}))
+    writer.land()
+    writer.launch(
+        WriteJob(
+            render(second_event()),
+            [("msisdn", "600")],
+            {("msisdn", "600"): [("mobile_port_in", "p-1")]},
+        )
+    )
+    writer.land()
+    assert versions(store, "p-1") == {"p-1": 2}
+
+
+def test_a_stale_correlation_writes_nothing(store: SqlStore, writer: BatchWriter) -> None:
+    writer.launch(WriteJob(render(start_batch("p-1", keys={"msisdn": "600"})), [], {}))
+    writer.land()
+    decided_when_nobody_held_it = WriteJob(render(second_event()), [("msisdn", "600")], {})
+    writer.launch(decided_when_nobody_held_it)
+    with pytest.raises(StaleCorrelation):
+        writer.land()
+    assert versions(store, "p-1") == {"p-1": 1}
+
+
+def test_a_version_written_meanwhile_is_a_conflict(store: SqlStore, writer: BatchWriter) -> None:
+    writer.launch(WriteJob(render(start_batch("p-1")), [], {}))
+    writer.land()
+    writer.launch(WriteJob(render(second_event()), [], {}))
+    writer.land()
+    writer.launch(WriteJob(render(second_event()), [], {}))
+    with pytest.raises(ConcurrencyConflict, match="already stored"):
+        writer.land()
+    assert versions(store, "p-1") == {"p-1": 2}
+
+
+def test_a_taken_key_names_its_holder(store: SqlStore, writer: BatchWriter) -> None:
+    writer.launch(WriteJob(render(start_batch("p-1", keys={"msisdn": "600"})), [], {}))
+    writer.land()
+    writer.launch(WriteJob(render(start_batch("p-2", keys={"msisdn": "600"})), [], {}))
+    with pytest.raises(KeyConflict) as conflict:
+        writer.land()
+    assert conflict.value.key == ("mobile_port_in", "msisdn", "600")
+    assert conflict.value.holder == "p-1"
+    assert versions(store, "p-1", "p-2") == {"p-1": 1}
+
+
+def test_an_unexpected_error_in_the_child_comes_back_with_its_traceback(
+    store: SqlStore,
+) -> None:
+    writer = ProcessWriter(store)
+    try:
+        broken = render(start_batch("p-1"))
+        broken.events[0] = broken.events[0][:3]  # a row missing most of its columns
+        writer.launch(WriteJob(broken, [], {}))
+        with pytest.raises(WriterFailed, match="Traceback"):
+            writer.land()
+        # The child goes on with the next job.
+        writer.launch(WriteJob(render(start_batch("p-2")), [], {}))
+        writer.land()
+    finally:
+        writer.close()
+    assert versions(store, "p-1", "p-2") == {"p-2": 1}
+
+
+def test_a_child_that_dies_is_reported(store: SqlStore) -> None:
+    writer = ProcessWriter(store)
+    try:
+        writer._process.kill()
+        writer._process.wait()
+        with pytest.raises(WriterFailed, match="stopped"):
+            writer.launch(WriteJob(render(start_batch("p-1")), [], {}))
+            writer.land()
+    finally:
+        writer.close()
+
+
+def test_close_waits_for_the_job_in_flight(store: SqlStore) -> None:
+    writer = ProcessWriter(store)
+    writer.launch(WriteJob(render(start_batch("p-1")), [], {}))
+    writer.close()
+    assert versions(store, "p-1") == {"p-1": 1}
+    assert writer._process.returncode == 0
