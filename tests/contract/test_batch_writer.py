@@ -10,6 +10,7 @@ import pytest
 from relevo.adapters.db.batch_writer import (
     BatchWriter,
     ProcessWriter,
+    Skipped,
     StaleCorrelation,
     ThreadWriter,
     WriteJob,
@@ -84,6 +85,22 @@ def test_a_taken_key_names_its_holder(store: SqlStore, writer: BatchWriter) -> N
     assert versions(store, "p-1", "p-2") == {"p-1": 1}
 
 
+def test_after_a_failure_the_rest_of_its_epoch_is_skipped(
+    store: SqlStore, writer: BatchWriter
+) -> None:
+    writer.launch(WriteJob(render(start_batch("p-1")), [], {}))
+    writer.launch(WriteJob(render(start_batch("p-1")), [], {}))  # clashes
+    writer.launch(WriteJob(render(start_batch("p-2")), [], {}))  # decided on top of it
+    writer.launch(WriteJob(render(start_batch("p-3")), [], {}, epoch=1))
+    writer.land()
+    with pytest.raises(ConcurrencyConflict):
+        writer.land()
+    with pytest.raises(Skipped):
+        writer.land()
+    writer.land()
+    assert versions(store, "p-1", "p-2", "p-3") == {"p-1": 1, "p-3": 1}
+
+
 def test_an_unexpected_error_in_the_child_comes_back_with_its_traceback(
     store: SqlStore,
 ) -> None:
@@ -94,8 +111,8 @@ def test_an_unexpected_error_in_the_child_comes_back_with_its_traceback(
         writer.launch(WriteJob(broken, [], {}))
         with pytest.raises(WriterFailed, match="Traceback"):
             writer.land()
-        # The child goes on with the next job.
-        writer.launch(WriteJob(render(start_batch("p-2")), [], {}))
+        # The child goes on with the jobs of the next epoch.
+        writer.launch(WriteJob(render(start_batch("p-2")), [], {}, epoch=1))
         writer.land()
     finally:
         writer.close()

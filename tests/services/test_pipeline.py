@@ -158,8 +158,9 @@ def test_a_stream_ends_exactly_as_batches_fed_one_by_one(
 
     monkeypatch.setattr(UnitOfWork, "commit", slow_commit)
     run_both(store, other_store, catalog, writer)
-    # Most batches were written as planned.
-    assert landed.count(True) > landed.count(False)
+    # Batches were written as planned. Every batch of this stream depends on the one
+    # before, so many also had to be decided again.
+    assert landed.count(True) > 0
     if writer == "thread":
         # Some had to be decided again: the batch in flight added the key that correlates
         # them, and the writer found the correlation stale.
@@ -222,10 +223,12 @@ def test_a_stream_cut_short_lets_the_batch_in_flight_settle(
     with pytest.raises(OSError, match="went away"):
         for results in hub.ingest_stream(source_that_breaks()):
             received.append(results)
-    assert len(received) == 1  # the second batch was in flight when the source broke
+    assert received == []  # both batches were in flight when the source broke
     with store.unit_of_work(read_only=True) as uow:
         stored = {s.id: s for s in uow.find_processes(kind="mobile_port_in", limit=1000)}
+        applied_first = uow.inbox_seen((item.source, item.id) for item in first)
         applied = uow.inbox_seen((item.source, item.id) for item in second)
+    assert len(applied_first) == len(first)
     assert bool(applied) is not second_write_fails
     # Whatever the cache kept is exactly what the store holds.
     for pid, state in stored.items():

@@ -10,7 +10,10 @@ meanwhile may have added or released one), save the rows, commit. Two writers do
   the deciding process keeps its interpreter to itself. It is the faster one (measured in
   ``bench/README.md``) and the default for streams.
 
-Both take one job at a time: ``launch`` it, then ``land`` it before launching the next.
+Jobs are written in the order launched, and several may be in flight; ``land`` waits for
+the oldest. A job is decided on top of the ones launched before it, so once one fails, the
+writer skips every later job of the same *epoch* (the caller starts a new epoch after
+deciding the failed ones again).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import threading
 import traceback
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -47,6 +53,8 @@ class WriteJob:
     #: Every correlation key the batch looked up, and who held each when it was decided.
     pairs: list[tuple[str, str]]
     holders: Holders
+    #: Jobs of an epoch in which one failed are skipped (see the module docstring).
+    epoch: int = 0
 
 
 class StaleCorrelation(Exception):
@@ -54,28 +62,38 @@ class StaleCorrelation(Exception):
     nothing of it is written, and it must be decided again."""
 
 
+class Skipped(Exception):
+    """An earlier job of the same epoch failed, and this one, decided on top of it, was not
+    written."""
+
+
 class WriterFailed(Exception):
     """The writer stopped working (its process died, or an unexpected error); the job in
     flight may or may not be written."""
 
 
+#: What ``land`` raises for a job that was not written, and can be decided again.
+NOT_WRITTEN = (StaleCorrelation, ConcurrencyConflict, KeyConflict, Skipped)
+
+
 class BatchWriter(Protocol):
-    """Writes jobs in order, one at a time."""
+    """Writes jobs in the order launched."""
 
     def launch(self, job: WriteJob) -> None:
-        """Start writing ``job``; the previous job must have landed."""
+        """Queue ``job`` behind the jobs in flight."""
         ...
 
     def land(self) -> None:
-        """Wait until the launched job is committed.
+        """Wait until the oldest job in flight is committed.
 
-        Raises ``StaleCorrelation``, ``ConcurrencyConflict`` or ``KeyConflict`` when it
-        was not written (nothing of it is), and ``WriterFailed`` when the writer broke.
+        Raises ``StaleCorrelation``, ``ConcurrencyConflict``, ``KeyConflict`` or
+        ``Skipped`` when it was not written (nothing of it is), and ``WriterFailed`` when
+        the writer broke.
         """
         ...
 
     def close(self) -> None:
-        """Release the writer; a job still in flight is finished first."""
+        """Release the writer; jobs still in flight are finished first."""
         ...
 
 
@@ -88,26 +106,42 @@ def write_job(store: SqlStore, job: WriteJob) -> None:
         uow.commit()
 
 
+class _Sequencer:
+    """Writes jobs one after the other, skipping the rest of an epoch after a failure."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.failed_epoch: int | None = None
+
+    def write(self, job: WriteJob) -> None:
+        if job.epoch == self.failed_epoch:
+            raise Skipped("an earlier batch of this stream was not written")
+        try:
+            write_job(self.store, job)
+        except BaseException:
+            self.failed_epoch = job.epoch
+            raise
+
+
 class ThreadWriter:
     """Writes jobs on a thread of this process."""
 
     def __init__(self, store: SqlStore) -> None:
-        self._store = store
+        self._sequencer = _Sequencer(store)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-writer")
-        self._flying: Future[None] | None = None
+        self._flying: deque[Future[None]] = deque()
 
     def launch(self, job: WriteJob) -> None:
-        """Start writing ``job`` on the writer thread."""
-        self._flying = self._executor.submit(write_job, self._store, job)
+        """Queue ``job`` on the writer thread."""
+        self._flying.append(self._executor.submit(self._sequencer.write, job))
 
     def land(self) -> None:
-        """Wait for the launched job (see ``BatchWriter.land``)."""
-        flying, self._flying = self._flying, None
-        if flying is not None:
-            flying.result()
+        """Wait for the oldest job (see ``BatchWriter.land``)."""
+        if self._flying:
+            self._flying.popleft().result()
 
     def close(self) -> None:
-        """Finish the job in flight, then stop the thread."""
+        """Finish the jobs in flight, then stop the thread."""
         self._executor.shutdown(wait=True)
 
 
@@ -147,21 +181,22 @@ class ProcessWriter:
         os.close(from_child_write)
         self._to_child = Connection(to_child_write, readable=False)
         self._from_child = Connection(from_child_read, writable=False)
-        self._in_flight = False
+        self._in_flight = 0
 
     def launch(self, job: WriteJob) -> None:
-        """Send ``job`` to the child."""
+        """Send ``job`` to the child (which reads ahead, so this does not wait for the
+        jobs before it)."""
         try:
             self._to_child.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as error:
             raise WriterFailed(self._why_gone()) from error
-        self._in_flight = True
+        self._in_flight += 1
 
     def land(self) -> None:
-        """Wait for the child's answer (see ``BatchWriter.land``)."""
+        """Wait for the child's answer about the oldest job (see ``BatchWriter.land``)."""
         if not self._in_flight:
             return
-        self._in_flight = False
+        self._in_flight -= 1
         try:
             answer = self._from_child.recv()
         except (EOFError, OSError) as error:
@@ -171,6 +206,8 @@ class ProcessWriter:
             return
         if kind == "stale":
             raise StaleCorrelation(*detail)
+        if kind == "skipped":
+            raise Skipped(*detail)
         if kind == "conflict":
             raise ConcurrencyConflict(*detail)
         if kind == "key":
@@ -179,9 +216,10 @@ class ProcessWriter:
         raise WriterFailed(f"the writer process failed:\n{detail[0]}")
 
     def close(self) -> None:
-        """Let the child finish its job, then stop it."""
-        with suppress(WriterFailed, StaleCorrelation, ConcurrencyConflict, KeyConflict):
-            self.land()
+        """Let the child finish its jobs, then stop it."""
+        while self._in_flight:
+            with suppress(WriterFailed, *NOT_WRITTEN):
+                self.land()
         with suppress(OSError):
             self._to_child.close()  # end of input: the child leaves its loop
         try:
@@ -205,17 +243,28 @@ def serve(
     the input (the parent closed it, or went away)."""
     gc.set_threshold(*gc_threshold)  # the parent's process-wide tuning, here too
     engine = create_engine(url)
-    store = SqlStore(engine)
-    try:
+    sequencer = _Sequencer(SqlStore(engine))
+    received: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read_ahead() -> None:
+        # Takes the next jobs off the pipe while one is written, so the parent never
+        # waits for the writer to hand one over.
         while True:
             try:
-                message = inbox.recv_bytes()
+                received.put(inbox.recv_bytes())
             except (EOFError, OSError):
+                received.put(None)
                 return
+
+    threading.Thread(target=read_ahead, name="relevo-writer-reader", daemon=True).start()
+    try:
+        while (message := received.get()) is not None:
             answer: tuple[Any, ...]
             try:
-                write_job(store, pickle.loads(message))
+                sequencer.write(pickle.loads(message))
                 answer = ("ok",)
+            except Skipped as skipped:
+                answer = ("skipped", str(skipped))
             except StaleCorrelation as stale:
                 answer = ("stale", str(stale))
             except ConcurrencyConflict as conflict:
