@@ -545,13 +545,29 @@ def history_run(url: str, processes: int, long: int) -> tuple[Run, Run]:
             lambda line, i: _msg("sim.activated", {"msisdn": line.msisdn}, i),
             lambda line, i: _msg("port.executed", {"msisdn": line.msisdn}, i),
         ]
+        if eng.dialect.name == "sqlite":
+            # The setup wrote about a million events: checkpoint its log now, or the first
+            # timed commit (always the short group's) pays for it.
+            raw = eng.raw_connection()  # outside any transaction, as a checkpoint must be
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+        # Both groups start warm: their states in the cache (as ingest leaves them), their
+        # rows read once. Otherwise the group written first meets a colder page cache.
+        with store.unit_of_work(read_only=True) as uow:
+            for lines in groups.values():
+                warm = uow.load_states(line.process_id for line in lines)
+                hub.ingestor.states.give_back(warm.values())
         latencies: dict[int, list[float]] = {10: [], long: []}
         outcomes: dict[int, Counter[str]] = {10: Counter(), long: Counter()}
         events = dict.fromkeys(latencies, 0)
         cpu = dict.fromkeys(latencies, 0.0)
         before = rss_mb()
         for w, wave in enumerate(waves):
-            for prior, lines in groups.items():
+            # Each group goes first in every other wave.
+            order = list(groups.items()) if w % 2 == 0 else list(reversed(groups.items()))
+            for prior, lines in order:
                 items = [wave(line, w * 10**7 + prior * 10**4 + i) for i, line in enumerate(lines)]
                 for chunk in batches(items):
                     t, c = time.perf_counter(), time.process_time()
@@ -616,7 +632,7 @@ def main() -> None:
         serve(args.serve[0], int(args.serve[1]))
         return
     processes = args.processes or (2_000 if args.quick else 20_000)
-    history_processes = 300 if args.quick else 1_000
+    history_processes = 300 if args.quick else 2_000
     print_machine("relevo ingest benchmark" + (" (quick)" if args.quick else ""))
     runs: list[Run] = []
     history: tuple[Run, Run] | None = None

@@ -54,8 +54,8 @@ def ingest_command(
         )
         with progress:
             task = progress.add_task("ingest", total=file.stat().st_size)
-            # Batches go through the hub's pipeline: the next one is decided while the
-            # previous one is written. Results come back in order, one batch behind.
+            # Batches go through the hub's pipeline: the next ones are decided while the
+            # previous ones are written. Results come back in order, a batch or two behind.
             waiting: deque[tuple[list[int], Screened, int]] = deque()
 
             def valid_batches() -> Iterator[list[Inbound]]:
