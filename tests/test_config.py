@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from relevo.bootstrap import build_hub
 from relevo.config import Settings
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
@@ -24,3 +25,21 @@ def test_a_bad_state_cache_size_says_what_is_expected(
     monkeypatch.setenv("RELEVO_STATE_CACHE", text)
     with pytest.raises(ValueError, match="RELEVO_STATE_CACHE must be a whole number of 0 or more"):
         Settings.from_env()
+
+
+def test_the_ingest_writer_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RELEVO_INGEST_WRITER", raising=False)
+    assert Settings.from_env().ingest_writer == "process"
+    monkeypatch.setenv("RELEVO_INGEST_WRITER", " Thread ")
+    assert Settings.from_env().ingest_writer == "thread"
+
+
+def test_an_unknown_ingest_writer_says_what_is_expected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELEVO_INGEST_WRITER", "fork")
+    with pytest.raises(ValueError, match="RELEVO_INGEST_WRITER must be 'process' or 'thread'"):
+        Settings.from_env()
+
+
+def test_the_hub_built_from_settings_streams_through_the_configured_writer() -> None:
+    settings = Settings(database_url="sqlite://", ingest_writer="thread")
+    assert build_hub(settings).stream_writer == "thread"
