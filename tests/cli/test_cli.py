@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -102,6 +103,34 @@ def test_keys_create_refuses_an_unknown_scope(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert "unknown scope(s) wizard; valid scopes are ingest, channel, admin" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_interrupted_ingest_says_how_far_it_got_and_how_to_finish(
+    runner: CliRunner, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        orjson.dumps({"specversion": "1.0", "id": f"e-{n}", "source": "/gw", "type": "x.y"})
+        for n in range(6)
+    ]
+    file = tmp_path / "events.jsonl"
+    file.write_bytes(b"\n".join(lines) + b"\n")
+    stream = Hub.ingest_stream
+
+    def interrupted_after_one_batch(self: Hub, batches: Any) -> Iterator[Any]:
+        for n, results in enumerate(stream(self, batches)):
+            if n == 1:
+                raise KeyboardInterrupt
+            yield results
+
+    monkeypatch.setattr(Hub, "ingest_stream", interrupted_after_one_batch)
+
+    result = runner.invoke(app, ["ingest", str(file), "--batch", "2"])
+
+    assert result.exit_code == 130
+    said = " ".join(result.stderr.split())  # as one line, whatever the console's width
+    assert said.startswith("Interrupted.")
+    assert "lines up to 2 are applied" in said
+    assert "Run the same command again to finish" in said
 
 
 def test_ingest_reports_counts_and_rejected_lines_and_dead_letters_them(

@@ -64,15 +64,26 @@ def ingest_command(
                     waiting.append((lines, screened, size))
                     yield screened.valid
 
-            for ingested in hub.ingest_stream(valid_batches()):
-                lines, screened, size = waiting.popleft()
-                results = screened.complete(hub, ingested)
-                for outcome, n in counts(results).items():
-                    tally[outcome] += n
-                for result in results:
-                    if result.outcome is Outcome.REJECTED:
-                        rejected.append((lines[result.index], result.reason or "rejected"))
-                progress.advance(task, size)
+            done = 0  # the last line of the last batch whose results came back
+            try:
+                for ingested in hub.ingest_stream(valid_batches()):
+                    lines, screened, size = waiting.popleft()
+                    results = screened.complete(hub, ingested)
+                    for outcome, n in counts(results).items():
+                        tally[outcome] += n
+                    for result in results:
+                        if result.outcome is Outcome.REJECTED:
+                            rejected.append((lines[result.index], result.reason or "rejected"))
+                    done = lines[-1] if lines else done
+                    progress.advance(task, size)
+            except KeyboardInterrupt:
+                progress.stop()
+                err.print(
+                    f"Interrupted. {file}: lines up to {done:,} are applied, and perhaps a "
+                    "batch or two after them. Run the same command again to finish: what was "
+                    "already received is reported as a duplicate, nothing is applied twice."
+                )
+                raise typer.Exit(130) from None
         _report(file, tally, rejected)
     if rejected:
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ with the database URL and GC thresholds in its environment; not meant to be run 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from multiprocessing.connection import Connection
 
@@ -22,6 +23,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    # Ctrl-C reaches the whole process group; the parent decides what stops, and the end
+    # of its pipe tells this process to finish the job in hand and leave.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     low, middle, high = (int(n) for n in os.environ.get(GC_VARIABLE, "700,10,10").split(","))
     inbox = Connection(int(argv[0]), writable=False)
     outbox = Connection(int(argv[1]), readable=False)
