@@ -235,7 +235,15 @@ class Ingestor:
         """
         if not self.states.enabled:
             return uow.load_states(ids)
-        versions = uow.process_versions(ids)
+        return self.states_at(uow, uow.process_versions(ids), ahead)
+
+    def states_at(
+        self, uow: UnitOfWork, versions: Mapping[str, int], ahead: Mapping[str, int] | None = None
+    ) -> dict[str, ProcessState] | None:
+        """The states of the processes in ``versions`` (their stored versions, as read):
+        cached where the version confirms the entry, read through ``uow`` otherwise.
+        ``ahead`` as for ``load_states``."""
+        versions = dict(versions)
         if ahead:
             versions.update((pid, ahead[pid]) for pid in versions.keys() & ahead.keys())
         states = self.states.take(versions)

@@ -5,9 +5,12 @@ batches (a file, a simulator, a back-end replaying its backlog) a writer (a chil
 by default, see ``relevo.adapters.db.batch_writer``) writes and commits batches while this
 process decides the next ones on top of them, with up to ``DEPTH`` batches in flight:
 
-1. **Plan** the next batch on a read-only snapshot, which does not contain the batches in
-   flight, so their effects are laid over it: their messages count as received, their
-   states come from the state cache at the versions they give them.
+1. **Plan** the next batch on what the store said when its reads began (on PostgreSQL they
+   are read on a thread while the batch before is decided, since they mostly wait on the
+   server). That snapshot may lack every batch not yet landed when the reads began, so
+   their effects are laid over it: their messages count as received, their states come
+   from the state cache at the versions they give them. A snapshot taken before a batch
+   was written directly (after a failure) is read again.
 2. **Land** the oldest batch in flight when the pipeline is full: wait for its commit.
 3. **Launch** the planned batch: hand its rows to the writer, which first checks, in the
    write transaction, what the snapshot could not know: every correlation key the batch
@@ -27,6 +30,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -109,78 +113,172 @@ def _chain(
     yield from rest
 
 
+@dataclass
+class _Reads:
+    """What the store said about a batch before it was decided, and what it may have
+    missed: every batch not yet landed when the reading began (``since`` is the sequence
+    number of the first of them), unless a batch was written directly since (``redone``)."""
+
+    seen: set[tuple[str, str]]
+    correlation: Correlation
+    versions: dict[str, int]
+    since: int
+    redone: int
+
+
+class _Stream:
+    """The bookkeeping of one pipelined stream: batches in flight, the recent batches a
+    read may have missed, and the reads prefetched for the next batch."""
+
+    def __init__(self, ingestor: Ingestor, writer: BatchWriter, prefetch: bool) -> None:
+        self.ingestor = ingestor
+        self.writer = writer
+        self.flying: deque[_Planned] = deque()
+        #: Batches launched (and not failed), by sequence number, while a read may lack them.
+        self.recent: deque[tuple[int, _Planned]] = deque()
+        self.launched = 0
+        self.landed = 0
+        self.redone = 0  # how many times batches were written directly, outside the writer
+        self.epoch = 0
+        self._reader = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-reader")
+            if prefetch
+            else None
+        )
+
+    def read(self, items: Sequence[Inbound]) -> Callable[[], _Reads]:
+        """What ``items`` need from the store, as a call that returns it: read now on the
+        reader thread when prefetching, else read when called."""
+        if self._reader is None:
+            return lambda: _read(self.ingestor, items, self.landed, self.redone)
+        return self._reader.submit(_read, self.ingestor, items, self.landed, self.redone).result
+
+    def fresh(self, reads: _Reads, items: Sequence[Inbound]) -> _Reads:
+        """``reads``, or new ones when batches were written directly since they began."""
+        if reads.redone == self.redone:
+            return reads
+        return _read(self.ingestor, items, self.landed, self.redone)
+
+    def missed_by(self, reads: _Reads) -> list[_Planned]:
+        """The batches ``reads`` may not show, oldest first."""
+        return [planned for seq, planned in self.recent if seq >= reads.since]
+
+    def launch(self, planned: _Planned) -> None:
+        self.writer.launch(planned.job)
+        # The next batches are planned before this one commits: they find these states in
+        # the cache. Should the write fail, they leave the cache and every batch planned on
+        # top of them starts over.
+        self.ingestor.states.give_back(planned.states.values())
+        self.flying.append(planned)
+        self.recent.append((self.launched, planned))
+        self.launched += 1
+        while len(self.recent) > DEPTH + 2:
+            self.recent.popleft()
+
+    def ingest_directly(self, items: Sequence[Inbound]) -> list[IngestResult]:
+        self.redone += 1
+        return self.ingestor.ingest(items)
+
+    def land_oldest(self) -> Generator[list[IngestResult], None, bool]:
+        """Land the oldest batch in flight and yield its results. When it was not written,
+        the writer skipped every batch after it: land those too, decide them all again
+        from the store, in order, and return ``True``."""
+        landing = self.flying.popleft()
+        self.landed += 1
+        if _land(self.ingestor, self.writer, landing):
+            yield landing.results
+            return False
+        redo = [landing.items]
+        while self.flying:
+            later = self.flying.popleft()
+            self.landed += 1
+            _land(self.ingestor, self.writer, later)
+            redo.append(later.items)
+        self.recent.clear()  # nothing in flight, and what failed was never written
+        self.epoch += 1
+        for items in redo:
+            yield self.ingest_directly(items)
+        return True
+
+    def close(self) -> None:
+        """Let the writes in flight settle (so that the cache never keeps states of a write
+        that failed), then stop the reader and the writer."""
+        while self.flying:
+            with contextlib.suppress(Exception):
+                _land(self.ingestor, self.writer, self.flying.popleft())
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+        self.writer.close()
+
+
 def _pipelined(
     ingestor: Ingestor, batches: Iterator[Sequence[Inbound]], writer: BatchWriter
 ) -> Iterator[list[IngestResult]]:
-    flying: deque[_Planned] = deque()
-    epoch = 0
+    stream = _Stream(ingestor, writer, prefetch=ingestor.store.reads_wait_on_a_server)
     try:
-        for items in batches:
-            planned = _plan(ingestor, items, flying, epoch)
-            while flying and (len(flying) >= DEPTH or planned is None):
-                if (yield from _land_oldest(ingestor, writer, flying)):
+        items = next(batches, None)
+        reading = stream.read(items) if items is not None else None
+        while items is not None and reading is not None:
+            reads = reading()
+            broken: Exception | None = None
+            try:
+                following = next(batches, None)
+            except Exception as error:  # the source broke: this batch still goes in first
+                following, broken = None, error
+            # The next batch's reads overlap this one's deciding.
+            reading = stream.read(following) if following is not None else None
+            reads = stream.fresh(reads, items)
+            planned = _plan(ingestor, items, reads, stream.missed_by(reads), stream.epoch)
+            while stream.flying and (len(stream.flying) >= DEPTH or planned is None):
+                if (yield from stream.land_oldest()):
                     planned = None  # decided on top of a write that did not happen
-                    epoch += 1
             if planned is None:
-                yield ingestor.ingest(items)
-                continue
-            writer.launch(planned.job)
-            # The next batches are planned before this one commits: they find these states
-            # in the cache. Should the write fail, they leave the cache and every batch
-            # planned on top of them starts over.
-            ingestor.states.give_back(planned.states.values())
-            flying.append(planned)
-        while flying:
-            yield from _land_oldest(ingestor, writer, flying)
+                yield stream.ingest_directly(items)
+            else:
+                stream.launch(planned)
+            if broken is not None:
+                raise broken
+            items = following
+        while stream.flying:
+            yield from stream.land_oldest()
     finally:
-        # Stopped early (an error, or the caller stopped reading): let the writes settle,
-        # so that the cache never keeps states of a write that failed.
-        while flying:
-            with contextlib.suppress(Exception):
-                _land(ingestor, writer, flying.popleft())
-        writer.close()
+        stream.close()
 
 
-def _land_oldest(
-    ingestor: Ingestor, writer: BatchWriter, flying: deque[_Planned]
-) -> Generator[list[IngestResult], None, bool]:
-    """Land the oldest batch in flight and yield its results. When it was not written, the
-    writer skipped every batch after it: land those too, decide them all again from the
-    store, in order, and return ``True``."""
-    landing = flying.popleft()
-    if _land(ingestor, writer, landing):
-        yield landing.results
-        return False
-    redo = [landing.items]
-    while flying:
-        later = flying.popleft()
-        _land(ingestor, writer, later)
-        redo.append(later.items)
-    for items in redo:
-        yield ingestor.ingest(items)
-    return True
+def _read(ingestor: Ingestor, items: Sequence[Inbound], since: int, redone: int) -> _Reads:
+    """Read what deciding ``items`` needs: which messages were received, whom the keys
+    name, the stored versions of those processes."""
+    with ingestor.store.unit_of_work(read_only=True) as uow:
+        seen = uow.inbox_seen((item.source, item.id) for item in items)
+        correlation = ingestor.correlator.resolve(uow, items)
+        versions = uow.process_versions({pid for pid in correlation.targets if pid is not None})
+    return _Reads(seen, correlation, versions, since, redone)
 
 
 def _plan(
-    ingestor: Ingestor, items: Sequence[Inbound], flying: Sequence[_Planned], epoch: int
+    ingestor: Ingestor,
+    items: Sequence[Inbound],
+    reads: _Reads,
+    missed: Sequence[_Planned],
+    epoch: int,
 ) -> _Planned | None:
-    """Decide ``items`` on a snapshot with the effects of the batches in ``flying`` laid
-    over it; ``None`` when a state it needs is neither in the snapshot nor in the cache."""
+    """Decide ``items`` on ``reads`` with the effects of the batches they ``missed`` laid
+    over them; ``None`` when a state it needs is neither in the store nor in the cache."""
     now = ingestor.clock()
+    seen = set(reads.seen)
+    ahead: dict[str, int] = {}
+    for earlier in missed:
+        seen |= earlier.received()
+        ahead.update(earlier.versions())
+    targets = reads.correlation.targets
     with ingestor.store.unit_of_work(read_only=True) as uow:
-        seen = uow.inbox_seen((item.source, item.id) for item in items)
-        correlation: Correlation = ingestor.correlator.resolve(uow, items)
-        ahead: dict[str, int] = {}
-        for earlier in flying:
-            seen |= earlier.received()
-            ahead.update(earlier.versions())
-        targets = correlation.targets
-        states = ingestor.load_states(uow, {pid for pid in targets if pid is not None}, ahead)
-        if states is None:
-            return None
+        states = ingestor.states_at(uow, reads.versions, ahead)
+    if states is None:
+        return None
     results, batch = ingestor.decide_batch(
         items, now, seen, targets, states, excluded={}, key_owner={}, keep_rejected=True
     )
+    correlation = reads.correlation
     job = WriteJob(render(batch), correlation.pairs, correlation.holders, epoch)
     return _Planned(items, results, job, states)
 

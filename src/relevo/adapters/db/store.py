@@ -61,6 +61,12 @@ class SqlStore:
         self.engine = engine
 
     @property
+    def reads_wait_on_a_server(self) -> bool:
+        """True when a query mostly waits for a server (PostgreSQL), so that a thread
+        reading ahead leaves this process's Python free; SQLite reads run in-process."""
+        return self.engine.dialect.name != dialect.SQLITE
+
+    @property
     def single_connection(self) -> bool:
         """True when every unit of work shares one connection (in-memory SQLite), so a
         reader cannot run beside a writer."""
