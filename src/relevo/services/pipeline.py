@@ -164,6 +164,7 @@ class _Stream:
         return [planned for seq, planned in self.recent if seq >= reads.since]
 
     def launch(self, planned: _Planned) -> None:
+        """Hand ``planned`` to the writer and count it in flight."""
         self.writer.launch(planned.job)
         # The next batches are planned before this one commits: they find these states in
         # the cache. Should the write fail, they leave the cache and every batch planned on
@@ -176,6 +177,8 @@ class _Stream:
             self.recent.popleft()
 
     def ingest_directly(self, items: Sequence[Inbound]) -> list[IngestResult]:
+        """Decide and write ``items`` here, from the store (no batch may be in flight);
+        every read begun before is stale from now on."""
         self.redone += 1
         return self.ingestor.ingest(items)
 
