@@ -154,7 +154,7 @@ class Ingestor:
     ) -> tuple[list[IngestResult], dict[str, ProcessState]]:
         now = self.clock()
         seen = uow.inbox_seen((item.source, item.id) for item in items)
-        targets = self.correlate(uow, items)
+        targets = self.correlator.resolve(uow, items).targets
         states = self.load_states(uow, {pid for pid in targets if pid is not None})
         assert states is not None  # nothing is in flight here
         results, batch = self.decide_batch(
@@ -296,10 +296,6 @@ class Ingestor:
             decision.reason,
             decision.reason_code,
         )
-
-    def correlate(self, uow: UnitOfWork, items: Sequence[Inbound]) -> list[str | None]:
-        """The process each item addresses (see ``Correlator.resolve``)."""
-        return self.correlator.resolve(uow, items).targets
 
 
 def _rejected(

@@ -340,7 +340,6 @@ def _select_sql(
     newest_first: str | None,
 ) -> str:
     q, name = d.identifier_preparer.quote, d.identifier_preparer.quote(table.name)
-    wanted = ", ".join(f"{name}.{q(c)}" for c in columns)
     extra = [f"{name}.{q(c)} = {_literal(d, table, c, v)}" for c, v in conditions]
     if d.name == POSTGRESQL:
         # Each key is looked up on its own (a LATERAL subquery, fenced by OFFSET 0 so the
@@ -364,6 +363,7 @@ def _select_sql(
     matches = [
         f"{name}.{q(k)} = json_extract(v.value, '$[{i}]')" for i, k in enumerate(key_columns)
     ]
+    wanted = ", ".join(f"{name}.{q(c)}" for c in columns)
     sql = f"SELECT {wanted} FROM json_each(?) AS v JOIN {name} ON {' AND '.join(matches)}"
     if extra:
         sql += " WHERE " + " AND ".join(extra)
