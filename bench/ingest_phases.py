@@ -32,6 +32,7 @@ from relevo.bootstrap import tune_runtime
 from relevo.domain import engine as engine_module
 from relevo.services import ingest as ingest_module
 from relevo.services.catalog import Catalog
+from relevo.services.correlation import Correlator
 from relevo.services.hub import Hub
 
 #: label -> [wall seconds, CPU seconds, calls or rows]
@@ -85,7 +86,7 @@ def main() -> None:
         stream = port_in_stream(lines, NOW)
         for owner, name, label in (
             (UnitOfWork, "inbox_seen", "store: inbox_seen (dedupe)"),
-            (ingest_module.Ingestor, "correlate", "ingest: correlate (key lookups)"),
+            (Correlator, "resolve", "correlator: resolve (key lookups)"),
             (UnitOfWork, "load_states", "store: load_states"),
             (UnitOfWork, "process_versions", "store: process_versions (cache check)"),
             (engine_module, "decide", "engine: decide"),
