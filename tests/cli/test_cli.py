@@ -19,7 +19,7 @@ from relevo.cli import app
 from relevo.config import Settings
 from relevo.services.catalog import shipped_files
 from relevo.services.hub import Hub, StartRequest
-from relevo.services.keys import verify_key
+from relevo.services.keys import list_keys, verify_key
 
 
 @pytest.fixture
@@ -216,3 +216,45 @@ def test_replaying_an_unknown_dead_letter_is_a_clear_error(runner: CliRunner) ->
     assert result.exit_code == 1
     assert "no dead letter with id 999" in result.output
     assert "Traceback" not in result.output
+
+
+def test_keys_list_shows_every_key_without_its_secret_and_revoke_stops_it(
+    runner: CliRunner, hub: Hub
+) -> None:
+    created = runner.invoke(app, ["keys", "create", "store-till", "--scope", "channel"])
+    [id_line] = [row for row in created.stdout.splitlines() if row.startswith("id:")]
+    [key_line] = [row for row in created.stdout.splitlines() if row.startswith("key:")]
+    key_id, plaintext = id_line.split()[-1], key_line.split()[-1]
+
+    listed = runner.invoke(app, ["keys", "list"])
+
+    assert listed.exit_code == 0, listed.output
+    assert key_id in listed.output
+    assert "store-till" in listed.output
+    assert plaintext not in listed.output
+    assert plaintext.split("_")[2] not in listed.output  # the secret part, never shown
+    assert "…" not in listed.output  # nothing cut short, however narrow the terminal
+
+    revoked = runner.invoke(app, ["keys", "revoke", key_id])
+
+    assert revoked.exit_code == 0, revoked.output
+    assert f"Revoked {key_id}." in revoked.output
+    assert key_id in runner.invoke(app, ["keys", "list"]).output
+    assert verify_key(hub.store, plaintext) is None
+    [row] = [row for row in list_keys(hub.store) if row.id == key_id]
+    assert row.revoked_at is not None
+
+
+def test_revoking_an_unknown_key_is_a_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["keys", "revoke", "key_nobody"])
+
+    assert result.exit_code == 1
+    assert "no API key key_nobody; 'relevo keys list' shows every key's id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_keys_list_on_an_empty_store_says_how_to_create_one(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["keys", "list"])
+
+    assert result.exit_code == 0
+    assert "No keys yet: create one with 'relevo keys create NAME --scope SCOPE'." in result.output

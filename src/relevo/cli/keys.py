@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from relevo.cli.common import err, failures, open_hub, out
@@ -31,25 +34,42 @@ def create(
 
 @app.command("list")
 def list_command() -> None:
-    """List every key (never the secrets)."""
+    """List every key (never the secrets), oldest first, times in UTC."""
     with failures(), open_hub() as hub:
         rows = keys.list_keys(hub.store)
-    table = Table("id", "name", "prefix", "scopes", "created", "revoked")
+    if not rows:
+        err.print("No keys yet: create one with 'relevo keys create NAME --scope SCOPE'.")
+        return
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+    for header in ("id", "name", "starts with", "scopes", "created (UTC)", "revoked (UTC)"):
+        table.add_column(header, no_wrap=True)
     for row in rows:
         table.add_row(
             row.id,
             row.name,
-            f"rlv_{row.prefix}_…",
-            ", ".join(sorted(row.scopes)),
-            row.created_at,
-            row.revoked_at or "",
+            f"rlv_{row.prefix}_",
+            ",".join(sorted(row.scopes)),
+            _minute(row.created_at),
+            _minute(row.revoked_at) if row.revoked_at else "",
         )
-    out.print(table)
+    # Printed at its natural width, as other listing tools do (the terminal wraps long
+    # lines): an id cut short to fit a narrow terminal could not be given to `keys revoke`.
+    natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
+    console = out if natural <= out.width else Console(file=out.file, width=natural)
+    console.print(table)
+
+
+def _minute(moment: str) -> str:
+    """An ISO 8601 UTC time as 'YYYY-MM-DD HH:MM'."""
+    return moment[:16].replace("T", " ")
 
 
 @app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
     """Revoke a key; running servers stop accepting it within their key cache time (30 s)."""
     with failures(), open_hub() as hub:
-        keys.revoke_key(hub.store, key_id)
+        try:
+            keys.revoke_key(hub.store, key_id)
+        except LookupError as error:
+            raise LookupError(f"{error}; 'relevo keys list' shows every key's id") from None
     out.print(f"Revoked {key_id}.")
