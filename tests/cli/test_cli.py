@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -258,3 +259,29 @@ def test_keys_list_on_an_empty_store_says_how_to_create_one(runner: CliRunner) -
 
     assert result.exit_code == 0
     assert "No keys yet: create one with 'relevo keys create NAME --scope SCOPE'." in result.output
+
+
+def test_dead_letters_list_shows_each_letter_whole_with_what_to_do(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    unknown = {
+        "specversion": "1.0",
+        "id": "msg-[42]",
+        "source": "crm[eu-west]/orders",
+        "type": "donor.confirmed",
+        "data": {"msisdn": "699000111"},
+    }
+    file = tmp_path / "events.jsonl"
+    file.write_bytes(orjson.dumps(unknown) + b"\n")
+    runner.invoke(app, ["ingest", str(file)])
+
+    listed = runner.invoke(app, ["dead-letters", "list"])
+
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.stdout.split())  # however the terminal wrapped it
+    assert re.search(r"#\d+ open received \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+    # Square brackets are data, not console markup; nothing is cut short.
+    assert "from crm[eu-west]/orders · message msg-[42] · type donor.confirmed" in text
+    assert "no process holds the correlation key msisdn='699000111'" in text
+    assert "…" not in text
+    assert "Replay one with 'relevo dead-letters replay ID' once its cause is fixed." in text

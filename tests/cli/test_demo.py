@@ -38,9 +38,7 @@ def demo_hub(folder: Path) -> Iterator[Hub]:
 
 
 def run_demo(*extra: str) -> str:
-    result = CliRunner().invoke(
-        app, ["demo", "--no-serve", "--processes", str(PROCESSES), *extra], terminal_width=120
-    )
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--processes", str(PROCESSES), *extra])
     assert result.exit_code == 0, result.output
     return result.output
 

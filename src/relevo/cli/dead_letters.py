@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.padding import Padding
+from rich.text import Text
 
 from relevo.cli.common import failures, open_hub, out
-from relevo.domain.model import Outcome
+from relevo.domain.model import JSON, Outcome
 
 app = typer.Typer(help="Messages kept because they could not be processed.", no_args_is_help=True)
 
@@ -25,19 +26,36 @@ def list_command(
         raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
     with failures(), open_hub() as hub:
         letters = hub.dead_letters(None if status == "all" else status, limit)
-    table = Table("id", "received", "source", "message id", "type", "status", "reason")
+    # One block per letter rather than a table: reasons are sentences, and ids, sources
+    # and message ids must never be cut short to fit a column.
     for letter in letters:
-        table.add_row(
-            str(letter["id"]),
-            letter["received_at"],
-            letter["source"],
-            letter["message_id"] or "",
-            letter["type"] or "",
-            letter["status"],
-            letter["reason"],
-        )
-    out.print(table)
+        received = _minute(letter["received_at"])
+        out.print(f"#{letter['id']}  {letter['status']}  received {received} UTC", markup=False)
+        out.print(Padding(Text(_origin(letter), style="dim"), (0, 0, 0, 4), expand=False))
+        out.print(Padding(Text(letter["reason"]), (0, 0, 0, 4), expand=False))
+        if letter["resolved_at"]:
+            resolution = f"{letter['status']} at {_minute(letter['resolved_at'])} UTC"
+            if letter["resolution"]:
+                resolution += f": {letter['resolution']}"
+            out.print(Padding(Text(resolution, style="dim"), (0, 0, 0, 4), expand=False))
     out.print(f"{len(letters)} dead letter(s) with status {status}.")
+    if status == "open" and letters:
+        out.print("Replay one with 'relevo dead-letters replay ID' once its cause is fixed.")
+
+
+def _origin(letter: JSON) -> str:
+    """``from SOURCE · message ID · type TYPE``, leaving out what the message lacked."""
+    parts = [f"from {letter['source']}"]
+    if letter["message_id"]:
+        parts.append(f"message {letter['message_id']}")
+    if letter["type"]:
+        parts.append(f"type {letter['type']}")
+    return " · ".join(parts)
+
+
+def _minute(moment: str) -> str:
+    """An ISO 8601 UTC time as 'YYYY-MM-DD HH:MM'."""
+    return moment[:16].replace("T", " ")
 
 
 @app.command("replay")

@@ -102,7 +102,7 @@ class Hub:
         return self.processes.timeline(process_id)
 
     def dead_letters(self, status: str | None = "open", limit: int = 100) -> list[JSON]:
-        """Dead letters, newest first, as JSON-ready mappings."""
+        """Dead letters in arrival order (oldest first), as JSON-ready mappings."""
         with self.store.unit_of_work(read_only=True) as uow:
             letters = uow.dead_letters(status, limit)
         return [
