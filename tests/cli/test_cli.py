@@ -285,3 +285,11 @@ def test_dead_letters_list_shows_each_letter_whole_with_what_to_do(
     assert "no process holds the correlation key msisdn='699000111'" in text
     assert "…" not in text
     assert "Replay one with 'relevo dead-letters replay ID' once its cause is fixed." in text
+
+
+def test_an_error_message_is_printed_whole_even_with_brackets_in_it(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["keys", "revoke", "key_[bold][/x]"])
+
+    assert result.exit_code == 1
+    assert "error: no API key key_[bold][/x];" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

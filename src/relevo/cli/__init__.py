@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from relevo.cli import db, dead_letters, definitions, keys
 from relevo.cli.common import err
@@ -35,7 +36,8 @@ def main() -> None:
     try:
         app()
     except Exception as error:
-        err.print(f"[bold red]error:[/] {type(error).__name__}: {error}", soft_wrap=True)
+        message = escape(f"{type(error).__name__}: {error}")
+        err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from relevo.bootstrap import build_hub
 from relevo.config import Settings
@@ -34,7 +35,8 @@ def open_hub() -> Iterator[Hub]:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` as an error and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # Messages carry data (paths, ids, validation details) whose brackets are not markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 

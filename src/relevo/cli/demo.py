@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -90,7 +91,7 @@ def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]
     with out.status(f"Simulating {processes:,} customers and the back-ends around them…"):
         result = populate(hub, processes=processes, seed=seed, now=datetime.now(UTC))
     if result.missing:
-        out.print(f"[yellow]Not reached this time:[/] {', '.join(result.missing)}")
+        out.print(f"[yellow]Not reached this time:[/] {escape(', '.join(result.missing))}")
     return {"examples": result.examples, "world": result.world, "by_kind": result.by_kind}
 
 

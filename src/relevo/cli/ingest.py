@@ -81,7 +81,8 @@ def ingest_command(
                 err.print(
                     f"Interrupted. {file}: lines up to {done:,} are applied, and perhaps a "
                     "batch or two after them. Run the same command again to finish: what was "
-                    "already received is reported as a duplicate, nothing is applied twice."
+                    "already received is reported as a duplicate, nothing is applied twice.",
+                    markup=False,
                 )
                 raise typer.Exit(130) from None
         _report(file, tally, rejected)

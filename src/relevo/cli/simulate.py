@@ -19,6 +19,7 @@ from typing import Annotated
 import httpx
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -293,13 +294,15 @@ def _report(summary: Summary) -> None:
         tail = f" and {more} more" if more > 0 else ""
         err.print(
             f"[yellow]{len(summary.missing)} stage(s) or incident(s) not reached[/] "
-            f"(a longer or larger run reaches them): {shown}{tail}",
+            f"(a longer or larger run reaches them): {escape(shown)}{tail}",
             soft_wrap=True,
         )
     if summary.unsimulated:
-        err.print(f"[yellow]kinds without a simulated world:[/] {', '.join(summary.unsimulated)}")
+        kinds = escape(", ".join(summary.unsimulated))
+        err.print(f"[yellow]kinds without a simulated world:[/] {kinds}")
     if summary.start_failures:
-        err.print(f"[yellow]starts refused:[/] {summary.start_failures}", soft_wrap=True)
+        refused = escape(str(summary.start_failures))
+        err.print(f"[yellow]starts refused:[/] {refused}", soft_wrap=True)
 
 
 @contextmanager
