@@ -11,6 +11,7 @@ import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from relevo.cli.common import err, fail, failures, open_hub, out
 from relevo.domain.model import Outcome
@@ -132,11 +133,12 @@ def _decode(line: bytes, number: int) -> Any:
 
 
 def _report(file: Path, tally: dict[str, int], rejected: list[tuple[int, str]]) -> None:
-    table = Table(title=f"{file.name}: {sum(tally.values())} event(s)", title_justify="left")
+    title = Text(f"{file.name}: {sum(tally.values()):,} event(s)")  # a name is not markup
+    table = Table(title=title, title_justify="left")
     table.add_column("outcome")
     table.add_column("events", justify="right")
     for outcome, n in tally.items():
-        table.add_row(outcome, str(n))
+        table.add_row(outcome, f"{n:,}")
     out.print(table)
     for number, reason in rejected[:SHOWN_REJECTIONS]:
         err.print(f"{file}:{number}: {reason}", markup=False, soft_wrap=True)
