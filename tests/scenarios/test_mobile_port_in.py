@@ -548,6 +548,13 @@ def test_postpone_is_refused_after_the_cut_off() -> None:
     assert error.code == "cutoff_passed"
     assert error.problems == []  # the cut-off is checked before the parameters
     assert run.date("switch_window") == madrid(2026, 12, 2, 2, 0)
+    # Cancel shares the cut-off, so what the refusal suggests instead must still hold: the
+    # switch goes ahead, and withdrawing afterwards is the way back.
+    assert error.instead is not None
+    assert "goes ahead on the planned day" in error.instead.en
+    assert "14 calendar days to withdraw" in error.instead.en
+    assert "14 días naturales para desistir" in error.instead.es
+    assert not run.control("cancel", "en")["allowed"]
 
 
 @pytest.mark.parametrize(
