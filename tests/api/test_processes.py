@@ -121,7 +121,10 @@ def test_an_unknown_process_is_a_404_problem(api: Api) -> None:
     response = api.client.get("/v1/processes/prc_nope", headers=api.headers("channel"))
 
     body = assert_problem(response, 404, "not-found")
-    assert "prc_nope" in body["detail"]
+    assert body["detail"] == (
+        "no process with id 'prc_nope'; check the id, or search by customer or correlation "
+        "key to find the process"
+    )
 
 
 def test_search_by_customer_key_and_status(api: Api) -> None:

@@ -103,7 +103,7 @@ class Processes:
             with self.store.unit_of_work() as uow:
                 state = uow.get_state(process_id)
                 if state is None:
-                    raise NotFound(f"no process with id {process_id!r}")
+                    raise NotFound(_no_process(process_id))
                 inbox_key = (f"action:{action.actor}", action.request_id or "")
                 if action.request_id and inbox_key in uow.inbox_seen([inbox_key]):
                     return state
@@ -129,7 +129,7 @@ class Processes:
         with self.store.unit_of_work(read_only=True) as uow:
             state = uow.get_state(process_id)
         if state is None:
-            raise NotFound(f"no process with id {process_id!r}")
+            raise NotFound(_no_process(process_id))
         return state
 
     def view(self, process_id: str, lang: str, role: str = "customer") -> JSON:
@@ -172,7 +172,7 @@ class Processes:
         with self.store.unit_of_work(read_only=True) as uow:
             stored = uow.events_of(process_id)
         if not stored:
-            raise NotFound(f"no process with id {process_id!r}")
+            raise NotFound(_no_process(process_id))
         broken_at: int | None = None
         prev = GENESIS
         events: list[JSON] = []
@@ -212,3 +212,10 @@ def summary(state: ProcessState) -> JSON:
         "created_at": state.created_at,
         "updated_at": state.updated_at,
     }
+
+
+def _no_process(process_id: str) -> str:
+    return (
+        f"no process with id {process_id!r}; check the id, or search by customer or "
+        "correlation key to find the process"
+    )
