@@ -31,7 +31,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from relevo.adapters.db.batch_writer import (
@@ -67,14 +67,15 @@ class _Planned:
     job: WriteJob
     #: Every state the batch read, as the batch leaves it.
     states: dict[str, ProcessState]
+    #: The messages this batch records as received.
+    received: frozenset[tuple[str, str]] = field(init=False)
+    #: The version each process of this batch is at once it commits. Taken now: the states
+    #: go back to the cache at launch, and later batches advance them in place.
+    versions: dict[str, int] = field(init=False)
 
-    def received(self) -> set[tuple[str, str]]:
-        """The messages this batch records as received."""
-        return {(source, id_) for source, id_, *_ in self.job.rendered.inbox}
-
-    def versions(self) -> dict[str, int]:
-        """The version each process of this batch is at once it commits."""
-        return {pid: state.version for pid, state in self.states.items()}
+    def __post_init__(self) -> None:
+        self.received = frozenset((source, id_) for source, id_, *_ in self.job.rendered.inbox)
+        self.versions = {pid: state.version for pid, state in self.states.items()}
 
 
 def ingest_stream(
@@ -271,8 +272,8 @@ def _plan(
     seen = set(reads.seen)
     ahead: dict[str, int] = {}
     for earlier in missed:
-        seen |= earlier.received()
-        ahead.update(earlier.versions())
+        seen |= earlier.received
+        ahead.update(earlier.versions)
     targets = reads.correlation.targets
     with ingestor.store.unit_of_work(read_only=True) as uow:
         states = ingestor.states_at(uow, reads.versions, ahead)
