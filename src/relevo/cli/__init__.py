@@ -19,6 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Docstrings are wrapped at 100 columns in the source; markdown joins their lines again.
+    rich_markup_mode="markdown",
 )
 app.command("serve")(serve)
 app.command("demo")(demo)

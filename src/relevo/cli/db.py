@@ -8,7 +8,7 @@ from relevo.adapters.db.migrate import current_revision, head_revision, upgrade
 from relevo.cli.common import failures, out
 from relevo.config import Settings
 
-app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode="markdown")
 
 
 @app.command("upgrade")

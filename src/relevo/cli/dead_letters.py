@@ -11,7 +11,11 @@ from rich.text import Text
 from relevo.cli.common import failures, open_hub, out
 from relevo.domain.model import JSON, Outcome
 
-app = typer.Typer(help="Messages kept because they could not be processed.", no_args_is_help=True)
+app = typer.Typer(
+    help="Messages kept because they could not be processed.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 
 STATUSES = ("open", "replayed", "discarded", "all")
 

@@ -15,7 +15,7 @@ from relevo.domain.errors import DefinitionError, Problem
 from relevo.domain.validation import parse
 from relevo.services.catalog import shipped_files
 
-app = typer.Typer(help="Process definitions.", no_args_is_help=True)
+app = typer.Typer(help="Process definitions.", no_args_is_help=True, rich_markup_mode="markdown")
 
 _SUFFIXES = (".yaml", ".yml")
 

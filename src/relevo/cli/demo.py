@@ -41,8 +41,11 @@ def demo(
         float, typer.Option(help="How much faster than real time the live trickle runs.")
     ] = 60.0,
 ) -> None:
-    """Create var/demo.db with realistic processes of every kind, print what to open, and
-    serve it while a live trickle of simulated customers and back-ends keeps it moving."""
+    """Fill var/demo.db with realistic processes of every kind and serve it, live.
+
+    Prints what to open and a demo API key; while it serves, a trickle of simulated
+    customers and back-ends keeps the processes moving.
+    """
     with failures():
         settings = _demo_settings(keep)
         upgrade(create_engine(settings.database_url))

@@ -13,7 +13,11 @@ from rich.table import Table
 from relevo.cli.common import err, failures, open_hub, out
 from relevo.services import keys
 
-app = typer.Typer(help="API keys (scopes: ingest, channel, admin).", no_args_is_help=True)
+app = typer.Typer(
+    help="API keys (scopes: ingest, channel, admin).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 
 
 @app.command("create")
