@@ -58,7 +58,7 @@ from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import tune_runtime
 from relevo.domain import engine
-from relevo.domain.model import Message, Outcome, iso
+from relevo.domain.model import TERMINAL_STATUSES, Message, Outcome, iso
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound
 from relevo.services.ingest import record_events
@@ -86,11 +86,19 @@ class Run:
     #: CPU seconds this process spent in the measured calls (NaN when the work ran
     #: elsewhere, as over HTTP); less sensitive than wall time to other load on the machine.
     cpu: float = float("nan")
+    #: Processes that reached an end (completed, cancelled, failed) during the run, by status.
+    finished: Counter[str] = dataclasses.field(default_factory=Counter)
 
     @property
     def rate(self) -> float:
         """Events per second over the (wall) time spent inside the measured calls."""
         return self.events / self.seconds if self.seconds else float("nan")
+
+    @property
+    def process_rate(self) -> float:
+        """Processes brought to an end per second of the run."""
+        done = sum(self.finished.values())
+        return done / self.seconds if self.seconds else float("nan")
 
     @property
     def cpu_rate(self) -> float:
@@ -235,6 +243,12 @@ def report(run: Run) -> None:
         f"RSS {run.rss_before:.0f} → {run.rss_after:.0f} MiB (peak {peak_rss_mb():.0f} MiB)"
     )
     console.print(f"    outcomes: {dict(sorted(run.outcomes.items()))}")
+    if run.finished:
+        by_status = ", ".join(f"{status} {n:,}" for status, n in sorted(run.finished.items()))
+        console.print(
+            f"    processes finished: {sum(run.finished.values()):,} ({by_status}) → "
+            f"{run.process_rate:,.0f} processes/s"
+        )
     unexpected = run.outcomes.get(Outcome.REJECTED.value, 0) + run.outcomes.get(
         Outcome.IGNORED.value, 0
     )
@@ -266,6 +280,14 @@ def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run
     return Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
 
 
+def finished_processes(store: SqlStore) -> Counter[str]:
+    """How many processes of the benchmark's kind have ended, by terminal status."""
+    with store.unit_of_work(read_only=True) as uow:
+        return Counter(
+            {str(s): uow.count_processes(kind=KIND, status=str(s)) for s in TERMINAL_STATUSES}
+        )
+
+
 def _cpu_with_children() -> float:
     """CPU seconds of this process and of its children that have ended (the stream's
     writer process ends with the stream)."""
@@ -289,10 +311,12 @@ def service_run(label: str, url: str, processes: int, *, streamed: bool = False)
             f"  setup: {processes:,} processes created set-wise in {setup:.1f} s "
             f"(not timed below); stream of {len(stream):,} events"
         )
+        ended_before = finished_processes(store)
         if streamed:
             run = measure_stream(label, hub, batches(stream))
         else:
             run = measure(label, hub_sender(hub), batches(stream))
+        run.finished = finished_processes(store) - ended_before
         report(run)
         return run
     finally:
@@ -352,6 +376,7 @@ def http_run(url: str, processes: int) -> Run | None:
     store = SqlStore(eng)
     lines = create_processes(store, catalog.latest(KIND), processes, NOW)
     _, key = create_key(store, "bench", ["ingest"], now=NOW)
+    ended_before = finished_processes(store)
     eng.dispose()
     stream = port_in_stream(lines, NOW)
     bodies = [orjson.dumps([cloudevent(item) for item in chunk]) for chunk in batches(stream)]
@@ -405,6 +430,11 @@ def http_run(url: str, processes: int) -> Run | None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    eng = migrated_engine(url)
+    try:
+        run.finished = finished_processes(SqlStore(eng)) - ended_before
+    finally:
+        eng.dispose()
     console.print(
         f"  client and server are separate processes on {_cpus()} CPUs; "
         f"body {len(bodies[0]) / 1024:.0f} KiB per batch"
@@ -684,6 +714,7 @@ def main() -> None:
                 f"{run.events:,}",
                 f"{run.rate:,.0f}",
                 _maybe(run.cpu_rate),
+                f"{run.process_rate:,.0f}" if run.finished else "-",
                 f"≥ {target:,}" if target else "-",
                 f"{lat['p50']:.1f}",
                 f"{lat['p99']:.1f}",
@@ -699,6 +730,7 @@ def main() -> None:
                     f"{run.events:,}",
                     f"{run.rate:,.0f}",
                     _maybe(run.cpu_rate),
+                    f"{run.process_rate:,.0f}" if run.finished else "-",
                     "-",
                     f"{lat['p50']:.1f}",
                     f"{lat['p99']:.1f}",
@@ -710,12 +742,23 @@ def main() -> None:
         results_table(
             f"Ingest, batches of {BATCH}",
             rows,
-            ["run", "events", "events/s", "per CPU-s", "target", "p50 ms", "p99 ms", "RSS MiB"],
+            [
+                "run",
+                "events",
+                "events/s",
+                "per CPU-s",
+                "processes/s",
+                "target",
+                "p50 ms",
+                "p99 ms",
+                "RSS MiB",
+            ],
         )
     )
     console.print(
         "per CPU-s: events per CPU-second of this process, and of its writer process when "
-        "streamed (PostgreSQL: client side only; HTTP: work done in the server process)"
+        "streamed (PostgreSQL: client side only; HTTP: work done in the server process); "
+        "processes/s: processes brought to an end (completed, cancelled or failed) per second"
     )
     if history is not None:
         for basis, short_rate, long_rate in (

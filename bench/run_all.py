@@ -99,6 +99,7 @@ _RUN = re.compile(
     rf"(?: \({_NUMBER} per CPU-second\))?; batch of \d+: "
     rf"p50 {_NUMBER} ms, p99 {_NUMBER} ms, max {_NUMBER} ms"
 )
+_FINISHED = re.compile(rf"processes finished: {_NUMBER} \(.*?\) → {_NUMBER} processes/s")
 _HISTORY = re.compile(
     r"History independence \((wall|CPU) time\): 1,000-event / 10-event rate = "
     rf"{_NUMBER} \((within|NOT within) 20 %\)"
@@ -115,8 +116,13 @@ def parse_ingest(text: str) -> dict[str, Any]:
     """Each run's events, seconds, events/s, per-CPU-second rate and batch latencies, and the
     history ratios, from ``bench/ingest.py``'s output."""
     runs: dict[str, Any] = {}
-    for match in _RUN.finditer(flat(text)):
+    flat_text = flat(text)
+    matches = list(_RUN.finditer(flat_text))
+    for index, match in enumerate(matches):
         label, events, seconds, rate, cpu_rate, p50, p99, top = match.groups()
+        # The run's own report ends where the next run's begins.
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(flat_text)
+        finished = _FINISHED.search(flat_text, match.end(), end)
         runs[label] = {
             "events": int(number(events)),
             "seconds": number(seconds),
@@ -125,6 +131,8 @@ def parse_ingest(text: str) -> dict[str, Any]:
             "batch_p50_ms": number(p50),
             "batch_p99_ms": number(p99),
             "batch_max_ms": number(top),
+            "processes_finished": int(number(finished.group(1))) if finished else None,
+            "process_rate": number(finished.group(2)) if finished else None,
         }
     history = {basis: number(ratio) for basis, ratio, _verdict in _HISTORY.findall(flat(text))}
     skipped = "PostgreSQL: skipped" in text
@@ -376,6 +384,11 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
             f"  {label:<20} {figures['events']:>9,} events  {figures['rate']:>8,.0f} events/s"
             f"  ({fmt(figures['cpu_rate'])} per CPU-s)  batch p50 {figures['batch_p50_ms']:.1f} ms"
             f"  p99 {figures['batch_p99_ms']:.1f} ms"
+            + (
+                f"  {figures['process_rate']:,.0f} processes/s finished"
+                if figures.get("process_rate") is not None
+                else ""
+            )
         )
     if ingest.get("postgres_skipped"):
         print("  PostgreSQL           skipped (no server URL in the environment)")

@@ -63,3 +63,6 @@ def test_ingest_benchmark_runs_per_batch_and_streamed_on_sqlite() -> None:
 
     assert re.search(r"│ SQLite\s+│\s+[\d,]+ │\s+[\d,]+ │", output), output
     assert re.search(r"│ SQLite, streamed\s+│\s+[\d,]+ │\s+[\d,]+ │", output), output
+    # Every pre-created process reaches its end in the stream, in both runs.
+    finished = re.findall(r"processes finished: ([\d,]+) \(.*?\) → ([\d,]+) processes/s", output)
+    assert [count for count, _rate in finished] == ["100", "100"], output
