@@ -62,12 +62,18 @@ from relevo.domain.model import TERMINAL_STATUSES, Message, Outcome, iso
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound
 from relevo.services.ingest import record_events
+from relevo.simulate import SimClock
+from sim_mix import BatchingPlayer, simulated_world
+from sim_mix import World as SimWorld
 
 BATCH = 500
 KIND = "mobile_port_in"
 #: A Wednesday morning: processes start now, windows fall on the following nights.
 NOW = utc(2026, 11, 25, 9, 0)
 DUPLICATES = 0.02
+#: The simulator's world starts its processes over this many days before ``NOW``: dense
+#: enough that events gather into batches of hundreds, as at a large operator.
+MIX_DAYS = 10.0
 REJECTED = 0.06
 REMOTE = 0.70
 
@@ -86,6 +92,8 @@ class Run:
     #: CPU seconds this process spent in the measured calls (NaN when the work ran
     #: elsewhere, as over HTTP); less sensitive than wall time to other load on the machine.
     cpu: float = float("nan")
+    #: How the events were cut into ingest calls, as the report says it.
+    batching: str = f"batch of {BATCH}"
     #: Processes that reached an end (completed, cancelled, failed) during the run, by status.
     finished: Counter[str] = dataclasses.field(default_factory=Counter)
 
@@ -238,7 +246,7 @@ def report(run: Run) -> None:
         f"  [bold]{run.label}[/]: {run.events:,} events in {run.seconds:.2f} s → "
         f"[bold green]{run.rate:,.0f} events/s[/]"
         + (f" ({run.cpu_rate:,.0f} per CPU-second)" if run.cpu == run.cpu else "")
-        + f"; batch of {BATCH}: "
+        + f"; {run.batching}: "
         f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms; "
         f"RSS {run.rss_before:.0f} → {run.rss_after:.0f} MiB (peak {peak_rss_mb():.0f} MiB)"
     )
@@ -280,12 +288,48 @@ def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run
     return Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
 
 
-def finished_processes(store: SqlStore) -> Counter[str]:
-    """How many processes of the benchmark's kind have ended, by terminal status."""
+def finished_processes(store: SqlStore, kind: str | None = KIND) -> Counter[str]:
+    """How many processes (of ``kind``; ``None``: of every kind) have ended, by status."""
     with store.unit_of_work(read_only=True) as uow:
         return Counter(
-            {str(s): uow.count_processes(kind=KIND, status=str(s)) for s in TERMINAL_STATUSES}
+            {str(s): uow.count_processes(kind=kind, status=str(s)) for s in TERMINAL_STATUSES}
         )
+
+
+def mix_run(label: str, url: str, world: SimWorld) -> Run:
+    """Replay the simulator's ``world`` (every kind) into a fresh store on ``url``: events and
+    due timers in ingest calls of up to 500, timed; starts and actions untimed."""
+    eng = migrated_engine(url)
+    try:
+        hub = Hub(SqlStore(eng), Catalog.load(None), SimClock())
+        player = BatchingPlayer(hub)
+        gc.collect()
+        before = rss_mb()
+        report_ = player.play(enumerate(world.lines, start=1))
+        timing = player.timing
+        run = Run(
+            label,
+            sum(timing.sizes),
+            sum(timing.latencies),
+            timing.latencies,
+            Counter(report_.outcomes),
+            before,
+            rss_mb(),
+            timing.cpu,
+        )
+        run.batching = f"ingest call of up to {BATCH}"
+        run.finished = finished_processes(hub.store, kind=None)
+        sizes = sorted(timing.sizes)
+        console.print(
+            f"  {world.starts:,} starts and {report_.outcomes['acted']:,} actions untimed "
+            f"({sum(report_.refused.values()):,} refused, as the file has it); "
+            f"{len(sizes):,} ingest calls of {sizes[len(sizes) // 2]} items (median), "
+            f"{sum(sizes) / len(sizes):.0f} on average"
+        )
+        report(run)
+        return run
+    finally:
+        eng.dispose()
 
 
 def _cpu_with_children() -> float:
@@ -653,8 +697,13 @@ def main() -> None:
         "--skip",
         action="append",
         default=[],
-        choices=["sqlite", "postgres", "http", "history"],
+        choices=["sqlite", "postgres", "http", "history", "mix"],
         help="leave a part out (repeatable)",
+    )
+    parser.add_argument(
+        "--mix-processes",
+        type=int,
+        help="processes of every kind in the simulator's world (default 10,000; quick 1,000)",
     )
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -663,6 +712,16 @@ def main() -> None:
         return
     processes = args.processes or (2_000 if args.quick else 20_000)
     history_processes = 300 if args.quick else 2_000
+    mix_processes = args.mix_processes or (1_000 if args.quick else 10_000)
+    world: SimWorld | None = None
+    if "mix" not in args.skip:
+        started = time.perf_counter()
+        world = simulated_world(mix_processes, seed=11, now=NOW, days=MIX_DAYS)
+        console.print(
+            f"Simulator's world: {world.processes:,} processes of every kind over {MIX_DAYS:g} "
+            f"days: {world.events:,} back-end events, {world.starts:,} starts, "
+            f"{world.actions:,} actions (generated in {time.perf_counter() - started:.1f} s)"
+        )
     print_machine("relevo ingest benchmark" + (" (quick)" if args.quick else ""))
     runs: list[Run] = []
     history: tuple[Run, Run] | None = None
@@ -677,6 +736,9 @@ def main() -> None:
                     "SQLite, streamed", sqlite_url(folder / "stream.db"), processes, streamed=True
                 )
             )
+            if world is not None:
+                console.rule("Simulator's mix on SQLite (every kind; events and due timers)")
+                runs.append(mix_run("SQLite, simulator mix", sqlite_url(folder / "mix.db"), world))
         if "postgres" not in args.skip:
             console.rule("Hub.ingest on PostgreSQL")
             server = postgres_server_url()
@@ -690,6 +752,12 @@ def main() -> None:
                     runs.append(
                         service_run("PostgreSQL, streamed", pg_url, processes, streamed=True)
                     )
+                if world is not None:
+                    console.rule(
+                        "Simulator's mix on PostgreSQL (every kind; events and due timers)"
+                    )
+                    with scratch_postgres(server) as pg_url:
+                        runs.append(mix_run("PostgreSQL, simulator mix", pg_url, world))
         if "http" not in args.skip:
             console.rule("POST /v1/events over HTTP (uvicorn subprocess, SQLite)")
             run = http_run(sqlite_url(folder / "http.db"), processes)

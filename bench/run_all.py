@@ -93,10 +93,11 @@ def flat(text: str) -> str:
 
 
 _RUN = re.compile(
-    r"(SQLite, streamed|SQLite|PostgreSQL, streamed|PostgreSQL|HTTP, SQLite|10 prior events"
+    r"(SQLite, streamed|SQLite, simulator mix|SQLite|PostgreSQL, streamed"
+    r"|PostgreSQL, simulator mix|PostgreSQL|HTTP, SQLite|10 prior events"
     r"|1,000 prior events): "
     rf"{_NUMBER} events in {_NUMBER} s → {_NUMBER} events/s"
-    rf"(?: \({_NUMBER} per CPU-second\))?; batch of \d+: "
+    rf"(?: \({_NUMBER} per CPU-second\))?; (?:batch of|ingest call of up to) \d+: "
     rf"p50 {_NUMBER} ms, p99 {_NUMBER} ms, max {_NUMBER} ms"
 )
 _FINISHED = re.compile(rf"processes finished: {_NUMBER} \(.*?\) → {_NUMBER} processes/s")
@@ -371,8 +372,10 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     for label in (
         "SQLite",
         "SQLite, streamed",
+        "SQLite, simulator mix",
         "PostgreSQL",
         "PostgreSQL, streamed",
+        "PostgreSQL, simulator mix",
         "HTTP, SQLite",
         "10 prior events",
         "1,000 prior events",
@@ -381,7 +384,7 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
         if figures is None:
             continue
         print(
-            f"  {label:<20} {figures['events']:>9,} events  {figures['rate']:>8,.0f} events/s"
+            f"  {label:<26} {figures['events']:>9,} events  {figures['rate']:>8,.0f} events/s"
             f"  ({fmt(figures['cpu_rate'])} per CPU-s)  batch p50 {figures['batch_p50_ms']:.1f} ms"
             f"  p99 {figures['batch_p99_ms']:.1f} ms"
             + (

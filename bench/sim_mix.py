@@ -1,0 +1,185 @@
+"""The simulator's realistic mix for ``bench/ingest.py``: every kind in the catalog.
+
+``relevo simulate`` writes a world (process starts, customer actions and back-end events,
+in time order) as JSONL; ``relevo.simulate.player`` replays such a file into a hub. Here
+the replay is a benchmark:
+
+* back-end events and the timers falling due between them (sent through ingest, as the
+  worker will send them) are gathered into ingest calls of up to ``BATCH`` items, and only
+  those calls are timed;
+* starts and customer actions go through the process service, untimed. A start never
+  waits for gathered events (its process cannot be named by them yet); an action waits,
+  that is the batch gathered so far is sent first, only when a gathered event names its
+  process (by id, subject or one of its correlation keys), so that it acts on the process
+  as the file has it.
+
+The player answers nothing: the file already holds what the back-ends answered.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from relevo.domain.model import JSON
+from relevo.services.hub import Hub
+from relevo.simulate.envelopes import ACT_TYPE, START_TYPE
+from relevo.simulate.player import Player
+from relevo.simulate.ports.base import EventOp, TimerOp
+from relevo.simulate.runner import generate
+
+BATCH = 500
+
+
+@dataclass
+class World:
+    """A simulated world as the lines of its JSONL file."""
+
+    lines: list[JSON]
+    processes: int
+    starts: int
+    actions: int
+    events: int
+
+
+def simulated_world(processes: int, seed: int, now: datetime, days: float) -> World:
+    """The simulator's world of ``processes`` processes of every kind, started over the
+    ``days`` before ``now`` (a history run: deterministic for a seed)."""
+    buffer = io.BytesIO()
+    generate(buffer, processes=processes, seed=seed, now=now, days=days)
+    lines = [orjson.loads(raw) for raw in buffer.getvalue().splitlines() if raw.strip()]
+    starts = sum(1 for line in lines if line.get("type") == START_TYPE)
+    actions = sum(1 for line in lines if line.get("type") == ACT_TYPE)
+    return World(lines, processes, starts, actions, len(lines) - starts - actions)
+
+
+@dataclass
+class Timing:
+    """The timed ingest calls of one replay."""
+
+    latencies: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    sizes: list[int] = field(default_factory=list)
+
+
+class BatchingPlayer(Player):
+    """A ``Player`` that sends events and due timers in batches of up to ``BATCH``, timing
+    each ingest call (see the module docstring)."""
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(hub)
+        self.timing = Timing()
+        self._gathered: list[tuple[int, EventOp | TimerOp]] = []
+        self._named: set[str] = set()
+        #: What names each process: its id, subject and correlation key values.
+        self._names: dict[int, set[str]] = {}
+        self.port = _Naming(self.port, self._names)  # type: ignore[assignment]
+
+    def play(self, lines: Iterable[tuple[int, Any]]) -> Any:
+        for number, line in lines:
+            self.report.lines += 1
+            kind = line.get("type") if isinstance(line, dict) else None
+            at = _time(line)
+            if at is not None:
+                self._gather_timers(at)
+            if kind == START_TYPE:
+                self._start(number, line, at)
+                self._absorb()
+            elif kind == ACT_TYPE:
+                if self._waits_for_gathered(line):
+                    self._send()
+                self._act(line, at)
+                self._absorb()
+            else:
+                op = EventOp(None, at or self._clock(), line)
+                self._gathered.append((number, op))
+                self._named |= _names_in(line)
+                if len(self._gathered) >= BATCH:
+                    self._send()
+        self._send()
+        return self.report
+
+    def _gather_timers(self, at: datetime) -> None:
+        while self._timers and self._timers[0][0] <= at:
+            due_at, _, index, name, due = heapq.heappop(self._timers)
+            if self._armed_now.get(index, {}).get(name) == due:
+                case = self._by_index[index]
+                self._gathered.append((0, TimerOp(case, due_at, name, due)))
+                if case.process_id:
+                    self._named.add(case.process_id)
+                if len(self._gathered) >= BATCH:
+                    self._send()
+
+    def _waits_for_gathered(self, line: JSON) -> bool:
+        data = line.get("data", {})
+        ((name, value),) = data.get("key", {}).items()
+        case = self._cases.get((data.get("kind"), name, value))
+        if case is None:
+            return False
+        names = self._names.get(case.index, set()) | {str(value)}
+        if case.process_id:
+            names.add(case.process_id)
+        return not names.isdisjoint(self._named)
+
+    def _send(self) -> None:
+        if not self._gathered:
+            return
+        ops = [op for _, op in self._gathered]
+        numbers = [n for n, _ in self._gathered]
+        self._gathered, self._named = [], set()
+        now = self._tick(max(op.at for op in ops))
+        started, cpu = time.perf_counter(), time.process_time()
+        results = self.port.deliver(ops, now)
+        self.timing.latencies.append(time.perf_counter() - started)
+        self.timing.cpu += time.process_time() - cpu
+        self.timing.sizes.append(len(ops))
+        for number, op, result in zip(numbers, ops, results, strict=True):
+            if isinstance(op, TimerOp):
+                self.report.timers += result.outcome == "accepted"
+                self.report.outcomes[f"timer {result.outcome}"] += 1
+                continue
+            self.report.outcomes[result.outcome] += 1
+            if result.outcome == "rejected":
+                self.report.rejected.append((number, result.reason_code or "rejected"))
+        self._absorb()
+
+
+class _Naming:
+    """The player's port, noting what names each process as its states come back."""
+
+    def __init__(self, port: Any, names: dict[int, set[str]]) -> None:
+        self._port = port
+        self._names = names
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+    def collect(self) -> Any:
+        feedback = self._port.collect()
+        for index, state in feedback.states.items():
+            self._names[index] = {state.id, state.subject, *map(str, state.keys.values())}
+        return feedback
+
+
+def _names_in(envelope: JSON) -> set[str]:
+    names = {str(envelope["subject"])} if envelope.get("subject") else set()
+    data = envelope.get("data")
+    if isinstance(data, dict):
+        names.update(str(v) for v in data.values() if isinstance(v, str | int))
+    return names
+
+
+def _time(line: Any) -> datetime | None:
+    if not isinstance(line, dict) or not isinstance(line.get("time"), str):
+        return None
+    try:
+        return datetime.fromisoformat(line["time"])
+    except ValueError:
+        return None
