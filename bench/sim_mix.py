@@ -21,7 +21,6 @@ from __future__ import annotations
 import heapq
 import io
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,40 +81,31 @@ class BatchingPlayer(Player):
         self._names: dict[int, set[str]] = {}
         self.port = _Naming(self.port, self._names)  # type: ignore[assignment]
 
-    def play(self, lines: Iterable[tuple[int, Any]]) -> Any:
-        for number, line in lines:
-            self.report.lines += 1
-            kind = line.get("type") if isinstance(line, dict) else None
-            at = _time(line)
-            if at is not None:
-                self._gather_timers(at)
-            if kind == START_TYPE:
-                self._start(number, line, at)
-                self._absorb()
-            elif kind == ACT_TYPE:
-                if self._waits_for_gathered(line):
-                    self._send()
-                self._act(line, at)
-                self._absorb()
-            else:
-                op = EventOp(None, at or self._clock(), line)
-                self._gathered.append((number, op))
-                self._named |= _names_in(line)
-                if len(self._gathered) >= BATCH:
-                    self._send()
-        self._send()
-        return self.report
-
-    def _gather_timers(self, at: datetime) -> None:
+    def _fire_until(self, at: datetime) -> None:
+        # Due timers join the gathered events instead of going in calls of their own.
         while self._timers and self._timers[0][0] <= at:
             due_at, _, index, name, due = heapq.heappop(self._timers)
             if self._armed_now.get(index, {}).get(name) == due:
                 case = self._by_index[index]
-                self._gathered.append((0, TimerOp(case, due_at, name, due)))
                 if case.process_id:
                     self._named.add(case.process_id)
-                if len(self._gathered) >= BATCH:
-                    self._send()
+                self._hold(0, TimerOp(case, due_at, name, due))
+
+    def _before_start(self) -> None:
+        pass  # the gathered events cannot name a process that does not exist yet
+
+    def _before_act(self, line: JSON) -> None:
+        if self._waits_for_gathered(line):
+            self._flush()
+
+    def _gather(self, number: int, op: EventOp) -> None:
+        self._named |= _names_in(op.envelope)
+        self._hold(number, op)
+
+    def _hold(self, number: int, op: EventOp | TimerOp) -> None:
+        self._gathered.append((number, op))
+        if len(self._gathered) >= BATCH:
+            self._flush()
 
     def _waits_for_gathered(self, line: JSON) -> bool:
         data = line.get("data", {})
@@ -128,7 +118,7 @@ class BatchingPlayer(Player):
             names.add(case.process_id)
         return not names.isdisjoint(self._named)
 
-    def _send(self) -> None:
+    def _flush(self) -> None:
         if not self._gathered:
             return
         ops = [op for _, op in self._gathered]
@@ -174,12 +164,3 @@ def _names_in(envelope: JSON) -> set[str]:
     if isinstance(data, dict):
         names.update(str(v) for v in data.values() if isinstance(v, str | int))
     return names
-
-
-def _time(line: Any) -> datetime | None:
-    if not isinstance(line, dict) or not isinstance(line.get("time"), str):
-        return None
-    try:
-        return datetime.fromisoformat(line["time"])
-    except ValueError:
-        return None

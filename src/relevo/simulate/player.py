@@ -86,25 +86,37 @@ class Player:
         for number, line in lines:
             self.report.lines += 1
             kind = line.get("type") if isinstance(line, dict) else None
-            at = _time(line)
+            at = line_time(line)
             if at is not None:
                 self._fire_until(at)
-            if kind in (START_TYPE, ACT_TYPE):
-                self._flush()
-                if kind == START_TYPE:
-                    self._start(number, line, at)
-                else:
-                    self._act(line, at)
+            if kind == START_TYPE:
+                self._before_start()
+                self._start(number, line, at)
+                self._absorb()
+            elif kind == ACT_TYPE:
+                self._before_act(line)
+                self._act(line, at)
                 self._absorb()
             else:
-                moment = at or self._clock()
-                if self._pending and moment - self._pending[0][1].at > GATHER:
-                    self._flush()
-                self._pending.append((number, EventOp(None, moment, line)))
-                if len(self._pending) >= BATCH:
-                    self._flush()
+                self._gather(number, EventOp(None, at or self._clock(), line))
         self._flush()
         return self.report
+
+    def _before_start(self) -> None:
+        """Send the gathered events before a start, to keep the file's order."""
+        self._flush()
+
+    def _before_act(self, _line: JSON) -> None:
+        """Send the gathered events before an action, to keep the file's order."""
+        self._flush()
+
+    def _gather(self, number: int, op: EventOp) -> None:
+        """Hold ``op`` for the next ingest call (close in time, at most ``BATCH``)."""
+        if self._pending and op.at - self._pending[0][1].at > GATHER:
+            self._flush()
+        self._pending.append((number, op))
+        if len(self._pending) >= BATCH:
+            self._flush()
 
     def _clock(self) -> datetime:
         return self.port.clock()
@@ -201,7 +213,8 @@ def play_file(hub: Hub, path: Path) -> PlayReport:
     return Player(hub).play(read_lines(path))
 
 
-def _time(line: Any) -> datetime | None:
+def line_time(line: Any) -> datetime | None:
+    """The ``time`` of a JSONL line, or ``None`` when it has none that parses."""
     if not isinstance(line, dict) or not isinstance(line.get("time"), str):
         return None
     try:
