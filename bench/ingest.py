@@ -63,8 +63,7 @@ from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound
 from relevo.services.ingest import record_events
 from relevo.simulate import SimClock
-from sim_mix import BatchingPlayer, simulated_world
-from sim_mix import World as SimWorld
+from sim_mix import BatchingPlayer, SimulatedWorld, simulated_world
 
 BATCH = 500
 KIND = "mobile_port_in"
@@ -296,7 +295,7 @@ def finished_processes(store: SqlStore, kind: str | None = KIND) -> Counter[str]
         )
 
 
-def mix_run(label: str, url: str, world: SimWorld) -> Run:
+def mix_run(label: str, url: str, world: SimulatedWorld) -> Run:
     """Replay the simulator's ``world`` (every kind) into a fresh store on ``url``: events and
     due timers in ingest calls of up to 500, timed; starts and actions untimed."""
     eng = migrated_engine(url)
@@ -713,7 +712,7 @@ def main() -> None:
     processes = args.processes or (2_000 if args.quick else 20_000)
     history_processes = 300 if args.quick else 2_000
     mix_processes = args.mix_processes or (1_000 if args.quick else 10_000)
-    world: SimWorld | None = None
+    world: SimulatedWorld | None = None
     if "mix" not in args.skip:
         started = time.perf_counter()
         world = simulated_world(mix_processes, seed=11, now=NOW, days=MIX_DAYS)

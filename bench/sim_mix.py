@@ -38,7 +38,7 @@ BATCH = 500
 
 
 @dataclass
-class World:
+class SimulatedWorld:
     """A simulated world as the lines of its JSONL file."""
 
     lines: list[JSON]
@@ -48,7 +48,7 @@ class World:
     events: int
 
 
-def simulated_world(processes: int, seed: int, now: datetime, days: float) -> World:
+def simulated_world(processes: int, seed: int, now: datetime, days: float) -> SimulatedWorld:
     """The simulator's world of ``processes`` processes of every kind, started over the
     ``days`` before ``now`` (a history run: deterministic for a seed)."""
     buffer = io.BytesIO()
@@ -56,7 +56,7 @@ def simulated_world(processes: int, seed: int, now: datetime, days: float) -> Wo
     lines = [orjson.loads(raw) for raw in buffer.getvalue().splitlines() if raw.strip()]
     starts = sum(1 for line in lines if line.get("type") == START_TYPE)
     actions = sum(1 for line in lines if line.get("type") == ACT_TYPE)
-    return World(lines, processes, starts, actions, len(lines) - starts - actions)
+    return SimulatedWorld(lines, processes, starts, actions, len(lines) - starts - actions)
 
 
 @dataclass
