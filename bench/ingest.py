@@ -311,7 +311,7 @@ def mix_run(label: str, url: str, world: SimulatedWorld) -> Run:
             sum(timing.sizes),
             sum(timing.latencies),
             timing.latencies,
-            Counter(report_.outcomes),
+            Counter({**report_.outcomes, "timers fired": report_.timers}),
             before,
             rss_mb(),
             timing.cpu,

@@ -75,11 +75,11 @@ class BatchingPlayer(Player):
     def __init__(self, hub: Hub) -> None:
         super().__init__(hub)
         self.timing = Timing()
-        self._gathered: list[tuple[int, EventOp | TimerOp]] = []
+        #: What the gathered events and timers name.
         self._named: set[str] = set()
         #: What names each process: its id, subject and correlation key values.
         self._names: dict[int, set[str]] = {}
-        self.port = _Naming(self.port, self._names)  # type: ignore[assignment]
+        self.port = _Watching(self.port, self._names, self.timing)  # type: ignore[assignment]
 
     def _fire_until(self, at: datetime) -> None:
         # Due timers join the gathered events instead of going in calls of their own.
@@ -103,9 +103,13 @@ class BatchingPlayer(Player):
         self._hold(number, op)
 
     def _hold(self, number: int, op: EventOp | TimerOp) -> None:
-        self._gathered.append((number, op))
-        if len(self._gathered) >= BATCH:
+        self._pending.append((number, op))
+        if len(self._pending) >= BATCH:
             self._flush()
+
+    def _flush(self) -> None:
+        self._named = set()
+        super()._flush()
 
     def _waits_for_gathered(self, line: JSON) -> bool:
         data = line.get("data", {})
@@ -118,38 +122,26 @@ class BatchingPlayer(Player):
             names.add(case.process_id)
         return not names.isdisjoint(self._named)
 
-    def _flush(self) -> None:
-        if not self._gathered:
-            return
-        ops = [op for _, op in self._gathered]
-        numbers = [n for n, _ in self._gathered]
-        self._gathered, self._named = [], set()
-        now = self._tick(max(op.at for op in ops))
-        started, cpu = time.perf_counter(), time.process_time()
-        results = self.port.deliver(ops, now)
-        self.timing.latencies.append(time.perf_counter() - started)
-        self.timing.cpu += time.process_time() - cpu
-        self.timing.sizes.append(len(ops))
-        for number, op, result in zip(numbers, ops, results, strict=True):
-            if isinstance(op, TimerOp):
-                self.report.timers += result.outcome == "accepted"
-                self.report.outcomes[f"timer {result.outcome}"] += 1
-                continue
-            self.report.outcomes[result.outcome] += 1
-            if result.outcome == "rejected":
-                self.report.rejected.append((number, result.reason_code or "rejected"))
-        self._absorb()
 
+class _Watching:
+    """The player's port, timing each ingest call and noting what names each process as
+    its states come back."""
 
-class _Naming:
-    """The player's port, noting what names each process as its states come back."""
-
-    def __init__(self, port: Any, names: dict[int, set[str]]) -> None:
+    def __init__(self, port: Any, names: dict[int, set[str]], timing: Timing) -> None:
         self._port = port
         self._names = names
+        self._timing = timing
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._port, name)
+
+    def deliver(self, ops: list[EventOp | TimerOp], now: datetime) -> Any:
+        started, cpu = time.perf_counter(), time.process_time()
+        results = self._port.deliver(ops, now)
+        self._timing.latencies.append(time.perf_counter() - started)
+        self._timing.cpu += time.process_time() - cpu
+        self._timing.sizes.append(len(ops))
+        return results
 
     def collect(self) -> Any:
         feedback = self._port.collect()

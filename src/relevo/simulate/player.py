@@ -74,7 +74,8 @@ class Player:
         self.report = PlayReport()
         self._cases: dict[tuple[str, str, str], Case] = {}
         self._by_index: dict[int, Case] = {}
-        self._pending: list[tuple[int, EventOp]] = []
+        #: Gathered for the next ingest call: ``(line number, event)``, or ``(0, due timer)``.
+        self._pending: list[tuple[int, EventOp | TimerOp]] = []
         self._timers: list[tuple[datetime, int, int, str, str]] = []
         self._armed: set[tuple[int, str, str]] = set()
         self._armed_now: dict[int, dict[str, str]] = {}
@@ -171,7 +172,10 @@ class Player:
         ops = [op for _, op in self._pending]
         self._pending = []
         results = self.port.deliver(ops, self._tick(max(op.at for op in ops)))
-        for number, result in zip(numbers, results, strict=True):
+        for number, op, result in zip(numbers, ops, results, strict=True):
+            if isinstance(op, TimerOp):
+                self.report.timers += result.outcome == "accepted"
+                continue
             self.report.outcomes[result.outcome] += 1
             if result.outcome == "rejected":
                 self.report.rejected.append((number, result.reason_code or "rejected"))
