@@ -64,3 +64,8 @@ def failures() -> Iterator[None]:
         raise fail(
             f"unexpected {type(error).__name__}: {error} (set {DEBUG_ENV}=1 to see where)"
         ) from None
+
+
+def minute(moment: str) -> str:
+    """A stored ISO 8601 UTC time as 'YYYY-MM-DD HH:MM', for listings."""
+    return moment[:16].replace("T", " ")

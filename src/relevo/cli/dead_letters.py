@@ -8,7 +8,7 @@ import typer
 from rich.padding import Padding
 from rich.text import Text
 
-from relevo.cli.common import failures, open_hub, out
+from relevo.cli.common import failures, minute, open_hub, out
 from relevo.domain.model import JSON, Outcome
 
 app = typer.Typer(
@@ -33,12 +33,12 @@ def list_command(
     # One block per letter rather than a table: reasons are sentences, and ids, sources
     # and message ids must never be cut short to fit a column.
     for letter in letters:
-        received = _minute(letter["received_at"])
+        received = minute(letter["received_at"])
         out.print(f"#{letter['id']}  {letter['status']}  received {received} UTC", markup=False)
         out.print(Padding(Text(_origin(letter), style="dim"), (0, 0, 0, 4), expand=False))
         out.print(Padding(Text(letter["reason"]), (0, 0, 0, 4), expand=False))
         if letter["resolved_at"]:
-            resolution = f"{letter['status']} at {_minute(letter['resolved_at'])} UTC"
+            resolution = f"{letter['status']} at {minute(letter['resolved_at'])} UTC"
             if letter["resolution"]:
                 resolution += f": {letter['resolution']}"
             out.print(Padding(Text(resolution, style="dim"), (0, 0, 0, 4), expand=False))
@@ -55,11 +55,6 @@ def _origin(letter: JSON) -> str:
     if letter["type"]:
         parts.append(f"type {letter['type']}")
     return " · ".join(parts)
-
-
-def _minute(moment: str) -> str:
-    """An ISO 8601 UTC time as 'YYYY-MM-DD HH:MM'."""
-    return moment[:16].replace("T", " ")
 
 
 @app.command("replay")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from relevo.cli.common import err, failures, open_hub, out
+from relevo.cli.common import err, failures, minute, open_hub, out
 from relevo.services import keys
 
 app = typer.Typer(
@@ -53,19 +53,14 @@ def list_command() -> None:
             row.name,
             f"rlv_{row.prefix}_",
             ",".join(sorted(row.scopes)),
-            _minute(row.created_at),
-            _minute(row.revoked_at) if row.revoked_at else "",
+            minute(row.created_at),
+            minute(row.revoked_at) if row.revoked_at else "",
         )
     # Printed at its natural width, as other listing tools do (the terminal wraps long
     # lines): an id cut short to fit a narrow terminal could not be given to `keys revoke`.
     natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
     console = out if natural <= out.width else Console(file=out.file, width=natural)
     console.print(table)
-
-
-def _minute(moment: str) -> str:
-    """An ISO 8601 UTC time as 'YYYY-MM-DD HH:MM'."""
-    return moment[:16].replace("T", " ")
 
 
 @app.command("revoke")
