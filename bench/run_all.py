@@ -20,7 +20,10 @@ after the other so they do not compete for the CPUs, with its output streamed he
    1,000,000-process database is cached in ``var/bench/``; the first build takes a minute or
    two), reader memory, and the status view over HTTP with 32 concurrent connections.
 4. ``bench/peer_spiffworkflow.py``: relevo vs SpiffWorkflow per event on the same events
-   (skipped with a message when the script or SpiffWorkflow is missing).
+   (skipped with a message when the script or SpiffWorkflow is missing), with the ceiling
+   that relevo's own SQL, replayed bare, puts on the ratio.
+5. ``bench/sqlite_floor.py``: the statements ``Hub.ingest`` sends on SQLite, replayed bare
+   with ``sqlite3``: the most any design with these rows can reach on this machine.
 
 The figures are read back from what each prints (``status.py`` also writes a JSON file) and
 summarised at the end; the summary is also written to ``var/bench/run_all.json``. Every
@@ -183,6 +186,22 @@ def parse_phases(text: str) -> dict[str, Any]:
     return out
 
 
+_FLOOR = re.compile(
+    r"(relevo, Hub.ingest per batch|bare replay, every statement|bare replay, writes only"
+    r"|bare replay, writes without the projection update): "
+    rf"{_NUMBER} events in {_NUMBER} s → {_NUMBER} events/s \({_NUMBER} µs per event"
+)
+
+
+def parse_floor(text: str) -> dict[str, Any]:
+    """Each replay's events/s and µs per event from ``bench/sqlite_floor.py``'s output,
+    by label."""
+    return {
+        label: {"events": int(number(events)), "rate": number(rate), "us": number(us)}
+        for label, events, _seconds, rate, us in _FLOOR.findall(flat(text))
+    }
+
+
 def parse_status(_text: str) -> dict[str, Any]:
     """The JSON file ``bench/status.py --json`` wrote."""
     if not STATUS_JSON.exists():
@@ -194,6 +213,10 @@ def parse_status(_text: str) -> dict[str, Any]:
 _PEER = re.compile(
     rf"headline: relevo is {_NUMBER}× faster per event than SpiffWorkflow "
     rf"\({_NUMBER} µs vs {_NUMBER} µs\)"
+)
+_PEER_CEILING = re.compile(
+    rf"ceiling: .*?: {_NUMBER} µs per event \({_NUMBER} µs writes only\); .*? at most "
+    rf"{_NUMBER}× faster"
 )
 _PEER_ROW = re.compile(
     rf"^(relevo .+?|SpiffWorkflow .+?)\s+(\d+)\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s*$"
@@ -220,8 +243,16 @@ def parse_peer(text: str) -> dict[str, Any]:
     if headline:
         ratio, relevo_us, spiff_us = headline.groups()
         out.update(ratio=number(ratio), relevo_us=number(relevo_us), spiff_us=number(spiff_us))
+    ceiling = _PEER_CEILING.search(flat(text))
+    if ceiling:
+        floor_us, writes_us, most = ceiling.groups()
+        out.update(
+            floor_us=number(floor_us), floor_writes_us=number(writes_us), ceiling=number(most)
+        )
     out["lines"] = [
-        line.strip() for line in text.splitlines() if line.startswith(("headline", "ratio"))
+        line.strip()
+        for line in text.splitlines()
+        if line.startswith(("headline", "ratio", "ceiling"))
     ]
     return out
 
@@ -306,6 +337,13 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
                 parse_status,
             ),
             Step("peer", "peer_spiffworkflow.py", ["--quick"], 300, parse_peer),
+            Step(
+                "sqlite floor",
+                "sqlite_floor.py",
+                ["--processes", "2000", "--repeat", "1"],
+                120,
+                parse_floor,
+            ),
         ]
     return [
         Step("ingest", "ingest.py", ["--processes", "20000"], 420, parse_ingest),
@@ -318,6 +356,8 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
             parse_status,
         ),
         Step("peer", "peer_spiffworkflow.py", ["--processes", "1000"], 420, parse_peer),
+        # The same 20,000-process stream as the ingest step, so the floor sits beside it.
+        Step("sqlite floor", "sqlite_floor.py", ["--processes", "20000"], 240, parse_floor),
     ]
 
 
@@ -363,6 +403,7 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     phases = done["ingest phases"].figures if "ingest phases" in done else {}
     status = done["status"].figures if "status" in done else {}
     peer = done["peer"].figures if "peer" in done else {}
+    floor = done["sqlite floor"].figures if "sqlite floor" in done else {}
 
     print(f"\n{'=' * 100}\n== Summary\n{'=' * 100}")
     for key, value in facts.items():
@@ -440,6 +481,11 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
             print(f"  {row['label']:<60} {row['us']:>9,.1f} µs/event  (CPU {row['cpu_us']:,.1f})")
     for line in peer.get("lines", []):
         print(f"  {line}")
+    if floor:
+        print("\nSQLite floor: the statements of Hub.ingest replayed bare (sqlite3, same settings)")
+        for label, figures in floor.items():
+            print(f"  {label:<52} {figures['rate']:>8,.0f} events/s  {figures['us']:6.1f} µs/event")
+    writes_floor = floor.get("bare replay, writes only", {}).get("rate")
 
     # The target is for the service layer in batches of 500: the better of one call per
     # batch and the streamed pipeline (both printed above).
@@ -452,7 +498,8 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     targets = [
         (
             f"ingest SQLite ≥ {INGEST_SQLITE_TARGET:,} events/s",
-            fmt(sqlite_rate, ",.0f", " events/s"),
+            fmt(sqlite_rate, ",.0f", " events/s")
+            + ("" if writes_floor is None else f" (writes alone {writes_floor:,.0f})"),
             None if sqlite_rate is None else sqlite_rate >= INGEST_SQLITE_TARGET,
         ),
         (
@@ -483,7 +530,8 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
         ),
         (
             f"relevo ≥ {PEER_TARGET:.0f}× SpiffWorkflow per event",
-            fmt(ratio, ",.1f", "×"),
+            fmt(ratio, ",.1f", "×")
+            + ("" if "ceiling" not in peer else f" (ceiling {peer['ceiling']:,.1f}×)"),
             None if ratio is None else ratio >= PEER_TARGET,
         ),
     ]
@@ -527,7 +575,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["ingest", "ingest phases", "status", "peer"],
+        choices=["ingest", "ingest phases", "status", "peer", "sqlite floor"],
         help="run only this benchmark (repeatable)",
     )
     args = parser.parse_args()

@@ -33,6 +33,9 @@ LATER = "2099-12-09T02:00:00+01:00"
 
 
 def _load_bench() -> ModuleType:
+    # As when run as a script: its sibling helper modules import from bench/.
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
     path = ROOT / "bench" / "peer_spiffworkflow.py"
     spec = importlib.util.spec_from_file_location("peer_spiffworkflow", path)
     assert spec is not None and spec.loader is not None

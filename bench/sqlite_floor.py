@@ -1,0 +1,130 @@
+"""The floor of SQLite ingest: the statements ``Hub.ingest`` runs, replayed bare.
+
+    .venv/bin/python bench/sqlite_floor.py                    # 20,000 processes, as ingest.py
+    .venv/bin/python bench/sqlite_floor.py --processes 4000 --repeat 3
+
+How fast could ingest on SQLite ever be, whatever the Python around it? This script answers
+with a measurement instead of an estimate:
+
+1. It runs the mobile port-in stream of ``bench/ingest.py`` through ``Hub.ingest`` in batches
+   of 500 (the per-batch run of the ingest benchmark) and records, per transaction, every SQL
+   statement the store sends with its parameters.
+2. It replays those statements with the plain ``sqlite3`` module on a copy of the database
+   as it was before the run, with relevo's connection settings (WAL, ``synchronous=NORMAL``,
+   the same cache and checkpoint interval), one ``BEGIN IMMEDIATE`` … ``COMMIT`` per batch,
+   with nothing else in the loop: no engine, no JSON, no objects, rows already built.
+
+Replays:
+
+* *every statement*: the reads (dedupe, correlation, versions, states) and the writes;
+* *writes only*: the inserts and updates a batch must make durable, and the commit; since
+  SQLite admits one writer at a time, this rate bounds any design with these rows, however
+  its deciding is spread over processes;
+* *writes without the projection update*: the same without ``UPDATE processes``, to show
+  what keeping the state projection current on every event costs.
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from _benchlib import console, create_processes, migrated_engine, print_machine, sqlite_url
+from _floor import (
+    Replay,
+    Statement,
+    checkpointed_copy,
+    content_digest,
+    is_projection_update,
+    is_write,
+    recording,
+    replay,
+)
+from ingest import NOW, batches, fixed_clock, port_in_stream
+from relevo.adapters.db.store import SqlStore
+from relevo.bootstrap import tune_runtime
+from relevo.services.catalog import Catalog
+from relevo.services.hub import Hub
+
+#: The target of issue #2 for SQLite ingest through the service layer.
+TARGET = 20_000
+
+
+def report(label: str, events: int, runs: Iterable[Replay]) -> None:
+    """Print the best of ``runs`` as events/s and µs per event, beside the target."""
+    best = min(runs, key=lambda r: r.wall_s)
+    rate = events / best.wall_s
+    console.print(
+        f"{label}: {events:,} events in {best.wall_s:.2f} s → {rate:,.0f} events/s "
+        f"({1e6 * best.wall_s / events:.1f} µs per event, {1e6 * best.cpu_s / events:.1f} µs "
+        f"CPU, commit {1e6 * best.commit_s / events:.1f} µs); "
+        f"{rate / TARGET:.2f}× the {TARGET:,} events/s target"
+    )
+
+
+def main() -> None:
+    tune_runtime()  # the same process settings as `relevo serve`
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=2, help="replays of each kind (best kept)")
+    args = parser.parse_args()
+    print_machine("relevo SQLite floor")
+    with tempfile.TemporaryDirectory(prefix="relevo-floor-") as tmp:
+        folder = Path(tmp)
+        live = folder / "live.db"
+        eng = migrated_engine(sqlite_url(live))
+        catalog = Catalog.load(None)
+        store = SqlStore(eng)
+        lines = create_processes(store, catalog.latest("mobile_port_in"), args.processes, NOW)
+        eng.dispose()
+        before = checkpointed_copy(live, folder / "before.db")
+        stream = port_in_stream(lines, NOW)
+        hub = Hub(store, catalog, fixed_clock(NOW))
+        with recording(eng) as record:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for chunk in batches(stream):
+                hub.ingest(chunk)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        eng.dispose()
+        events = len(stream)
+        rate = events / wall
+        console.print(
+            f"relevo, Hub.ingest per batch: {events:,} events in {wall:.2f} s → {rate:,.0f} "
+            f"events/s ({1e6 * wall / events:.1f} µs per event, {1e6 * cpu / events:.1f} µs "
+            f"CPU); {rate / TARGET:.2f}× the {TARGET:,} events/s target; "
+            f"{len(record.transactions):,} transactions, {record.statements():,} statements"
+        )
+        kinds: list[tuple[str, Callable[[Statement], bool]]] = [
+            ("bare replay, every statement", lambda _s: True),
+            ("bare replay, writes only", is_write),
+            (
+                "bare replay, writes without the projection update",
+                lambda s: is_write(s) and not is_projection_update(s),
+            ),
+        ]
+        for index, (label, keep) in enumerate(kinds):
+            runs = []
+            for _ in range(args.repeat):
+                copy = checkpointed_copy(before, folder / f"replay-{index}.db")
+                runs.append(replay(copy, record.transactions, keep))
+            report(label, events, runs)
+        # The replay is only a floor if it did the same work: it must leave the same rows.
+        replayed = content_digest(folder / "replay-0.db")
+        if replayed != content_digest(live):
+            raise SystemExit("the bare replay left other rows than the run: its figures are void")
+        counts = ", ".join(f"{table} {value.split(':')[0]}" for table, value in replayed.items())
+        console.print(f"replay check: the bare replay left exactly the run's rows ({counts})")
+    console.print(
+        "The writes-only rate bounds SQLite ingest with these rows and one projection update "
+        "per event: SQLite admits one writer at a time, so no spreading of the deciding over "
+        "processes can pass it."
+    )
+
+
+if __name__ == "__main__":
+    main()
