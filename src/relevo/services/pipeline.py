@@ -9,8 +9,10 @@ process decides the next ones on top of them, with up to ``DEPTH`` batches in fl
    are read on a thread while the batch before is decided, since they mostly wait on the
    server). That snapshot may lack every batch not yet landed when the reads began, so
    their effects are laid over it: their messages count as received, their states come
-   from the state cache at the versions they give them. A snapshot taken before a batch
-   was written directly (after a failure) is read again.
+   from the state cache at the versions they give them, and a key they gave to a process
+   names it. A snapshot taken before a batch was written directly (after a failure) is
+   read again; one that cannot tell whom a key names now (a batch in flight gave it to a
+   second holder) makes the batch wait for those in flight and be decided from the store.
 2. **Land** the oldest batch in flight when the pipeline is full: wait for its commit.
 3. **Launch** the planned batch: hand its rows to the writer, which first checks, in the
    write transaction, what the snapshot could not know: every correlation key the batch
@@ -274,17 +276,85 @@ def _plan(
     for earlier in missed:
         seen |= earlier.received
         ahead.update(earlier.versions)
-    targets = reads.correlation.targets
+    correlation = _with_missed_keys(ingestor, items, reads.correlation, missed)
+    if correlation is None:
+        return None
+    versions = dict(reads.versions)
+    for pid in {pid for pid in correlation.targets if pid is not None} - versions.keys():
+        # Named through a key a missed batch added: that batch changed the process too.
+        if pid not in ahead:
+            return None
+        versions[pid] = ahead[pid]
     with ingestor.store.unit_of_work(read_only=True) as uow:
-        states = ingestor.states_at(uow, reads.versions, ahead)
+        states = ingestor.states_at(uow, versions, ahead)
     if states is None:
         return None
     results, batch = ingestor.decide_batch(
-        items, now, seen, targets, states, excluded={}, key_owner={}, keep_rejected=True
+        items,
+        now,
+        seen,
+        correlation.targets,
+        states,
+        excluded={},
+        key_owner={},
+        keep_rejected=True,
     )
-    correlation = reads.correlation
     job = WriteJob(render(batch), correlation.pairs, correlation.holders, epoch)
     return _Planned(items, results, job, states)
+
+
+def _with_missed_keys(
+    ingestor: Ingestor,
+    items: Sequence[Inbound],
+    correlation: Correlation,
+    missed: Sequence[_Planned],
+) -> Correlation | None:
+    """``correlation`` as the store will give it once the ``missed`` batches have landed,
+    or ``None`` when the snapshot cannot tell.
+
+    The common case is exact: a batch in flight gave a key nobody held to a process (the
+    central node's reference on acceptance, say), and this batch's messages name it. A key
+    released in flight leaves the holders still active; when none is left the store lists
+    every past holder, which the snapshot holds unless the key changed hands before (the
+    writer checks the holders again either way). A holder added beside existing ones
+    depends on rows the snapshot did not read: ``None``.
+    """
+    added: dict[tuple[str, str], list[tuple[str, str, bool]]] = {}
+    released: set[str] = set()
+    for earlier in missed:
+        rendered = earlier.job.rendered
+        released.update(rendered.released)
+        for kind, name, value, pid, active in rendered.keys:
+            added.setdefault((name, value), []).append((kind, pid, active))
+    if not added and not released:
+        return correlation
+    holders = dict(correlation.holders)
+    changed = False
+    for pair in correlation.pairs:
+        held = holders.get(pair, [])
+        # A read may already show a batch it counts as missed (it landed as the read ran).
+        new = [entry for entry in added.get(pair, ()) if entry[:2] not in held]
+        if new:
+            if held:
+                return None
+            # Newest first, as the store lists them; active holders hide released ones.
+            newest = [(kind, pid, active and pid not in released) for kind, pid, active in new]
+            newest.reverse()
+            active_ones = [(kind, pid) for kind, pid, active in newest if active]
+            holders[pair] = active_ones or [(kind, pid) for kind, pid, _ in newest]
+            changed = True
+        elif released and any(pid in released for _, pid in held):
+            still = [(kind, pid) for kind, pid in held if pid not in released]
+            if still:
+                holders[pair] = still
+                changed = True
+    if not changed:
+        return correlation
+    targets = [
+        target if item.subject is not None else ingestor.correlator.pick(item, holders)
+        for item, target in zip(items, correlation.targets, strict=True)
+    ]
+    return Correlation(targets, correlation.pairs, holders)
 
 
 def _land(ingestor: Ingestor, writer: BatchWriter, flying: _Planned) -> bool:
