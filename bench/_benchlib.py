@@ -97,6 +97,22 @@ def print_machine(title: str) -> None:
     console.print(table)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core, every process: not idle,
+    not waiting for I/O) since boot, from ``/proc/stat``; NaN where that file is missing.
+
+    Taken around a run, it counts the work of every process the run involves (a writer
+    child, the PostgreSQL server), and whatever else the machine was doing.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return float("nan")
+    ticks = [int(value) for value in fields]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb() -> float:
     """Resident memory of this process now (VmRSS), in MiB."""
     return _status_kib("VmRSS") / 1024

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import os
 import random
 import resource
 import socket
@@ -43,6 +44,7 @@ from _benchlib import (
     Line,
     console,
     create_processes,
+    machine_busy_seconds,
     migrated_engine,
     peak_rss_mb,
     postgres_server_url,
@@ -95,6 +97,9 @@ class Run:
     batching: str = f"batch of {BATCH}"
     #: Processes that reached an end (completed, cancelled, failed) during the run, by status.
     finished: Counter[str] = dataclasses.field(default_factory=Counter)
+    #: CPU seconds the whole machine spent busy during the measured calls (every process:
+    #: this one, a writer child, the database server; NaN where not measured).
+    machine_cpu: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -218,15 +223,19 @@ def measure(
     before = rss_mb()
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
-    cpu = 0.0
+    cpu = busy = 0.0
     for chunk in chunks:
         started, cpu_started = time.perf_counter(), time.process_time()
+        busy_started = machine_busy_seconds()
         answer = send(chunk)
         latencies.append(time.perf_counter() - started)
         cpu += time.process_time() - cpu_started
+        busy += machine_busy_seconds() - busy_started
         outcomes.update(answer)
     events = sum(len(chunk) for chunk in chunks)
-    return Run(label, events, sum(latencies), latencies, outcomes, before, rss_mb(), cpu)
+    run = Run(label, events, sum(latencies), latencies, outcomes, before, rss_mb(), cpu)
+    run.machine_cpu = busy
+    return run
 
 
 def hub_sender(hub: Hub) -> Callable[[Sequence[Inbound]], list[str]]:
@@ -250,6 +259,13 @@ def report(run: Run) -> None:
         f"RSS {run.rss_before:.0f} → {run.rss_after:.0f} MiB (peak {peak_rss_mb():.0f} MiB)"
     )
     console.print(f"    outcomes: {dict(sorted(run.outcomes.items()))}")
+    if run.machine_cpu == run.machine_cpu and run.machine_cpu > 0:
+        cores = os.cpu_count() or 1
+        console.print(
+            f"    machine: {1e6 * run.machine_cpu / run.events:,.0f} µs of CPU per event over "
+            f"every process ({run.machine_cpu / run.seconds:.2f} of {cores} cores busy) → at "
+            f"most {cores * run.events / run.machine_cpu:,.0f} events/s with every core busy"
+        )
     if run.finished:
         by_status = ", ".join(f"{status} {n:,}" for status, n in sorted(run.finished.items()))
         console.print(
@@ -276,6 +292,7 @@ def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     started, cpu_started = time.perf_counter(), _cpu_with_children()
+    busy_started = machine_busy_seconds()
     last = started
     for results in hub.ingest_stream(chunks):
         now = time.perf_counter()
@@ -284,7 +301,9 @@ def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run
         outcomes.update(result.outcome.value for result in results)
     seconds, cpu = time.perf_counter() - started, _cpu_with_children() - cpu_started
     events = sum(len(chunk) for chunk in chunks)
-    return Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
+    run = Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
+    run.machine_cpu = machine_busy_seconds() - busy_started
+    return run
 
 
 def finished_processes(store: SqlStore, kind: str | None = KIND) -> Counter[str]:

@@ -104,6 +104,9 @@ _RUN = re.compile(
     rf"p50 {_NUMBER} ms, p99 {_NUMBER} ms, max {_NUMBER} ms"
 )
 _FINISHED = re.compile(rf"processes finished: {_NUMBER} \(.*?\) → {_NUMBER} processes/s")
+_MACHINE = re.compile(
+    rf"machine: {_NUMBER} µs of CPU per event over every process .*? at most {_NUMBER} events/s"
+)
 _HISTORY = re.compile(
     r"History independence \((wall|CPU) time\): 1,000-event / 10-event rate = "
     rf"{_NUMBER} \((within|NOT within) 20 %\)"
@@ -127,6 +130,7 @@ def parse_ingest(text: str) -> dict[str, Any]:
         # The run's own report ends where the next run's begins.
         end = matches[index + 1].start() if index + 1 < len(matches) else len(flat_text)
         finished = _FINISHED.search(flat_text, match.end(), end)
+        machine_cpu = _MACHINE.search(flat_text, match.end(), end)
         runs[label] = {
             "events": int(number(events)),
             "seconds": number(seconds),
@@ -137,6 +141,8 @@ def parse_ingest(text: str) -> dict[str, Any]:
             "batch_max_ms": number(top),
             "processes_finished": int(number(finished.group(1))) if finished else None,
             "process_rate": number(finished.group(2)) if finished else None,
+            "machine_cpu_us": number(machine_cpu.group(1)) if machine_cpu else None,
+            "machine_bound": number(machine_cpu.group(2)) if machine_cpu else None,
         }
     history = {basis: number(ratio) for basis, ratio, _verdict in _HISTORY.findall(flat(text))}
     skipped = "PostgreSQL: skipped" in text
@@ -453,6 +459,12 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
                 if figures.get("process_rate") is not None
                 else ""
             )
+            + (
+                f"  machine {figures['machine_cpu_us']:,.0f} µs CPU/event"
+                f" (at most {figures['machine_bound']:,.0f}/s)"
+                if figures.get("machine_bound") is not None
+                else ""
+            )
         )
     if ingest.get("postgres_skipped"):
         print("  PostgreSQL           skipped (no server URL in the environment)")
@@ -511,6 +523,8 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     # batch and the streamed pipeline (both printed above).
     sqlite_rate = best_rate(runs, "SQLite")
     pg_rate = best_rate(runs, "PostgreSQL")
+    # What the machine's cores allow the streamed run at its measured CPU cost per event.
+    pg_bound = runs.get("PostgreSQL, streamed", {}).get("machine_bound")
     wall_ratio = history.get("wall")
     p99 = big["latency_ms"]["p99"] if big else None
     growth = big["rss_after"] - small["rss_after"] if big and small and big is not small else None
@@ -524,7 +538,8 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
         ),
         (
             f"ingest PostgreSQL ≥ {INGEST_POSTGRES_TARGET:,} events/s",
-            fmt(pg_rate, ",.0f", " events/s"),
+            fmt(pg_rate, ",.0f", " events/s")
+            + ("" if pg_bound is None else f" (CPU allows {pg_bound:,.0f})"),
             None if pg_rate is None else pg_rate >= INGEST_POSTGRES_TARGET,
         ),
         (

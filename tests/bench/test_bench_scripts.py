@@ -68,6 +68,8 @@ def test_ingest_benchmark_runs_per_batch_streamed_and_the_simulator_mix_on_sqlit
     # Every pre-created process reaches its end in the stream, in both runs.
     finished = re.findall(r"processes finished: ([\d,]+) \(.*?\) → ([\d,]+) processes/s", output)
     assert [count for count, _rate in finished][:2] == ["100", "100"], output
+    # Each run says what the machine's cores allow at its CPU cost per event.
+    assert len(re.findall(r"machine: [\d,]+ µs of CPU per event over every process", output)) >= 2
     # The simulator's world: every kind, events and due timers in ingest calls of up to 500.
     assert re.search(r"│ SQLite, simulator mix\s+│\s+[\d,]+ │\s+[\d,]+ │", output), output
     assert "150 starts and " in output

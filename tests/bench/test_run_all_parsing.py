@@ -36,6 +36,25 @@ ceiling with the engine: that SQL plus relevo's decide and apply alone (32.8 µs
 """
 
 
+INGEST_OUTPUT = """\
+  PostgreSQL, streamed: 17,100 events in 2.63 s → 6,512 events/s (6,910 per CPU-second); batch \
+of 500: p50 54.7 ms, p99
+120.0 ms, max 130.0 ms; RSS 450 → 457 MiB (peak 457 MiB)
+    outcomes: {'accepted': 16800, 'duplicate': 300}
+    machine: 244 µs of CPU per event over every process (1.59 of 2 cores busy) → at most 8,182
+events/s with every core busy
+    processes finished: 3,000 (completed 3,000) → 1,141 processes/s
+"""
+
+
+def test_ingest_runs_carry_the_machine_bound() -> None:
+    runs = run_all.parse_ingest(INGEST_OUTPUT)["runs"]
+
+    run = runs["PostgreSQL, streamed"]
+    assert (run["rate"], run["machine_cpu_us"], run["machine_bound"]) == (6_512.0, 244.0, 8_182.0)
+    assert run["process_rate"] == 1_141.0
+
+
 def test_floor_figures_are_read_by_label_across_wrapped_lines() -> None:
     figures = run_all.parse_floor(FLOOR_OUTPUT)
 
