@@ -233,9 +233,9 @@ def measure(
         busy += machine_busy_seconds() - busy_started
         outcomes.update(answer)
     events = sum(len(chunk) for chunk in chunks)
-    run = Run(label, events, sum(latencies), latencies, outcomes, before, rss_mb(), cpu)
-    run.machine_cpu = busy
-    return run
+    return Run(
+        label, events, sum(latencies), latencies, outcomes, before, rss_mb(), cpu, machine_cpu=busy
+    )
 
 
 def hub_sender(hub: Hub) -> Callable[[Sequence[Inbound]], list[str]]:
@@ -300,10 +300,9 @@ def measure_stream(label: str, hub: Hub, chunks: list[Sequence[Inbound]]) -> Run
         last = now
         outcomes.update(result.outcome.value for result in results)
     seconds, cpu = time.perf_counter() - started, _cpu_with_children() - cpu_started
+    busy = machine_busy_seconds() - busy_started
     events = sum(len(chunk) for chunk in chunks)
-    run = Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu)
-    run.machine_cpu = machine_busy_seconds() - busy_started
-    return run
+    return Run(label, events, seconds, latencies, outcomes, before, rss_mb(), cpu, machine_cpu=busy)
 
 
 def finished_processes(store: SqlStore, kind: str | None = KIND) -> Counter[str]:

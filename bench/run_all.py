@@ -20,8 +20,8 @@ after the other so they do not compete for the CPUs, with its output streamed he
    1,000,000-process database is cached in ``var/bench/``; the first build takes a minute or
    two), reader memory, and the status view over HTTP with 32 concurrent connections.
 4. ``bench/peer_spiffworkflow.py``: relevo vs SpiffWorkflow per event on the same events
-   (skipped with a message when the script or SpiffWorkflow is missing), with the ceiling
-   that relevo's own SQL, replayed bare, puts on the ratio.
+   (skipped with a message when the script or SpiffWorkflow is missing), with the ceilings
+   that relevo's own SQL replayed bare, and that SQL plus its engine alone, put on the ratio.
 5. ``bench/sqlite_floor.py``: the statements ``Hub.ingest`` sends on SQLite, replayed bare
    with ``sqlite3``: the most any design with these rows can reach on this machine.
 
