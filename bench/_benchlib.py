@@ -24,12 +24,12 @@ from rich.table import Table
 
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
-from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import iso
 from relevo.services.chain import GENESIS, event_hash
+from relevo.services.records import WriteBatch
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENVS = ("RELEVO_BENCH_POSTGRES_URL", "RELEVO_TEST_POSTGRES_URL")

@@ -56,7 +56,6 @@ from _benchlib import (
     summary_ms,
     utc,
 )
-from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import tune_runtime
 from relevo.domain import engine
@@ -64,6 +63,7 @@ from relevo.domain.model import TERMINAL_STATUSES, Message, Outcome, iso
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound
 from relevo.services.ingest import record_events
+from relevo.services.records import WriteBatch
 from relevo.simulate import SimClock
 from sim_mix import BatchingPlayer, SimulatedWorld, simulated_world
 

@@ -90,7 +90,7 @@ from _floor import Recording, checkpointed_copy, is_write, recording, replay
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
 from relevo.adapters.db.store import SqlStore
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import build_hub, tune_runtime
 from relevo.config import Settings
 from relevo.domain import engine as relevo_engine
 from relevo.services.catalog import Catalog
@@ -777,6 +777,7 @@ def relevo_hub(path: Path, now: datetime, catalog: Catalog | None = None) -> Hub
     url = f"sqlite:///{path}"
     upgrade(url)
     if catalog is None:
+        tune_runtime()
         return build_hub(Settings(database_url=url), clock=lambda: now)
     return Hub(SqlStore(create_engine(url)), catalog, lambda: now)
 

@@ -82,7 +82,6 @@ from _benchlib import (
     utc,
 )
 from relevo.adapters.db.migrate import head_revision
-from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub, tune_runtime
 from relevo.config import Settings
@@ -90,6 +89,7 @@ from relevo.domain.model import ProcessState
 from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
+from relevo.services.records import WriteBatch
 
 #: Bump when the way the database is built changes; part of the cache key.
 BUILD_VERSION = "2"

@@ -6,8 +6,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from relevo.adapters.db.store import WriteBatch
 from relevo.domain.model import Event, ProcessState
+from relevo.services.records import WriteBatch
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

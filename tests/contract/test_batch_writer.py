@@ -16,8 +16,8 @@ from relevo.adapters.db.batch_writer import (
     WriteJob,
     WriterFailed,
 )
-from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
 from relevo.adapters.db.store import SqlStore, render
+from relevo.services.records import ConcurrencyConflict, KeyConflict, WriteBatch
 
 from .builders import event_entry, make_state, moment, start_batch
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from relevo.adapters.db import dialect
 from relevo.adapters.db import tables as t
-from relevo.adapters.db.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.db.writes import KEY_COLUMNS, PROCESS_COLUMNS
+from relevo.services.records import WriteBatch
 
 from .builders import event_entry, make_state, moment
 

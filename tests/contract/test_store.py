@@ -10,14 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from relevo.adapters.db import tables
-from relevo.adapters.db.store import (
-    ConcurrencyConflict,
-    KeyConflict,
-    SqlStore,
-    UnitOfWork,
-    WriteBatch,
-)
+from relevo.adapters.db.store import SqlStore, UnitOfWork
 from relevo.domain.model import parse_iso
+from relevo.services.records import ConcurrencyConflict, KeyConflict, WriteBatch
 
 from .builders import digest, event_entry, make_event, make_state, moment, start_batch
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from relevo.adapters.db.store import SqlStore, WriteBatch
+from relevo.adapters.db.store import SqlStore
 from relevo.domain.model import ProcessState
+from relevo.services.records import WriteBatch
 
 from .builders import event_entry, make_state, moment, start_batch
 

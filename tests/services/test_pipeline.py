@@ -14,13 +14,13 @@ import pytest
 from relevo.adapters.db.batch_writer import WriteJob
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
-from relevo.adapters.db.records import ConcurrencyConflict
 from relevo.adapters.db.store import SqlStore, UnitOfWork
 from relevo.adapters.db.writes import RenderedBatch
 from relevo.services import pipeline
 from relevo.services.catalog import Catalog
 from relevo.services.correlation import Correlation, Correlator
 from relevo.services.hub import Hub, Inbound, StartRequest
+from relevo.services.records import ConcurrencyConflict
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WINDOW = "2026-12-02T02:00:00+01:00"

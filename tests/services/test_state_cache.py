@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from relevo.adapters.db.records import ConcurrencyConflict
 from relevo.adapters.db.store import SqlStore, UnitOfWork
 from relevo.domain.model import Action, ProcessState
 from relevo.services import ingest as ingest_module
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound, StartRequest
+from relevo.services.records import ConcurrencyConflict
 from relevo.services.state_cache import StateCache
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

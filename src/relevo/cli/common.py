@@ -30,7 +30,7 @@ def open_hub() -> Iterator[Hub]:
     try:
         yield hub
     finally:
-        hub.store.engine.dispose()
+        hub.close()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -14,15 +14,12 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from relevo.adapters.db.engine import create_engine
-from relevo.adapters.db.migrate import upgrade
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import app_for, build_hub, migrate, tune_runtime
 from relevo.cli.common import failures, out
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
 from relevo.simulate import SimClock, populate, trickle
-from relevo.web.app import create_app
 
 DEMO_DATABASE = Path("var/demo.db")
 KEY_FILE = Path("var/demo-key.txt")
@@ -46,9 +43,10 @@ def demo(
     Prints what to open and a demo API key; while it serves, a trickle of simulated
     customers and back-ends keeps the processes moving.
     """
+    tune_runtime()
     with failures():
         settings = _demo_settings(keep)
-        upgrade(create_engine(settings.database_url))
+        migrate(settings)
         hub = build_hub(settings, clock=SimClock())
         summary = _populate(hub, processes, seed, keep)
         _, plaintext = keys.create_key(hub.store, "demo", ["admin"])
@@ -68,7 +66,7 @@ def demo(
     )
     live.start()
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+        uvicorn.run(app_for(hub), host=host, port=port, log_level="warning")
     finally:
         stop.set()
         live.join(timeout=5)
@@ -86,8 +84,7 @@ def _demo_settings(keep: bool) -> Settings:
 
 
 def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]:
-    with hub.store.unit_of_work(read_only=True) as uow:
-        existing = uow.count_processes()
+    existing = hub.count_processes()
     if keep and existing:
         out.print(f"Reusing the demo database: {existing:,} processes.")
         return {}
@@ -107,8 +104,7 @@ def _print_guide(
     for label, process_id in examples.items():
         if ":stage:" in label or label.startswith("mobile_port_in:incident:"):
             table.add_row(label, process_id)
-    with hub.store.unit_of_work(read_only=True) as uow:
-        total = uow.count_processes()
+    total = hub.count_processes()
     out.print(
         Panel.fit(
             f"[bold]relevo demo[/] — {total:,} processes of every kind in var/demo.db; "

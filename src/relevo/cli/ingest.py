@@ -13,10 +13,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
+from relevo.bootstrap import tune_runtime
 from relevo.cli.common import err, fail, failures, open_hub, out
 from relevo.domain.model import Outcome
-from relevo.services.hub import Inbound
-from relevo.web.intake import Screened, Unreadable, counts, screen
+from relevo.services.inbound import InboundBatch
+from relevo.services.intake import Screened, Unreadable, counts, screen
 
 #: How many rejected lines are listed one by one before summarising the rest.
 SHOWN_REJECTIONS = 50
@@ -42,6 +43,7 @@ def ingest_command(
             f"it with 'relevo simulate --replay {file}' instead. 'relevo ingest' takes "
             "back-end CloudEvents only."
         )
+    tune_runtime()
     with failures(), open_hub() as hub:
         tally = {outcome.value: 0 for outcome in Outcome}
         rejected: list[tuple[int, str]] = []
@@ -59,17 +61,17 @@ def ingest_command(
             # previous ones are written. Results come back in order, a batch or two behind.
             waiting: deque[tuple[list[int], Screened, int]] = deque()
 
-            def valid_batches() -> Iterator[list[Inbound]]:
+            def screened_batches() -> Iterator[InboundBatch]:
                 for lines, items, size in _batches(file, batch):
                     screened = screen(items, hub.clock)
                     waiting.append((lines, screened, size))
-                    yield screened.valid
+                    yield screened.batch
 
             done = 0  # the last line of the last batch whose results came back
             try:
-                for ingested in hub.ingest_stream(valid_batches()):
+                for ingested in hub.ingest_stream(screened_batches()):
                     lines, screened, size = waiting.popleft()
-                    results = screened.complete(hub, ingested)
+                    results = screened.complete(ingested)
                     for outcome, n in counts(results).items():
                         tally[outcome] += n
                     for result in results:

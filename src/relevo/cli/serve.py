@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import build_app, tune_runtime
 from relevo.cli.common import failures
 from relevo.config import Settings
-from relevo.web.app import create_app
 
 
 def serve(
@@ -18,6 +17,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
     """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
+    tune_runtime()
     with failures():
-        app = create_app(build_hub(Settings.from_env()))
+        app = build_app(Settings.from_env())
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import build_hub, tune_runtime
 from relevo.cli.common import err, fail, failures, out
 from relevo.config import Settings
 from relevo.services.catalog import Catalog
@@ -128,10 +128,10 @@ def _database(
     days: float | None,
     speed: float | None,
 ) -> Summary:
+    tune_runtime()
     hub = build_hub(Settings.from_env(), clock=SimClock())
     try:
-        with hub.store.unit_of_work(read_only=True) as uow:
-            existing = uow.count_processes()
+        existing = hub.count_processes()
         # A database that already holds a run gets a new world, not the same ids again.
         tag = f"r{int(moment.timestamp())}" if existing else ""
         with _progress() as track:
@@ -159,7 +159,7 @@ def _database(
                     progress=track,
                 )
     finally:
-        hub.store.engine.dispose()
+        hub.close()
 
 
 def _file(
@@ -227,11 +227,12 @@ def _http(
 
 
 def _replay(path: Path) -> None:
+    tune_runtime()
     hub = build_hub(Settings.from_env(), clock=SimClock())
     try:
         report = play_file(hub, path)
     finally:
-        hub.store.engine.dispose()
+        hub.close()
     table = Table(title=f"{path.name}: {report.lines} line(s)", title_justify="left")
     table.add_column("outcome")
     table.add_column("lines", justify="right")

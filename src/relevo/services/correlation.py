@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from relevo.adapters.db.store import Holders, UnitOfWork
 from relevo.services.catalog import Catalog
+from relevo.services.records import Holders
+from relevo.services.unit_of_work import UnitOfWork
 
 
 class Addressed(Protocol):

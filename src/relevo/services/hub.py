@@ -6,15 +6,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from relevo.adapters.db.records import WriteBatch
-from relevo.adapters.db.store import SqlStore
-from relevo.domain.model import JSON, Action, iso
-from relevo.services import maintenance
+from relevo.domain.model import JSON, Action, ProcessState
+from relevo.services import intake, maintenance
+from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
-from relevo.services.pipeline import WriterKind, ingest_stream
+from relevo.services.pipeline import ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
+from relevo.services.records import OutboxMessage, Readiness
 from relevo.services.state_cache import DEFAULT_CAPACITY, StateCache
+from relevo.services.unit_of_work import Store
 
 __all__ = [
     "Hub",
@@ -32,7 +33,7 @@ class Hub:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         catalog: Catalog,
         clock: Callable[[], datetime],
         *,
@@ -59,25 +60,43 @@ class Hub:
         """
         return ingest_stream(self.ingestor, batches, self.stream_writer)
 
-    def reject(
-        self, rejected: Sequence[tuple[Any, str, str | None, str | None, str | None]]
-    ) -> None:
-        """Keep messages refused at the edge as dead letters: (raw, reason, source, id, type)."""
-        if not rejected:
-            return
-        batch = WriteBatch(at=iso(self.clock()))
-        for raw, reason, source, message_id, event_type in rejected:
-            payload = (
-                raw
-                if isinstance(raw, dict)
-                else {"raw": raw if isinstance(raw, str) else repr(raw)}
-            )
-            batch.dead_letters.append(
-                (source or "unknown", message_id, event_type, payload, reason)
-            )
-        with self.store.unit_of_work() as uow:
-            uow.save(batch)
-            uow.commit()
+    def receive(self, items: Sequence[Any]) -> list[IngestResult]:
+        """Screen received items as CloudEvents and ingest them (see
+        ``relevo.services.intake.ingest``): one result per item, in input order."""
+        return intake.ingest(self.ingestor, items, self.clock)
+
+    def refuse(self, payload: JSON, reason: str) -> None:
+        """Keep a whole received body that could not be read as events as a dead letter."""
+        intake.refuse(self.ingestor, payload, reason)
+
+    def readiness(self) -> Readiness:
+        """Whether the database answers and its schema is the one the code needs."""
+        return self.store.readiness()
+
+    def count_processes(self, *, kind: str | None = None, status: str | None = None) -> int:
+        """How many processes are stored, optionally of one kind and/or status."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.count_processes(kind=kind, status=status)
+
+    def states(self, ids: Iterable[str]) -> dict[str, ProcessState]:
+        """The stored states of the given process ids; unknown ids are absent."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.load_states(ids)
+
+    def outbox(self, after: int = 0, *, except_topic: str | None = None) -> list[OutboxMessage]:
+        """Integration messages written after outbox id ``after``, oldest first
+        (``except_topic`` leaves one topic out)."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.outbox_messages(after, except_topic=except_topic)
+
+    def last_outbox_id(self) -> int:
+        """The id of the newest integration message (0 when there is none)."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.last_outbox_id()
+
+    def close(self) -> None:
+        """Release the store's connections; the hub is not used afterwards."""
+        self.store.close()
 
     def start_process(self, request: StartRequest) -> JSON:
         """Open a process and return its status view in the request's language."""

@@ -15,18 +15,29 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
-from relevo.adapters.db.store import SqlStore, UnitOfWork
 from relevo.domain import engine
-from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
+from relevo.domain.model import TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
 from relevo.services.correlation import Correlator
+from relevo.services.inbound import Inbound, InboundBatch, IngestResult
+from relevo.services.records import (
+    ConcurrencyConflict,
+    DeadLetterRow,
+    EventRow,
+    InboxRow,
+    KeyConflict,
+    KeyRow,
+    OutboxRow,
+    WriteBatch,
+)
 from relevo.services.state_cache import StateCache
+from relevo.services.unit_of_work import Store, UnitOfWork
+
+__all__ = ["MAX_ATTEMPTS", "Inbound", "InboundBatch", "IngestResult", "Ingestor", "record_events"]
 
 MAX_ATTEMPTS = 8
 
@@ -34,46 +45,6 @@ MAX_ATTEMPTS = 8
 def backoff(attempt: int) -> None:
     """Sleep a random, growing moment so that writers who collided do not collide again."""
     time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 8)))
-
-
-@dataclass
-class Inbound:
-    """One inbound message (a CloudEvent already validated at the edge)."""
-
-    source: str
-    id: str
-    type: str
-    data: JSON
-    occurred_at: datetime
-    subject: str | None = None
-    actor: str = "system"
-    channel: str = "backend"
-    raw: JSON = field(default_factory=dict)
-
-
-@dataclass
-class IngestResult:
-    """What became of one inbound message."""
-
-    index: int
-    source: str | None
-    id: str | None
-    outcome: Outcome
-    process_id: str | None = None
-    reason: str | None = None
-    reason_code: str | None = None
-
-    def as_json(self) -> JSON:
-        """The result as a JSON-ready mapping."""
-        return {
-            "index": self.index,
-            "id": self.id,
-            "source": self.source,
-            "outcome": self.outcome.value,
-            "process_id": self.process_id,
-            "reason": self.reason,
-            "reason_code": self.reason_code,
-        }
 
 
 def record_events(
@@ -90,13 +61,25 @@ def record_events(
         digest = event_hash(prev, pid, version, event)
         engine.apply(state, event)
         state.last_hash = digest
-        batch.events.append((pid, version, event, digest, prev))
+        batch.events.append(
+            EventRow(process_id=pid, version=version, event=event, hash=digest, prev_hash=prev)
+        )
         effects = event.effects
         for message in effects.get("outbox", ()):
-            batch.outbox.append((pid, message["topic"], message["payload"], message["key"], now))
+            batch.outbox.append(
+                OutboxRow(
+                    process_id=pid,
+                    topic=message["topic"],
+                    payload=message["payload"],
+                    idempotency_key=message["key"],
+                    available_at=now,
+                )
+            )
         if "keys" in effects:
             for name, value in effects["keys"].items():
-                batch.keys_added.append((state.kind, name, value, pid))
+                batch.keys_added.append(
+                    KeyRow(kind=state.kind, name=name, value=value, process_id=pid)
+                )
         if effects.get("status") in TERMINAL_STATUSES:
             batch.keys_released.append(pid)
 
@@ -106,7 +89,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         catalog: Catalog,
         clock: Callable[[], datetime],
         states: StateCache | None = None,
@@ -121,7 +104,8 @@ class Ingestor:
         """Apply ``items`` in order; one result per item, in the same order.
 
         Rejected items become dead letters unless ``keep_rejected`` is false (a replay of a
-        dead letter that fails again must not copy it).
+        dead letter that fails again must not copy it). When ``items`` is an
+        ``InboundBatch``, its refused items become dead letters in the same transaction.
         """
         excluded: dict[int, IngestResult] = {}
         for attempt in range(MAX_ATTEMPTS * 2):
@@ -179,7 +163,8 @@ class Ingestor:
         ``seen`` holds the ``(source, id)`` pairs already received, ``targets`` the process
         each item addresses (``correlate``), ``states`` the current state of those processes
         (advanced in place). ``excluded`` items keep the result given; ``key_owner`` learns
-        which item added each correlation key.
+        which item added each correlation key. The refused items of an ``InboundBatch``
+        join the batch's dead letters.
         """
         at = iso(now)
         batch = WriteBatch(at=at)
@@ -215,13 +200,28 @@ class Ingestor:
             if result.outcome is Outcome.REJECTED:
                 if keep_rejected:
                     batch.dead_letters.append(
-                        (item.source, item.id, item.type, _raw(item), result.reason or "rejected")
+                        DeadLetterRow(
+                            source=item.source,
+                            message_id=item.id,
+                            type=item.type,
+                            payload=_raw(item),
+                            reason=result.reason or "rejected",
+                        )
                     )
             elif result.outcome is not Outcome.DUPLICATE:
                 in_batch.add(key)
-                batch.inbox.append((item.source, item.id, result.process_id, result.outcome.value))
+                batch.inbox.append(
+                    InboxRow(
+                        source=item.source,
+                        message_id=item.id,
+                        process_id=result.process_id,
+                        outcome=result.outcome.value,
+                    )
+                )
             results.append(result)
         batch.changed_states.extend(changed.values())
+        if isinstance(items, InboundBatch):
+            batch.dead_letters.extend(items.refused)
         return results, batch
 
     def load_states(

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from relevo.adapters.db.records import ApiKeyRow
-from relevo.adapters.db.store import SqlStore
 from relevo.domain.model import iso
+from relevo.services.records import ApiKeyRow
+from relevo.services.unit_of_work import Store
 
 INGEST = "ingest"
 CHANNEL = "channel"
@@ -61,7 +61,7 @@ def check_scopes(scopes: Iterable[str]) -> frozenset[str]:
 
 
 def create_key(
-    store: SqlStore, name: str, scopes: Iterable[str], *, now: datetime | None = None
+    store: Store, name: str, scopes: Iterable[str], *, now: datetime | None = None
 ) -> tuple[str, str]:
     """Store a new key and return ``(id, plaintext)``; the plaintext is shown only once.
 
@@ -87,7 +87,7 @@ def create_key(
     return key_id, f"{_MARK}_{prefix}_{secret}"
 
 
-def verify_key(store: SqlStore, presented: str) -> ApiKey | None:
+def verify_key(store: Store, presented: str) -> ApiKey | None:
     """The key ``presented`` stands for, or ``None`` if it is malformed, unknown or revoked."""
     parts = presented.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != _MARK or not parts[1] or not parts[2]:
@@ -102,14 +102,14 @@ def verify_key(store: SqlStore, presented: str) -> ApiKey | None:
     return _key(row)
 
 
-def revoke_key(store: SqlStore, key_id: str, *, now: datetime | None = None) -> None:
+def revoke_key(store: Store, key_id: str, *, now: datetime | None = None) -> None:
     """Revoke a key from now on; raises LookupError for an unknown id."""
     with store.unit_of_work() as uow:
         uow.revoke_api_key(key_id, iso(now or datetime.now(UTC)))
         uow.commit()
 
 
-def list_keys(store: SqlStore) -> list[ApiKeyRow]:
+def list_keys(store: Store) -> list[ApiKeyRow]:
     """Every stored key (hashes only), oldest first."""
     with store.unit_of_work(read_only=True) as uow:
         return uow.api_keys()
@@ -124,7 +124,7 @@ class KeyCache:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         *,
         ttl: float = 30.0,
         max_entries: int = 10_000,

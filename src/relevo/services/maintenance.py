@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
-from relevo.adapters.db.records import WriteBatch
-from relevo.adapters.db.store import SqlStore
 from relevo.domain import engine
 from relevo.domain.model import JSON, Outcome, ProcessState, iso
+from relevo.services.chunking import chunks
 from relevo.services.cloudevents import Invalid, parse_event
 from relevo.services.ingest import Ingestor, IngestResult
 from relevo.services.processes import NotFound
+from relevo.services.records import WriteBatch
+from relevo.services.unit_of_work import Store
 
 REBUILD_CHUNK = 200
 #: The projection's columns that copy state values, as ``projection_columns`` returns them.
@@ -24,13 +24,8 @@ def _projection_columns(state: ProcessState) -> tuple[Any, ...]:
     return (state.status, state.stage, state.version, state.updated_at, state.next_timer_at)
 
 
-def _chunks(ids: Iterator[str], size: int) -> Iterator[list[str]]:
-    while chunk := list(islice(ids, size)):
-        yield chunk
-
-
 def rebuild(
-    store: SqlStore,
+    store: Store,
     clock: Callable[[], datetime],
     progress: Callable[[int, int], None] | None = None,
 ) -> JSON:
@@ -47,7 +42,7 @@ def rebuild(
     differences: list[JSON] = []
     events_seen = 0
     done = 0
-    for chunk in _chunks(iter(ids), REBUILD_CHUNK):
+    for chunk in chunks(ids, REBUILD_CHUNK):
         with store.unit_of_work() as uow:
             stored_states = uow.load_states(chunk)
             stored_columns = uow.projection_columns(chunk)
@@ -81,7 +76,7 @@ def rebuild(
 
 
 def replay_dead_letter(
-    store: SqlStore, ingestor: Ingestor, clock: Callable[[], datetime], dead_letter_id: int
+    store: Store, ingestor: Ingestor, clock: Callable[[], datetime], dead_letter_id: int
 ) -> IngestResult:
     """Feed a dead letter through ingest again; mark it replayed unless it fails again."""
     with store.unit_of_work(read_only=True) as uow:

@@ -2,7 +2,7 @@
 
 A batch spends a good part of its time writing rows and committing. For a stream of
 batches (a file, a simulator, a back-end replaying its backlog) a writer (a child process
-by default, see ``relevo.adapters.db.batch_writer``) writes and commits batches while this
+by default, see ``Store.batch_writer``) writes and commits batches while this
 process decides the next ones on top of them, with up to ``DEPTH`` batches in flight:
 
 1. **Plan** the next batch on what the store said when its reads began (on PostgreSQL they
@@ -34,30 +34,17 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import get_args
 
-from relevo.adapters.db.batch_writer import (
-    NOT_WRITTEN,
-    BatchWriter,
-    ProcessWriter,
-    ThreadWriter,
-    WriteJob,
-)
-from relevo.adapters.db.store import SqlStore, render
 from relevo.domain.model import ProcessState
+from relevo.services.batch_writing import NOT_WRITTEN, BatchWriter, WriteJob, WriterKind
 from relevo.services.correlation import Correlation
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
 
-#: Where batches are written: a child process (the default) or a thread of this one.
-WriterKind = Literal["process", "thread"]
+__all__ = ["DEPTH", "WriterKind", "ingest_stream"]
 
 #: Batches in flight at most: one being written, one waiting in the writer's queue.
 DEPTH = 2
-
-WRITERS: dict[str, Callable[[SqlStore], BatchWriter]] = {
-    "process": ProcessWriter,
-    "thread": ThreadWriter,
-}
 
 
 @dataclass
@@ -86,12 +73,14 @@ def ingest_stream(
     """Apply ``batches`` in order, each in its own transaction, yielding each batch's
     results (as ``Ingestor.ingest`` would give them) once it is committed.
 
-    ``writer`` says where batches are written (see ``relevo.adapters.db.batch_writer``).
+    ``writer`` says where batches are written (see ``Store.batch_writer``). A batch may
+    be an ``InboundBatch``: its refused items are written with it.
     Falls back to one batch at a time for a single batch, when the state cache is off, or
     when the database is an in-memory SQLite one (a single connection).
     """
-    if writer not in WRITERS:
-        raise ValueError(f"unknown ingest writer {writer!r}: use one of {', '.join(WRITERS)}")
+    if writer not in get_args(WriterKind):
+        kinds = ", ".join(get_args(WriterKind))
+        raise ValueError(f"unknown ingest writer {writer!r}: use one of {kinds}")
     source = iter(batches)
     first = next(source, None)
     if first is None:
@@ -105,7 +94,9 @@ def ingest_stream(
         for items in source:
             yield ingestor.ingest(items)
         return
-    yield from _pipelined(ingestor, _chain(first, second, source), WRITERS[writer](ingestor.store))
+    yield from _pipelined(
+        ingestor, _chain(first, second, source), ingestor.store.batch_writer(writer)
+    )
 
 
 def _chain(
@@ -299,7 +290,7 @@ def _plan(
         key_owner={},
         keep_rejected=True,
     )
-    job = WriteJob(render(batch), correlation.pairs, correlation.holders, epoch)
+    job = WriteJob(ingestor.store.render(batch), correlation.pairs, correlation.holders, epoch)
     return _Planned(items, results, job, states)
 
 

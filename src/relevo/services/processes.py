@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from relevo.adapters.db.records import ConcurrencyConflict, KeyConflict, WriteBatch
-from relevo.adapters.db.store import SqlStore
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import JSON, Action, Outcome, ProcessState, iso
@@ -16,6 +14,16 @@ from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
 from relevo.services.ingest import MAX_ATTEMPTS, backoff, record_events
+from relevo.services.records import (
+    ConcurrencyConflict,
+    EventRow,
+    InboxRow,
+    KeyConflict,
+    KeyRow,
+    OutboxRow,
+    WriteBatch,
+)
+from relevo.services.unit_of_work import Store
 
 
 class NotFound(LookupError):
@@ -49,7 +57,7 @@ def new_process_id() -> str:
 class Processes:
     """Starting, acting on and reading individual processes."""
 
-    def __init__(self, store: SqlStore, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, catalog: Catalog, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -73,13 +81,24 @@ class Processes:
         )
         digest = event_hash(GENESIS, state.id, 1, event)
         state.last_hash = digest
-        batch = WriteBatch(at=iso(now), events=[(state.id, 1, event, digest, GENESIS)])
+        first = EventRow(
+            process_id=state.id, version=1, event=event, hash=digest, prev_hash=GENESIS
+        )
+        batch = WriteBatch(at=iso(now), events=[first])
         batch.new_states.append(state)
         for name, value in state.keys.items():
-            batch.keys_added.append((state.kind, name, value, state.id))
+            batch.keys_added.append(
+                KeyRow(kind=state.kind, name=name, value=value, process_id=state.id)
+            )
         for message in event.effects.get("outbox", ()):
             batch.outbox.append(
-                (state.id, message["topic"], message["payload"], message["key"], iso(now))
+                OutboxRow(
+                    process_id=state.id,
+                    topic=message["topic"],
+                    payload=message["payload"],
+                    idempotency_key=message["key"],
+                    available_at=iso(now),
+                )
             )
         with self.store.unit_of_work() as uow:
             try:
@@ -114,7 +133,15 @@ class Processes:
                 record_events(batch, state, [event], iso(now))
                 batch.changed_states.append(state)
                 if action.request_id:
-                    batch.inbox.append((*inbox_key, process_id, Outcome.ACCEPTED.value))
+                    source, message_id = inbox_key
+                    batch.inbox.append(
+                        InboxRow(
+                            source=source,
+                            message_id=message_id,
+                            process_id=process_id,
+                            outcome=Outcome.ACCEPTED.value,
+                        )
+                    )
                 try:
                     uow.save(batch)
                 except ConcurrencyConflict:

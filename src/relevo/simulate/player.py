@@ -1,5 +1,5 @@
 """Replay a simulator JSONL file into a hub: starts and actions through the process
-service, back-end events through ``relevo.web.intake.ingest`` (the path of ``relevo ingest``
+service, back-end events through ``Hub.receive`` (the path of ``relevo ingest``
 and ``POST /v1/events``), and the timers that fall due in between fired as the worker will.
 
 The hub's clock must be settable (a ``SimClock``): it follows the time of each

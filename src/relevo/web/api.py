@@ -13,8 +13,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from relevo.domain.model import Action, Outcome
+from relevo.services import intake
 from relevo.services.hub import Hub, StartRequest
-from relevo.web import intake, payload
+from relevo.web import payload
 from relevo.web.auth import AdminKey, AnyKey, ChannelKey, IngestKey
 from relevo.web.problems import ProblemError, request_language
 from relevo.web.schemas import (
@@ -98,7 +99,7 @@ async def post_events(request: Request, key: IngestKey) -> Response:
     """
     hub = _hub(request)
     received = await payload.receive(request, hub, request.app.state.max_body_bytes)
-    results = await run_in_threadpool(intake.ingest, hub, received.items, hub.clock)
+    results = await run_in_threadpool(hub.receive, received.items)
     body = intake.answer(results)
     if received.batch:
         return _json(body)
@@ -289,4 +290,4 @@ def dead_letters(
 def replay(dead_letter_id: int, request: Request, key: AdminKey) -> dict[str, Any]:
     """Feed an open dead letter through ingest again; the answer is its new outcome."""
     result = _hub(request).replay_dead_letter(dead_letter_id)
-    return intake.answer([result])["results"][0]  # type: ignore[no-any-return]
+    return result.as_json()

@@ -21,12 +21,16 @@ Authenticate with an API key: `Authorization: Bearer rlv_…` or `X-API-Key: rlv
 
 
 def create_app(
-    hub: Hub, *, key_cache_seconds: float = 30.0, max_body_bytes: int = payload.MAX_BODY_BYTES
+    hub: Hub,
+    *,
+    keys: KeyCache | None = None,
+    key_cache_seconds: float = 30.0,
+    max_body_bytes: int = payload.MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The API over ``hub``.
+    """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
-    Verified API keys are remembered for ``key_cache_seconds``; ``POST /v1/events`` takes
-    bodies up to ``max_body_bytes``.
+    ``keys`` verifies API keys; by default verified keys are remembered for
+    ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to ``max_body_bytes``.
     """
     app = FastAPI(
         title="relevo",
@@ -38,7 +42,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.hub = hub
-    app.state.keys = KeyCache(hub.store, ttl=key_cache_seconds)
+    app.state.keys = keys or KeyCache(hub.store, ttl=key_cache_seconds)
     app.state.max_body_bytes = max_body_bytes
     problems.install(app)
     app.include_router(api.router)

@@ -64,7 +64,7 @@ async def receive(request: Request, hub: Hub, limit: int) -> Received:
     except orjson.JSONDecodeError as error:
         reason = f"the body is not valid JSON: {error}"
         text = body[:KEPT_BYTES].decode("utf-8", errors="replace")
-        await run_in_threadpool(hub.reject, [(text, reason, None, None, None)])
+        await run_in_threadpool(hub.refuse, {"raw": text}, reason)
         raise ProblemError(
             400,
             "malformed-json",
@@ -84,7 +84,7 @@ async def receive(request: Request, hub: Hub, limit: int) -> Received:
     if media == BATCH:
         reason = f"a {BATCH} body must be a JSON array of events"
         raw = decoded if isinstance(decoded, dict) else {"value": decoded}
-        await run_in_threadpool(hub.reject, [(raw, reason, None, None, None)])
+        await run_in_threadpool(hub.refuse, raw, reason)
         raise ProblemError(
             400,
             "not-a-batch",

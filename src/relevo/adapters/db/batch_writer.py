@@ -30,15 +30,34 @@ import traceback
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from relevo.adapters.db.engine import create_engine
-from relevo.adapters.db.records import ConcurrencyConflict, Holders, KeyConflict
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.db.writes import RenderedBatch
+from relevo.services.batch_writing import (
+    NOT_WRITTEN,
+    BatchWriter,
+    Skipped,
+    StaleCorrelation,
+    WriteJob,
+    WriterFailed,
+)
+from relevo.services.records import ConcurrencyConflict, KeyConflict
+
+__all__ = [
+    "NOT_WRITTEN",
+    "BatchWriter",
+    "ProcessWriter",
+    "Skipped",
+    "StaleCorrelation",
+    "ThreadWriter",
+    "WriteJob",
+    "WriterFailed",
+    "write_job",
+]
 
 #: How long ``close`` waits for the child to finish its last job before stopping it.
 CLOSE_TIMEOUT = 30.0
@@ -49,63 +68,13 @@ URL_VARIABLE = "RELEVO_WRITER_DATABASE_URL"
 GC_VARIABLE = "RELEVO_WRITER_GC_THRESHOLD"
 
 
-@dataclass(frozen=True)
-class WriteJob:
-    """A batch to write, with the correlation keys it was decided with."""
-
-    rendered: RenderedBatch
-    #: Every correlation key the batch looked up, and who held each when it was decided.
-    pairs: list[tuple[str, str]]
-    holders: Holders
-    #: Jobs of an epoch in which one failed are skipped (see the module docstring).
-    epoch: int = 0
-
-
-class StaleCorrelation(Exception):
-    """A correlation key the batch was decided with changed hands before it was written;
-    nothing of it is written, and it must be decided again."""
-
-
-class Skipped(Exception):
-    """An earlier job of the same epoch failed, and this one, decided on top of it, was not
-    written."""
-
-
-class WriterFailed(Exception):
-    """The writer stopped working (its process died, or an unexpected error); the job in
-    flight may or may not be written."""
-
-
-#: What ``land`` raises for a job that was not written, and can be decided again.
-NOT_WRITTEN = (StaleCorrelation, ConcurrencyConflict, KeyConflict, Skipped)
-
-
-class BatchWriter(Protocol):
-    """Writes jobs in the order launched."""
-
-    def launch(self, job: WriteJob) -> None:
-        """Queue ``job`` behind the jobs in flight."""
-        ...
-
-    def land(self) -> None:
-        """Wait until the oldest job in flight is committed.
-
-        Raises ``StaleCorrelation``, ``ConcurrencyConflict``, ``KeyConflict`` or
-        ``Skipped`` when it was not written (nothing of it is), and ``WriterFailed`` when
-        the writer broke.
-        """
-        ...
-
-    def close(self) -> None:
-        """Release the writer; jobs still in flight are finished first."""
-        ...
-
-
 def write_job(store: SqlStore, job: WriteJob) -> None:
     """Check, write and commit ``job`` in one transaction of ``store``."""
     with store.unit_of_work() as uow:
         if job.pairs and uow.key_holders(job.pairs) != job.holders:
             raise StaleCorrelation("a correlation key changed hands while the batch was decided")
+        if not isinstance(job.rendered, RenderedBatch):
+            raise TypeError("a SQL batch writer writes batches rendered by the SQL store")
         uow.save(job.rendered)
         uow.commit()
 

@@ -10,11 +10,15 @@ import orjson
 import sqlalchemy as sa
 
 from relevo.adapters.db import tables as t
-from relevo.adapters.db.records import ApiKeyRow, DeadLetter, StoredEvent
 from relevo.adapters.db.support import load_state
 from relevo.domain.model import Event, ProcessState
-
-DEAD_LETTER_RESOLUTIONS = frozenset({"replayed", "discarded"})
+from relevo.services.records import (
+    DEAD_LETTER_RESOLUTIONS,
+    ApiKeyRow,
+    DeadLetter,
+    OutboxMessage,
+    StoredEvent,
+)
 
 
 class Queries:
@@ -117,6 +121,27 @@ class Queries:
         e = t.events
         query = sa.select(e).where(e.c.position > after).order_by(e.c.position).limit(limit)
         return [_stored_event(row) for row in self.connection.execute(query)]
+
+    # -- the outbox -------------------------------------------------------------------
+
+    def outbox_messages(
+        self, after: int = 0, *, except_topic: str | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages with an id greater than ``after``, in the order written
+        (``except_topic`` leaves one topic out)."""
+        o = t.outbox
+        query = sa.select(o.c.id, o.c.process_id, o.c.topic, o.c.payload).where(o.c.id > after)
+        if except_topic is not None:
+            query = query.where(o.c.topic != except_topic)
+        return [
+            OutboxMessage(int(row_id), pid, topic, orjson.loads(payload))
+            for row_id, pid, topic, payload in self.connection.execute(query.order_by(o.c.id))
+        ]
+
+    def last_outbox_id(self) -> int:
+        """The id of the newest outbox message (0 when there is none)."""
+        last = self.connection.execute(sa.select(sa.func.max(t.outbox.c.id))).scalar()
+        return int(last or 0)
 
     # -- dead letters -----------------------------------------------------------------
 

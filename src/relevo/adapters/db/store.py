@@ -15,35 +15,17 @@ from typing import Self
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect, writes
+from relevo.adapters.db import dialect, migrate, writes
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.queries import Queries
-from relevo.adapters.db.records import (
-    ApiKeyRow,
-    ConcurrencyConflict,
-    DeadLetter,
-    Holders,
-    KeyConflict,
-    StoredEvent,
-    WriteBatch,
-)
-from relevo.adapters.db.support import chunks, load_state
+from relevo.adapters.db.support import CHUNK, load_state
 from relevo.adapters.db.writes import RenderedBatch
 from relevo.domain.model import ProcessState, iso
+from relevo.services.batch_writing import BatchWriter, WriterKind
+from relevo.services.chunking import chunks
+from relevo.services.records import Holders, KeyConflict, Readiness, WriteBatch
 
-__all__ = [
-    "ApiKeyRow",
-    "ConcurrencyConflict",
-    "DeadLetter",
-    "Holders",
-    "KeyConflict",
-    "RenderedBatch",
-    "SqlStore",
-    "StoredEvent",
-    "UnitOfWork",
-    "WriteBatch",
-    "render",
-]
+__all__ = ["RenderedBatch", "SqlStore", "UnitOfWork", "render"]
 
 _INBOX_KEY = ("source", "message_id")
 
@@ -79,6 +61,36 @@ class SqlStore:
         write lock; such a unit of work must not write.
         """
         return UnitOfWork(self.engine, read_only=read_only)
+
+    def render(self, batch: WriteBatch) -> RenderedBatch:
+        """The rows of ``batch`` as ``render`` gives them."""
+        return render(batch)
+
+    def batch_writer(self, kind: WriterKind) -> BatchWriter:
+        """A writer of rendered batches in a child process (``process``) or on a thread."""
+        # The writers build stores of their own (the child process): imported on use.
+        from relevo.adapters.db.batch_writer import ProcessWriter, ThreadWriter
+
+        if kind == "process":
+            return ProcessWriter(self)
+        if kind == "thread":
+            return ThreadWriter(self)
+        raise ValueError(f"unknown ingest writer {kind!r}: use process or thread")
+
+    def readiness(self) -> Readiness:
+        """Whether the database answers, and its schema revision beside the code's."""
+        head = migrate.head_revision()
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            revision = migrate.current_revision(self.engine)
+        except sa.exc.SQLAlchemyError as error:
+            return Readiness(reachable=False, head=head, problem=type(error).__name__)
+        return Readiness(reachable=True, revision=revision, head=head)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
 
 
 class UnitOfWork(Queries):
@@ -132,7 +144,7 @@ class UnitOfWork(Queries):
     def inbox_seen(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(source, message_id)`` pairs among ``keys`` already in the inbox."""
         seen: set[tuple[str, str]] = set()
-        for chunk in chunks(list(dict.fromkeys(keys))):
+        for chunk in chunks(list(dict.fromkeys(keys)), CHUNK):
             rows = dialect.select_by_keys(self.connection, t.inbox, _INBOX_KEY, _INBOX_KEY, chunk)
             seen.update((source, message_id) for source, message_id in rows)
         return seen
@@ -148,7 +160,7 @@ class UnitOfWork(Queries):
         """
         only_if = None if include_inactive else {"active": True}
         found: Holders = {}
-        for chunk in chunks(list(dict.fromkeys(pairs))):
+        for chunk in chunks(list(dict.fromkeys(pairs)), CHUNK):
             rows = dialect.select_by_keys(
                 self.connection,
                 t.correlation_keys,
@@ -180,7 +192,7 @@ class UnitOfWork(Queries):
         Reads the projection's columns only, never the state document.
         """
         versions: dict[str, int] = {}
-        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)]):
+        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)], CHUNK):
             rows = dialect.select_by_keys(
                 self.connection, t.processes, ("id", "version"), ("id",), chunk
             )
@@ -190,7 +202,7 @@ class UnitOfWork(Queries):
     def load_states(self, ids: Iterable[str]) -> dict[str, ProcessState]:
         """The stored states of the given process ids; unknown ids are absent."""
         states: dict[str, ProcessState] = {}
-        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)]):
+        for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)], CHUNK):
             for (text,) in dialect.select_by_keys(
                 self.connection, t.processes, ("state",), ("id",), chunk
             ):

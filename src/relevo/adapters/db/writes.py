@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from relevo.adapters.db import dialect
 from relevo.adapters.db import tables as t
-from relevo.adapters.db.records import ConcurrencyConflict, WriteBatch
 from relevo.adapters.db.support import dump_json
 from relevo.domain.model import ProcessState
+from relevo.services.records import ConcurrencyConflict, WriteBatch
 
 _T = TypeVar("_T")
 _Row = tuple[Any, ...]

@@ -1,12 +1,12 @@
 """A real hub, in-process: what ``populate`` and in-process runs drive.
 
 Starts and actions go through the hub's process service, back-end events (and due timers,
-as the worker will send them) through ``relevo.web.intake.ingest`` — the exact path of
-``relevo ingest`` and ``POST /v1/events``. The hub's clock is pinned to simulated time
-before each operation, so everything it records is dated in the simulation.
+as the worker will send them) through ``Hub.receive`` (``relevo.services.intake``) — the
+exact path of ``relevo ingest`` and ``POST /v1/events``. The hub's clock is pinned to
+simulated time before each operation, so everything it records is dated in the simulation.
 
-Integration messages are read back from the store's outbox table (read-only SQL, the one
-place the simulator touches a table directly), in the order relevo wrote them.
+Integration messages are read back from the hub's outbox (``Hub.outbox``), in the order
+relevo wrote them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-import sqlalchemy as sa
-
-from relevo.adapters.db import tables
 from relevo.domain import engine
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
-from relevo.domain.model import JSON, ProcessState
+from relevo.domain.model import ProcessState
 from relevo.services.hub import Hub, KeyInUse, NotFound, UnknownKind
 from relevo.simulate.clock import SettableClock
 from relevo.simulate.ports.base import (
@@ -34,7 +30,6 @@ from relevo.simulate.ports.base import (
     TimerOp,
 )
 from relevo.simulate.ports.model import TIMER_SOURCE
-from relevo.web.intake import ingest
 
 
 class HubPort:
@@ -51,9 +46,7 @@ class HubPort:
         self._case_of: dict[str, int] = {}
         self._touched: set[str] = set()
         self._feedback = Feedback()
-        with hub.store.unit_of_work(read_only=True) as uow:
-            last = uow.connection.execute(sa.select(sa.func.max(tables.outbox.c.id))).scalar()
-        self._cursor = int(last or 0)
+        self._cursor = hub.last_outbox_id()
 
     def _set(self, now: datetime) -> None:
         # The world's clock only moves forward; the hub's follows it exactly.
@@ -93,7 +86,7 @@ class HubPort:
                 )
             else:
                 items.append(op.envelope)
-        results = ingest(self.hub, items, self.clock)
+        results = self.hub.receive(items)
         for result in results:
             if result.process_id is not None:
                 self._touched.add(result.process_id)
@@ -118,30 +111,19 @@ class HubPort:
     def collect(self) -> Feedback:
         touched = [pid for pid in self._touched if pid in self._case_of]
         self._touched.clear()
-        outbox = tables.outbox
-        with self.hub.store.unit_of_work(read_only=True) as uow:
-            for pid, state in uow.load_states(touched).items():
-                self._feedback.states[self._case_of[pid]] = state
-            rows = uow.connection.execute(
-                sa.select(outbox.c.id, outbox.c.process_id, outbox.c.topic, outbox.c.payload)
-                .where(outbox.c.id > self._cursor, outbox.c.topic != NOTIFICATION_TOPIC)
-                .order_by(outbox.c.id)
-            ).all()
-        for row_id, pid, topic, payload in rows:
-            self._cursor = max(self._cursor, int(row_id))
-            index = self._case_of.get(pid)
+        for pid, state in self.hub.states(touched).items():
+            self._feedback.states[self._case_of[pid]] = state
+        for message in self.hub.outbox(self._cursor, except_topic=NOTIFICATION_TOPIC):
+            self._cursor = max(self._cursor, message.id)
+            index = self._case_of.get(message.process_id)
             if index is not None:
-                message: JSON = orjson.loads(payload)
-                self._feedback.messages.append((index, topic, message))
+                self._feedback.messages.append((index, message.topic, message.payload))
         feedback, self._feedback = self._feedback, Feedback()
         return feedback
 
     def final_states(self) -> dict[int, ProcessState]:
-        states: dict[int, ProcessState] = {}
-        with self.hub.store.unit_of_work(read_only=True) as uow:
-            for pid, state in uow.load_states(list(self._case_of)).items():
-                states[self._case_of[pid]] = state
-        return states
+        found = self.hub.states(list(self._case_of))
+        return {self._case_of[pid]: state for pid, state in found.items()}
 
     def close(self) -> None:
         return None

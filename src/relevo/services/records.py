@@ -1,8 +1,14 @@
-"""The values the SQL store takes and returns, and the conflicts it reports."""
+"""The records the services write and read through a unit of work, and the conflicts a
+store reports. Every store (SQL, in memory) takes and returns exactly these.
+
+The rows of a ``WriteBatch`` are NamedTuples: as cheap to build as plain tuples on the
+ingest path, yet every field has a name.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from relevo.domain.model import JSON, Event, ProcessState
 
@@ -32,6 +38,54 @@ class KeyConflict(Exception):
         self.holder = holder
 
 
+class EventRow(NamedTuple):
+    """One event appended to a process's log, with its place in the hash chain."""
+
+    process_id: str
+    version: int
+    event: Event
+    hash: str
+    prev_hash: str
+
+
+class KeyRow(NamedTuple):
+    """A correlation key given to a process."""
+
+    kind: str
+    name: str
+    value: str
+    process_id: str
+
+
+class InboxRow(NamedTuple):
+    """An inbound message recorded as received, and what became of it."""
+
+    source: str
+    message_id: str
+    process_id: str | None
+    outcome: str
+
+
+class OutboxRow(NamedTuple):
+    """An integration message to publish once ``available_at`` (ISO 8601 UTC) is reached."""
+
+    process_id: str
+    topic: str
+    payload: JSON
+    idempotency_key: str
+    available_at: str
+
+
+class DeadLetterRow(NamedTuple):
+    """An inbound message kept for inspection and replay, with why it was refused."""
+
+    source: str
+    message_id: str | None
+    type: str | None
+    payload: JSON
+    reason: str
+
+
 @dataclass(slots=True)
 class WriteBatch:
     """Everything one ingest step writes, saved set-wise in one transaction.
@@ -47,20 +101,15 @@ class WriteBatch:
     earliest due time for the timer worker.
     """
 
-    #: (process_id, version, event, hash, prev_hash)
-    events: list[tuple[str, int, Event, str, str]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
     new_states: list[ProcessState] = field(default_factory=list)
     changed_states: list[ProcessState] = field(default_factory=list)
-    #: (kind, name, value, process_id)
-    keys_added: list[tuple[str, str, str, str]] = field(default_factory=list)
+    keys_added: list[KeyRow] = field(default_factory=list)
     #: ids of processes whose keys all become inactive
     keys_released: list[str] = field(default_factory=list)
-    #: (source, message_id, process_id, outcome)
-    inbox: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-    #: (process_id, topic, payload, idempotency_key, available_at)
-    outbox: list[tuple[str, str, JSON, str, str]] = field(default_factory=list)
-    #: (source, message_id, type, payload, reason)
-    dead_letters: list[tuple[str, str | None, str | None, JSON, str]] = field(default_factory=list)
+    inbox: list[InboxRow] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+    dead_letters: list[DeadLetterRow] = field(default_factory=list)
     at: str | None = None
 
 
@@ -108,3 +157,28 @@ class ApiKeyRow:
     def active(self) -> bool:
         """True until the key is revoked."""
         return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An integration message as read back from the outbox, in the order written."""
+
+    id: int
+    process_id: str
+    topic: str
+    payload: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What a store says about its health: whether the database answered (``problem``
+    names the error when not), and its schema revision beside the one the code needs."""
+
+    reachable: bool
+    revision: str | None = None
+    head: str | None = None
+    problem: str | None = None
+
+
+#: How a dead letter may be closed.
+DEAD_LETTER_RESOLUTIONS = frozenset({"replayed", "discarded"})
