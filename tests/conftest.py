@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database per backend and a clean store per test.
+"""Shared fixtures: a migrated database per backend and a clean store per test, and every
+store implementation (SQL and in memory) for the tests of the store Protocol.
 
 ``pytest`` alone runs the database tests on SQLite. With ``RELEVO_TEST_POSTGRES_URL`` set
 they also run on PostgreSQL, in a database created for the session and dropped after it;
@@ -18,6 +19,8 @@ from relevo.adapters.db import tables
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
 from relevo.adapters.db.store import SqlStore
+from relevo.adapters.memory import MemoryStore
+from relevo.services.unit_of_work import Store
 
 POSTGRES_ENV = "RELEVO_TEST_POSTGRES_URL"
 
@@ -73,9 +76,26 @@ def db_engine(db_url: str) -> Iterator[sa.Engine]:
 
 
 @pytest.fixture
-def store(db_engine: sa.Engine) -> SqlStore:
+def sql_store(db_engine: sa.Engine) -> SqlStore:
     """A store on the migrated database, emptied before the test."""
     with db_engine.begin() as conn:
         for table in reversed(tables.metadata.sorted_tables):
             conn.execute(table.delete())
     return SqlStore(db_engine)
+
+
+@pytest.fixture
+def store(sql_store: SqlStore) -> SqlStore:
+    """The SQL store (``sql_store``), under the name most tests use."""
+    return sql_store
+
+
+@pytest.fixture(params=["sql", "memory"])
+def any_store(request: pytest.FixtureRequest, db_engine: sa.Engine) -> Store:
+    """Every store implementation in turn: the SQL one (as ``store``), then an empty
+    in-memory one; for the tests of the ``Store`` Protocol. (With PostgreSQL configured
+    the in-memory runs come twice, once beside each backend.)"""
+    if request.param == "memory":
+        return MemoryStore()
+    sql: SqlStore = request.getfixturevalue("sql_store")
+    return sql

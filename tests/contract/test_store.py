@@ -13,6 +13,7 @@ from relevo.adapters.db import tables
 from relevo.adapters.db.store import SqlStore, UnitOfWork
 from relevo.domain.model import parse_iso
 from relevo.services.records import ConcurrencyConflict, KeyConflict, WriteBatch
+from relevo.services.unit_of_work import Store
 
 from .builders import digest, event_entry, make_event, make_state, moment, start_batch
 
@@ -21,13 +22,13 @@ def _rows(uow: UnitOfWork, table: sa.Table) -> list[sa.Row[object]]:
     return list(uow.connection.execute(sa.select(table).order_by(*table.primary_key.columns)))
 
 
-def _save(store: SqlStore, batch: WriteBatch) -> None:
+def _save(store: Store, batch: WriteBatch) -> None:
     with store.unit_of_work() as uow:
         uow.save(batch)
         uow.commit()
 
 
-def _advance(store: SqlStore, process_id: str, **changes: object) -> None:
+def _advance(store: Store, process_id: str, **changes: object) -> None:
     """Append one event to a process and save its new state (a committed step)."""
     with store.unit_of_work() as uow:
         state = uow.load_states([process_id])[process_id]
@@ -40,7 +41,7 @@ def _advance(store: SqlStore, process_id: str, **changes: object) -> None:
 # -- round trips ------------------------------------------------------------------------
 
 
-def test_it_round_trips_states_and_events(store: SqlStore) -> None:
+def test_it_round_trips_states_and_events(any_store: Store) -> None:
     first = make_event("process.started", 0, msisdn="+34600111222", nested={"a": [1, 2.5, None]})
     second = make_event("nc.accepted", 5, reference="NC-2025-0001", window="2025-03-05")
     state = make_state("p-1", version=2, stage="donor_check")
@@ -49,9 +50,9 @@ def test_it_round_trips_states_and_events(store: SqlStore) -> None:
         new_states=[state],
         at=moment(),
     )
-    _save(store, batch)
+    _save(any_store, batch)
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         assert uow.load_states(["p-1", "unknown"]) == {"p-1": state}
         assert uow.get_state("p-1") == state
         assert uow.get_state("unknown") is None
@@ -65,13 +66,13 @@ def test_it_round_trips_states_and_events(store: SqlStore) -> None:
     assert {s.process_id for s in stored} == {"p-1"}
 
 
-def test_changed_states_replace_the_projection(store: SqlStore) -> None:
-    _save(store, start_batch("p-1"))
-    _save(store, start_batch("p-2"))
+def test_changed_states_replace_the_projection(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1"))
+    _save(any_store, start_batch("p-2"))
 
-    _advance(store, "p-1", stage="scheduled", status="completed", updated_at=moment(90))
+    _advance(any_store, "p-1", stage="scheduled", status="completed", updated_at=moment(90))
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         states = uow.load_states(["p-1", "p-2"])
         assert (states["p-1"].stage, states["p-1"].status, states["p-1"].version) == (
             "scheduled",
@@ -83,38 +84,38 @@ def test_changed_states_replace_the_projection(store: SqlStore) -> None:
         assert uow.find_processes(status="completed") == [states["p-1"]]
 
 
-def test_leaving_without_commit_rolls_back(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+def test_leaving_without_commit_rolls_back(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow:
         uow.save(start_batch("p-1"))
         assert uow.get_state("p-1") is not None
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         assert uow.get_state("p-1") is None
         assert uow.events_of("p-1") == []
 
 
-def test_an_exception_inside_the_block_rolls_back(store: SqlStore) -> None:
-    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
+def test_an_exception_inside_the_block_rolls_back(any_store: Store) -> None:
+    with pytest.raises(RuntimeError), any_store.unit_of_work() as uow:
         uow.save(start_batch("p-1"))
         raise RuntimeError("boom")
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         assert uow.count_processes() == 0
 
 
-def test_work_continues_in_a_new_transaction_after_commit(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+def test_work_continues_in_a_new_transaction_after_commit(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow:
         uow.save(start_batch("p-1"))
         uow.commit()
         uow.save(start_batch("p-2"))
         # p-2 is not committed: it disappears when the block ends.
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         assert sorted(uow.iter_process_ids()) == ["p-1"]
 
 
-def test_a_unit_of_work_is_only_usable_inside_its_block(store: SqlStore) -> None:
-    uow = store.unit_of_work()
+def test_a_unit_of_work_is_only_usable_inside_its_block(any_store: Store) -> None:
+    uow = any_store.unit_of_work()
     with pytest.raises(RuntimeError):
         uow.get_state("p-1")
 
@@ -127,8 +128,8 @@ def test_without_a_time_the_batch_is_stamped_with_the_wall_clock(store: SqlStore
     assert before <= parse_iso(row.received_at) <= datetime.now(UTC)
 
 
-def test_an_empty_batch_writes_nothing(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+def test_an_empty_batch_writes_nothing(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow:
         uow.save(WriteBatch())
         uow.commit()
         assert uow.count_processes() == 0
@@ -176,29 +177,29 @@ def test_a_stored_version_raises_concurrency_conflict_and_the_batch_leaves_no_tr
         assert [s.version for s in uow.events_of("p-2")] == [1, 2]
 
 
-def test_a_process_changed_twice_in_a_batch_keeps_the_last_state(store: SqlStore) -> None:
-    _save(store, start_batch("p-1"))
+def test_a_process_changed_twice_in_a_batch_keeps_the_last_state(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1"))
     first = make_state("p-1", version=2, stage="donor_check")
     last = make_state("p-1", version=3, stage="scheduled")
-    _save(store, WriteBatch(changed_states=[first, last]))
-    with store.unit_of_work() as uow:
+    _save(any_store, WriteBatch(changed_states=[first, last]))
+    with any_store.unit_of_work() as uow:
         assert uow.get_state("p-1") == last
 
 
-def test_starting_an_existing_process_is_a_conflict(store: SqlStore) -> None:
-    _save(store, start_batch("p-1"))
+def test_starting_an_existing_process_is_a_conflict(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1"))
     again = WriteBatch(new_states=[make_state("p-1")])
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+    with any_store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
         uow.save(again)
 
 
-def test_changing_a_missing_process_is_a_conflict(store: SqlStore) -> None:
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+def test_changing_a_missing_process_is_a_conflict(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
         uow.save(WriteBatch(changed_states=[make_state("gone", version=2)]))
 
 
-def test_concurrent_writers_never_lose_an_event(store: SqlStore) -> None:
-    _save(store, start_batch("p-1"))
+def test_concurrent_writers_never_lose_an_event(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1"))
     steps, writers = 15, 3
     conflicts: list[int] = []
     errors: list[BaseException] = []
@@ -208,7 +209,7 @@ def test_concurrent_writers_never_lose_an_event(store: SqlStore) -> None:
             for _ in range(steps):
                 while True:
                     try:
-                        _advance(store, "p-1")
+                        _advance(any_store, "p-1")
                         break
                     except ConcurrencyConflict:
                         conflicts.append(1)
@@ -222,7 +223,7 @@ def test_concurrent_writers_never_lose_an_event(store: SqlStore) -> None:
         thread.join()
 
     assert errors == []
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         versions = [s.version for s in uow.events_of("p-1")]
         state = uow.get_state("p-1")
     assert versions == list(range(1, steps * writers + 2))
@@ -248,22 +249,22 @@ def test_inbox_reports_messages_already_received(store: SqlStore) -> None:
     assert (row.process_id, row.outcome, row.received_at) == ("p-1", "accepted", moment())
 
 
-def test_a_message_received_twice_is_a_conflict(store: SqlStore) -> None:
-    _save(store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected")]))
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
+def test_a_message_received_twice_is_a_conflict(any_store: Store) -> None:
+    _save(any_store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected")]))
+    with any_store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
         uow.save(WriteBatch(inbox=[("gateway", "m-1", "p-1", "accepted")]))
 
 
 # -- correlation keys -------------------------------------------------------------------
 
 
-def test_lookup_finds_only_active_keys(store: SqlStore) -> None:
-    _save(store, start_batch("p-1", keys={"msisdn": "+34600111222", "crm_order_id": "O-1"}))
-    _save(store, start_batch("p-2", keys={"msisdn": "+34600111222"}, kind="fixed_port_in"))
-    _save(store, start_batch("p-3", keys={"nc_reference": "NC-3"}))
-    _save(store, WriteBatch(keys_released=["p-3"]))
+def test_lookup_finds_only_active_keys(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1", keys={"msisdn": "+34600111222", "crm_order_id": "O-1"}))
+    _save(any_store, start_batch("p-2", keys={"msisdn": "+34600111222"}, kind="fixed_port_in"))
+    _save(any_store, start_batch("p-3", keys={"nc_reference": "NC-3"}))
+    _save(any_store, WriteBatch(keys_released=["p-3"]))
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         found = uow.lookup_keys(
             [("msisdn", "+34600111222"), ("nc_reference", "NC-3"), ("crm_order_id", "O-1")]
         )
@@ -275,14 +276,14 @@ def test_lookup_finds_only_active_keys(store: SqlStore) -> None:
     assert ("nc_reference", "NC-3") not in found
 
 
-def test_lookup_can_include_released_keys_newest_holder_first(store: SqlStore) -> None:
-    _save(store, start_batch("p-old", keys={"msisdn": "+34600111222"}))
-    _save(store, WriteBatch(keys_released=["p-old"]))
-    _save(store, start_batch("p-new", keys={"msisdn": "+34600111222"}))
-    _save(store, WriteBatch(keys_released=["p-new"]))
-    _save(store, start_batch("p-other", keys={"msisdn": "+34600999999"}))
+def test_lookup_can_include_released_keys_newest_holder_first(any_store: Store) -> None:
+    _save(any_store, start_batch("p-old", keys={"msisdn": "+34600111222"}))
+    _save(any_store, WriteBatch(keys_released=["p-old"]))
+    _save(any_store, start_batch("p-new", keys={"msisdn": "+34600111222"}))
+    _save(any_store, WriteBatch(keys_released=["p-new"]))
+    _save(any_store, start_batch("p-other", keys={"msisdn": "+34600999999"}))
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         pairs = [("msisdn", "+34600111222"), ("msisdn", "+34600999999")]
         assert uow.lookup_keys(pairs) == {
             ("msisdn", "+34600999999"): [("mobile_port_in", "p-other")]
@@ -293,19 +294,19 @@ def test_lookup_can_include_released_keys_newest_holder_first(store: SqlStore) -
         }
 
 
-def test_lookup_handles_more_pairs_than_one_query_takes(store: SqlStore) -> None:
+def test_lookup_handles_more_pairs_than_one_query_takes(any_store: Store) -> None:
     keys = [("mobile_port_in", "msisdn", f"+3460{n:07d}", f"p-{n}") for n in range(1100)]
-    _save(store, WriteBatch(keys_added=keys))
-    with store.unit_of_work() as uow:
+    _save(any_store, WriteBatch(keys_added=keys))
+    with any_store.unit_of_work() as uow:
         found = uow.lookup_keys((name, value) for _kind, name, value, _pid in keys)
     assert len(found) == 1100
     assert found[("msisdn", "+34600001099")] == [("mobile_port_in", "p-1099")]
 
 
-def test_a_taken_key_raises_key_conflict_and_the_batch_leaves_no_trace(store: SqlStore) -> None:
-    _save(store, start_batch("p-1", keys={"msisdn": "+34600111222"}))
+def test_a_taken_key_raises_key_conflict_and_the_batch_leaves_no_trace(any_store: Store) -> None:
+    _save(any_store, start_batch("p-1", keys={"msisdn": "+34600111222"}))
 
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         with pytest.raises(KeyConflict) as raised:
             uow.save(start_batch("p-2", keys={"crm_order_id": "O-2", "msisdn": "+34600111222"}))
         assert raised.value.key == ("mobile_port_in", "msisdn", "+34600111222")
@@ -315,14 +316,14 @@ def test_a_taken_key_raises_key_conflict_and_the_batch_leaves_no_trace(store: Sq
         assert uow.lookup_keys([("crm_order_id", "O-2")]) == {}
 
 
-def test_two_processes_claiming_one_key_in_a_batch_conflict(store: SqlStore) -> None:
+def test_two_processes_claiming_one_key_in_a_batch_conflict(any_store: Store) -> None:
     batch = WriteBatch(
         keys_added=[
             ("mobile_port_in", "msisdn", "+34600111222", "p-1"),
             ("mobile_port_in", "msisdn", "+34600111222", "p-2"),
         ]
     )
-    with store.unit_of_work() as uow, pytest.raises(KeyConflict) as raised:
+    with any_store.unit_of_work() as uow, pytest.raises(KeyConflict) as raised:
         uow.save(batch)
     assert raised.value.key == ("mobile_port_in", "msisdn", "+34600111222")
 
@@ -348,17 +349,17 @@ def test_released_keys_can_be_taken_again(store: SqlStore) -> None:
 
 
 def test_a_key_added_by_a_process_released_in_the_same_batch_is_inactive(
-    store: SqlStore,
+    any_store: Store,
 ) -> None:
     _save(
-        store,
+        any_store,
         WriteBatch(
             keys_added=[("mobile_port_in", "nc_reference", "NC-9", "p-1")],
             keys_released=["p-1"],
         ),
     )
-    _save(store, WriteBatch(keys_added=[("mobile_port_in", "nc_reference", "NC-9", "p-2")]))
-    with store.unit_of_work() as uow:
+    _save(any_store, WriteBatch(keys_added=[("mobile_port_in", "nc_reference", "NC-9", "p-2")]))
+    with any_store.unit_of_work() as uow:
         assert uow.lookup_keys([("nc_reference", "NC-9")]) == {
             ("nc_reference", "NC-9"): [("mobile_port_in", "p-2")]
         }
@@ -413,13 +414,31 @@ def test_the_earliest_armed_timer_is_the_workers_work_list(store: SqlStore) -> N
         assert sorted(uow.connection.execute(query)) == [("p-1", None), ("p-2", None)]
 
 
+def test_outbox_messages_are_read_back_in_the_order_written(any_store: Store) -> None:
+    rows = [
+        ("p-1", "notification", {"template": "port_scheduled"}, "k-1", moment(5)),
+        ("p-1", "webhook", {"type": "port.scheduled"}, "k-2", moment(5)),
+        ("p-2", "webhook", {"type": "port.cancelled"}, "k-3", moment(6)),
+    ]
+    with any_store.unit_of_work(read_only=True) as uow:
+        assert uow.last_outbox_id() == 0
+    _save(any_store, WriteBatch(outbox=rows, at=moment(1)))
+    with any_store.unit_of_work(read_only=True) as uow:
+        every = uow.outbox_messages()
+        assert [(m.process_id, m.topic, m.payload) for m in every] == [r[:3] for r in rows]
+        assert uow.last_outbox_id() == every[-1].id
+        later = uow.outbox_messages(every[0].id, except_topic="notification")
+        assert [m.topic for m in later] == ["webhook", "webhook"]
+        assert uow.outbox_messages(every[-1].id) == []
+
+
 # -- dead letters -----------------------------------------------------------------------
 
 
-def test_dead_letters_are_listed_and_resolved(store: SqlStore) -> None:
+def test_dead_letters_are_listed_and_resolved(any_store: Store) -> None:
     message = {"specversion": "1.0", "id": "m-1", "type": "donor.rejected", "data": {"c": "Ñ"}}
     _save(
-        store,
+        any_store,
         WriteBatch(
             dead_letters=[
                 ("gateway", "m-1", "donor.rejected", message, "no process for msisdn"),
@@ -428,7 +447,7 @@ def test_dead_letters_are_listed_and_resolved(store: SqlStore) -> None:
             at=moment(3),
         ),
     )
-    with store.unit_of_work() as uow:
+    with any_store.unit_of_work() as uow:
         first, second = uow.dead_letters()
         assert (first.source, first.message_id, first.type, first.payload) == (
             "gateway",
@@ -468,8 +487,8 @@ def test_dead_letters_are_listed_and_resolved(store: SqlStore) -> None:
 # -- API keys ---------------------------------------------------------------------------
 
 
-def test_api_keys_are_stored_found_and_revoked(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+def test_api_keys_are_stored_found_and_revoked(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow:
         uow.add_api_key(
             id="key-1",
             name="Portability gateway",

@@ -1,4 +1,4 @@
-"""Contract of the SQL store's read side, run on every configured backend."""
+"""Contract of the stores' read side, run on every configured backend and in memory."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ import sqlalchemy as sa
 from relevo.adapters.db.store import SqlStore
 from relevo.domain.model import ProcessState
 from relevo.services.records import WriteBatch
+from relevo.services.unit_of_work import Store
 
 from .builders import event_entry, make_state, moment, start_batch
 
 
 @pytest.fixture
-def populated(store: SqlStore) -> SqlStore:
+def store(any_store: Store) -> Store:
+    """Every store: the reads are the Protocol's, not SQL's."""
+    return any_store
+
+
+@pytest.fixture
+def populated(store: Store) -> Store:
     """Four processes of two customers, two kinds and two statuses."""
     specs = [
         ("p-1", "cust-1", "+34600000001", "mobile_port_in", "active", 10, {"msisdn": "+346001"}),
@@ -43,7 +50,7 @@ def _ids(states: list[ProcessState]) -> list[str]:
     return [s.id for s in states]
 
 
-def test_find_processes_filters_and_orders_by_last_update(populated: SqlStore) -> None:
+def test_find_processes_filters_and_orders_by_last_update(populated: Store) -> None:
     with populated.unit_of_work(read_only=True) as uow:
         assert _ids(uow.find_processes()) == ["p-2", "p-3", "p-1", "p-4"]
         assert _ids(uow.find_processes(customer_id="cust-1")) == ["p-2", "p-1"]
@@ -55,7 +62,7 @@ def test_find_processes_filters_and_orders_by_last_update(populated: SqlStore) -
         assert _ids(uow.find_processes(limit=2)) == ["p-2", "p-3"]
 
 
-def test_find_processes_by_key_includes_released_keys(populated: SqlStore) -> None:
+def test_find_processes_by_key_includes_released_keys(populated: Store) -> None:
     with populated.unit_of_work(read_only=True) as uow:
         assert _ids(uow.find_processes(key=("msisdn", "+346001"))) == ["p-1"]
         assert _ids(uow.find_processes(key=("msisdn", "X"))) == ["p-3"]
@@ -64,7 +71,7 @@ def test_find_processes_by_key_includes_released_keys(populated: SqlStore) -> No
         assert uow.find_processes(key=("msisdn", "+346001"))[0] == uow.get_state("p-1")
 
 
-def test_counts_and_iterates_processes(populated: SqlStore) -> None:
+def test_counts_and_iterates_processes(populated: Store) -> None:
     with populated.unit_of_work(read_only=True) as uow:
         assert uow.count_processes() == 4
         assert uow.count_processes(kind="mobile_port_in") == 3
@@ -73,7 +80,7 @@ def test_counts_and_iterates_processes(populated: SqlStore) -> None:
         assert list(uow.iter_process_ids()) == ["p-1", "p-2", "p-3", "p-4"]
 
 
-def test_iter_process_ids_streams_many(store: SqlStore) -> None:
+def test_iter_process_ids_streams_many(store: Store) -> None:
     with store.unit_of_work() as uow:
         uow.save(WriteBatch(new_states=[make_state(f"p-{n:05d}") for n in range(2500)]))
         uow.commit()
@@ -82,7 +89,7 @@ def test_iter_process_ids_streams_many(store: SqlStore) -> None:
     assert ids == sorted(ids)
 
 
-def test_read_events_follows_the_global_order(store: SqlStore) -> None:
+def test_read_events_follows_the_global_order(store: Store) -> None:
     with store.unit_of_work() as uow:
         uow.save(WriteBatch(events=[event_entry("p-1", 1), event_entry("p-2", 1)]))
         uow.save(WriteBatch(events=[event_entry("p-1", 2)]))
@@ -98,7 +105,7 @@ def test_read_events_follows_the_global_order(store: SqlStore) -> None:
         assert uow.read_events(after=everything[-1].position) == []
 
 
-def test_a_reader_is_not_blocked_by_an_open_writer(store: SqlStore) -> None:
+def test_a_reader_is_not_blocked_by_an_open_writer(store: Store) -> None:
     with store.unit_of_work() as setup:
         setup.save(start_batch("p-1"))
         setup.commit()
@@ -111,8 +118,8 @@ def test_a_reader_is_not_blocked_by_an_open_writer(store: SqlStore) -> None:
         writer.commit()
 
 
-def test_reads_see_the_writes_of_their_own_transaction(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+def test_reads_see_the_writes_of_their_own_transaction(sql_store: SqlStore) -> None:
+    with sql_store.unit_of_work() as uow:
         uow.save(start_batch("p-1"))
         assert uow.count_processes() == 1
         assert uow.connection.execute(sa.text("SELECT 1")).scalar_one() == 1

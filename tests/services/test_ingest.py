@@ -1,4 +1,5 @@
-"""Ingest and process services against the real store, on SQLite and PostgreSQL."""
+"""Ingest and process services against the real store, on SQLite and PostgreSQL, and (where
+they do not look at SQL) against the in-memory store."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from relevo.domain.errors import ActionRefused
 from relevo.domain.model import Action, ProcessState
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound, KeyInUse, StartRequest
+from relevo.services.unit_of_work import Store
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WINDOW = "2026-12-02T02:00:00+01:00"
@@ -42,6 +44,12 @@ def clock() -> Clock:
 @pytest.fixture
 def hub(store: SqlStore, catalog: Catalog, clock: Clock) -> Hub:
     return Hub(store, catalog, clock)
+
+
+@pytest.fixture
+def any_hub(any_store: Store, catalog: Catalog, clock: Clock) -> Hub:
+    """A hub over every store in turn: the SQL one, then one in memory (no database)."""
+    return Hub(any_store, catalog, clock)
 
 
 def start(hub: Hub, msisdn: str = "612345678", order: str = "O-1") -> str:
@@ -108,23 +116,23 @@ def test_batch_mixing_good_and_bad_applies_the_good_and_reports_each_bad(
     assert count(store, tables.events, process_id=pid) == events_before
 
 
-def test_a_key_added_earlier_in_a_batch_correlates_the_later_messages(hub: Hub) -> None:
-    pid = start(hub)
-    results = hub.ingest(
+def test_a_key_added_earlier_in_a_batch_correlates_the_later_messages(any_hub: Hub) -> None:
+    pid = start(any_hub)
+    results = any_hub.ingest(
         [
             msg("a", "nc.accepted", msisdn="612345678", reference="R9", window=WINDOW),
             msg("b", "donor.confirmed", nc_reference="R9"),
         ]
     )
     assert [r.process_id for r in results] == [pid, pid]
-    assert hub.view(pid, "es")["stage"]["id"] == "scheduled"
+    assert any_hub.view(pid, "es")["stage"]["id"] == "scheduled"
 
 
-def test_a_key_taken_by_another_active_process_rejects_only_that_message(hub: Hub) -> None:
-    first = start(hub, "612345678", "O-1")
-    second = start(hub, "698765432", "O-2")
-    hub.ingest([msg("x1", "nc.accepted", msisdn="612345678", reference="SAME", window=WINDOW)])
-    results = hub.ingest(
+def test_a_key_taken_by_another_active_process_rejects_only_that_message(any_hub: Hub) -> None:
+    first = start(any_hub, "612345678", "O-1")
+    second = start(any_hub, "698765432", "O-2")
+    any_hub.ingest([msg("x1", "nc.accepted", msisdn="612345678", reference="SAME", window=WINDOW)])
+    results = any_hub.ingest(
         [
             msg("x2", "nc.accepted", msisdn="698765432", reference="SAME", window=WINDOW),
             msg("x3", "donor.confirmed", nc_reference="SAME"),
@@ -134,38 +142,38 @@ def test_a_key_taken_by_another_active_process_rejects_only_that_message(hub: Hu
     assert results[0].reason_code == "key_in_use"
     assert first in (results[0].reason or "")
     assert results[1].process_id == first
-    assert hub.view(second, "es")["stage"]["id"] == "requested"
+    assert any_hub.view(second, "es")["stage"]["id"] == "requested"
 
 
-def test_a_late_message_for_a_finished_process_is_recorded_as_ignored(hub: Hub) -> None:
-    pid = start(hub)
-    hub.ingest(
+def test_a_late_message_for_a_finished_process_is_recorded_as_ignored(any_hub: Hub) -> None:
+    pid = start(any_hub)
+    any_hub.ingest(
         [
             msg("f1", "nc.accepted", msisdn="612345678", reference="R2", window=WINDOW),
             msg("f2", "donor.confirmed", nc_reference="R2"),
             msg("f3", "port.executed", nc_reference="R2"),
         ]
     )
-    assert hub.view(pid, "es")["status"] == "completed"
-    late = hub.ingest([msg("f4", "nc.cancelled", nc_reference="R2", cause="CANC_ABONA")])[0]
+    assert any_hub.view(pid, "es")["status"] == "completed"
+    late = any_hub.ingest([msg("f4", "nc.cancelled", nc_reference="R2", cause="CANC_ABONA")])[0]
     assert (late.outcome.value, late.reason_code, late.process_id) == (
         "ignored",
         "process_finished",
         pid,
     )
-    assert hub.timeline(pid)["events"][-1]["type"] == "message.ignored"
+    assert any_hub.timeline(pid)["events"][-1]["type"] == "message.ignored"
 
 
-def test_starting_with_a_key_already_in_use_says_which_process_holds_it(hub: Hub) -> None:
-    pid = start(hub, "612345678", "O-1")
+def test_starting_with_a_key_already_in_use_says_which_process_holds_it(any_hub: Hub) -> None:
+    pid = start(any_hub, "612345678", "O-1")
     with pytest.raises(KeyInUse, match=pid):
-        start(hub, "612345678", "O-2")
+        start(any_hub, "612345678", "O-2")
 
 
-def test_a_key_is_free_again_once_its_process_ends(hub: Hub) -> None:
-    pid = start(hub)
-    hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
-    assert start(hub) != pid
+def test_a_key_is_free_again_once_its_process_ends(any_hub: Hub) -> None:
+    pid = start(any_hub)
+    any_hub.act(pid, Action("cancel", {}, "customer:cus_1", "web"), "es")
+    assert start(any_hub) != pid
 
 
 def test_actions_with_the_same_request_id_apply_once(hub: Hub, store: SqlStore) -> None:
@@ -217,20 +225,20 @@ def test_timers_follow_the_state_and_are_cancelled_when_it_ends(hub: Hub, store:
     assert next_timer() is None
 
 
-def test_concurrent_writers_to_one_process_keep_one_gapless_chain(hub: Hub) -> None:
-    pid = start(hub)
-    hub.ingest([msg("c0", "nc.accepted", msisdn="612345678", reference="R4", window=WINDOW)])
+def test_concurrent_writers_to_one_process_keep_one_gapless_chain(any_hub: Hub) -> None:
+    pid = start(any_hub)
+    any_hub.ingest([msg("c0", "nc.accepted", msisdn="612345678", reference="R4", window=WINDOW)])
 
     def send(prefix: str) -> None:
         for n in range(15):
-            hub.ingest([msg(f"{prefix}{n}", "sim.activated", nc_reference="R4")])
+            any_hub.ingest([msg(f"{prefix}{n}", "sim.activated", nc_reference="R4")])
 
     threads = [threading.Thread(target=send, args=(p,)) for p in ("ta", "tb", "tc")]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    timeline = hub.timeline(pid)
+    timeline = any_hub.timeline(pid)
     assert timeline["chain_valid"] is True
     assert [e["version"] for e in timeline["events"]] == list(range(1, 48))
 
@@ -290,14 +298,14 @@ def test_tampering_with_a_logged_event_breaks_the_chain_at_that_version(
     assert (timeline["chain_valid"], timeline["broken_at_version"]) == (False, 2)
 
 
-def test_a_dead_letter_replays_once_its_process_exists(hub: Hub) -> None:
-    early = hub.ingest(
+def test_a_dead_letter_replays_once_its_process_exists(any_hub: Hub) -> None:
+    early = any_hub.ingest(
         [msg("d1", "nc.accepted", msisdn="611111111", reference="R7", window=WINDOW)]
     )[0]
     assert early.reason_code == "unknown_process"
-    letter = hub.dead_letters()[0]
-    pid = start(hub, "611111111", "O-7")
-    replayed = hub.replay_dead_letter(letter["id"])
+    letter = any_hub.dead_letters()[0]
+    pid = start(any_hub, "611111111", "O-7")
+    replayed = any_hub.replay_dead_letter(letter["id"])
     assert (replayed.outcome.value, replayed.process_id) == ("accepted", pid)
-    assert hub.dead_letters() == []
-    assert hub.dead_letters(status="replayed")[0]["id"] == letter["id"]
+    assert any_hub.dead_letters() == []
+    assert any_hub.dead_letters(status="replayed")[0]["id"] == letter["id"]
