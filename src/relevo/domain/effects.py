@@ -73,15 +73,7 @@ def build(
     if new_keys:
         effects["keys"] = new_keys
 
-    # Derived dates are a function of their anchors: recompute only when one may have moved.
-    if (
-        state.version == 0
-        or spec.dates
-        or spec.confirm
-        or spec.clear_dates
-        or "now" in c.derived_anchors
-        or ("stage" in effects and "entered" in c.derived_anchors)
-    ):
+    if _dates_may_move(c, state, spec, effects):
         dates = date_changes(c, state, spec, now, data, params, attributes)
         if dates:
             effects["dates"] = dates
@@ -101,6 +93,18 @@ def build(
         c, state, spec, effects, new_attributes, now, when, event_type, version, params
     )
     return effects
+
+
+def _dates_may_move(c: Compiled, state: ProcessState, spec: Effects, effects: EventEffects) -> bool:
+    """Derived dates are a function of their anchors: recompute only when one may have moved."""
+    return bool(
+        state.version == 0
+        or spec.dates
+        or spec.confirm
+        or spec.clear_dates
+        or "now" in c.derived_anchors
+        or ("stage" in effects and "entered" in c.derived_anchors)
+    )
 
 
 def _attributes(

@@ -86,7 +86,16 @@ def start(
         updated_at=stamp,
         attributes=values,
     )
-    all_keys = {definition.subject.key: subject, **keys}
+    event = _started_event(c, state, actor, {definition.subject.key: subject, **keys}, now)
+    return apply(state, event), event
+
+
+def _started_event(
+    c: Compiled, state: ProcessState, actor: str, keys: dict[str, str], now: datetime
+) -> Event:
+    """The ``process.started`` event of the new ``state``, carrying everything ``replay``
+    needs to rebuild it; ``keys`` are all its correlation keys (the subject's included)."""
+    definition = c.definition
     try:
         effects = build(
             c,
@@ -102,27 +111,26 @@ def start(
         )
     except EffectError as error:  # e.g. a date attribute that is not a date
         raise InvalidStart(str(error)) from None
-    effects.setdefault("keys", {}).update(all_keys)
+    effects.setdefault("keys", {}).update(keys)
     data: JSON = {
         "kind": definition.kind,
         "definition_version": definition.version,
-        "customer_id": customer_id,
-        "subject": subject,
-        "language": language,
+        "customer_id": state.customer_id,
+        "subject": state.subject,
+        "language": state.language,
         "timezone": state.timezone,
-        "attributes": values,
-        "keys": all_keys,
+        "attributes": state.attributes,
+        "keys": keys,
     }
-    event = Event(
+    return Event(
         type=STARTED,
-        occurred_at=stamp,
-        recorded_at=stamp,
+        occurred_at=state.created_at,
+        recorded_at=state.created_at,
         actor=actor,
-        channel=channel,
+        channel=state.channel,
         data=data,
         effects=effects,
     )
-    return apply(state, event), event
 
 
 def _start_problems(
