@@ -64,12 +64,13 @@ def build(
         entries.append({"at": when, "kind": "stage", "ref": spec.to})
     if spec.status:
         effects["status"] = spec.status
-    new_attributes = _attributes(state, spec, data, params)
+    # Most steps record nothing: skip the calls (this runs for every event).
+    new_attributes = _attributes(state, spec, data, params) if spec.record or spec.set else {}
     if new_attributes:
         effects["attributes"] = new_attributes
     # Only read from here on, so the state's own mapping serves when nothing changed.
     attributes = {**state.attributes, **new_attributes} if new_attributes else state.attributes
-    new_keys = _keys(state, spec, data, params, attributes)
+    new_keys = _keys(state, spec, data, params, attributes) if spec.keys else None
     if new_keys:
         effects["keys"] = new_keys
 
