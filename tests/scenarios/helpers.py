@@ -1,8 +1,13 @@
-"""A tiny driver for scenario tests: one process, a fixed clock, the pure engine.
+"""The vocabulary of the scenario tests: one process, a fixed clock, the pure engine.
 
 ``Run`` starts a process, feeds it back-end messages and customer actions, fires due timers
 in order while the clock moves, and keeps every recorded event so a test can check that
 folding the log from the start gives the live state.
+
+The checks below it read a run or one event. Their names say what they read:
+``event_topics`` / ``event_templates`` for one event, ``run_topics`` / ``run_templates`` for
+every event of a run so far; topics are integration messages (notification requests
+excluded) except in ``run_outbox_topics``, which lists every outbox entry.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from relevo.domain import engine, validation, view
 from relevo.domain.compiled import Compiled, compile_definition
 from relevo.domain.engine import Decision
+from relevo.domain.errors import ActionRefused
 from relevo.domain.model import Action, Event, Message, Outcome, ProcessState, parse_iso
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "relevo" / "catalog"
 MADRID = ZoneInfo("Europe/Madrid")
 CANARY = ZoneInfo("Atlantic/Canary")
+NOTIFICATION = "notification.requested"
 
 _ids = itertools.count(1)
 
@@ -198,3 +207,120 @@ def accepted(decision: Decision) -> Event:
     assert decision.outcome is Outcome.ACCEPTED, (decision.reason_code, decision.reason)
     assert len(decision.events) == 1
     return decision.events[0]
+
+
+def ignored_reason(decision: Decision) -> str:
+    """The reason code of an ignored message (recorded on the process as a fact)."""
+    assert decision.outcome is Outcome.IGNORED, (decision.outcome, decision.reason)
+    assert [e.type for e in decision.events] == [engine.IGNORED]
+    return decision.reason_code or ""
+
+
+def send_ignored(run: Run, event_type: str, data: dict[str, Any] | None = None) -> str:
+    """Send a message that must be ignored; return the reason code."""
+    return ignored_reason(run.send(event_type, data))
+
+
+# -- what was sent ---------------------------------------------------------------------------
+
+
+def event_topics(event: Event) -> list[str]:
+    """The integration topics one event sends (notification requests excluded)."""
+    return [m["topic"] for m in event.effects.get("outbox", ()) if m["topic"] != NOTIFICATION]
+
+
+def event_templates(event: Event) -> list[str]:
+    """The notification templates one event asks for."""
+    return [
+        m["payload"]["template"]
+        for m in event.effects.get("outbox", ())
+        if m["topic"] == NOTIFICATION
+    ]
+
+
+def run_topics(run: Run) -> list[str]:
+    """Every integration topic the run sent so far, in order (notifications excluded)."""
+    return [topic for event in run.events for topic in event_topics(event)]
+
+
+def run_templates(run: Run) -> list[str]:
+    """Every notification template the run asked for so far, in order."""
+    return [template for event in run.events for template in event_templates(event)]
+
+
+def run_outbox_topics(run: Run) -> list[str]:
+    """The topic of every outbox entry of the run so far, notification requests included."""
+    return [m["topic"] for event in run.events for m in event.effects.get("outbox", ())]
+
+
+# -- controls ------------------------------------------------------------------------------
+
+
+def refusal(
+    run: Run, control: str, params: dict[str, Any] | None = None, *, role: str = "customer"
+) -> ActionRefused:
+    """The refusal of ``control``, checking that the state did not change."""
+    before = run.state.to_json()
+    with pytest.raises(ActionRefused) as error:
+        run.act(control, params, role=role)
+    assert run.state.to_json() == before
+    return error.value
+
+
+def problem_codes(error: ActionRefused) -> dict[str, str]:
+    """``{param: problem code}`` of an invalid_params refusal."""
+    assert error.code == "invalid_params"
+    return {problem.field: problem.code for problem in error.problems}
+
+
+def allowed_controls(run: Run, role: str = "customer") -> set[str]:
+    """The controls the status view offers as allowed right now."""
+    return {row["id"] for row in run.view("es", role)["controls"] if row["allowed"]}
+
+
+# -- incidents -----------------------------------------------------------------------------
+
+
+def assert_incident_view(run: Run, code: str) -> None:
+    """The open incident reads in both languages (as written where it has no placeholders),
+    leads the headline and the next step when it comes first, and its options work now."""
+    definition = run.c.definition
+    incident = definition.incidents[code]
+    open_codes = run.state.open_incidents()
+    leads_headline = code == next(
+        (c for c in open_codes if definition.incidents[c].headline is not None), None
+    )
+    leads_next = code == next(
+        (c for c in open_codes if definition.incidents[c].owner == "customer"), None
+    )
+    for lang in ("es", "en"):
+        page = run.view(lang)
+        row = next(r for r in page["incidents"] if r["code"] == code)
+        assert row["status"] == "open"
+        for name in ("title", "what_happened", "what_we_do", "what_you_can_do"):
+            assert row[name], name
+            assert "—" not in row[name], (name, row[name])
+            assert "{" not in row[name], (name, row[name])
+            written = getattr(incident, name).get(lang)
+            if "{" not in written:
+                assert row[name] == written, (name, row[name])
+        assert row["options"] == incident.options
+        assert row["owner"] == incident.owner
+        assert "—" not in page["headline"], page["headline"]
+        if leads_headline and incident.headline is not None:
+            assert "{" not in page["headline"]
+            if "{" not in incident.headline.get(lang):
+                assert page["headline"] == incident.headline.get(lang)
+        if leads_next:
+            assert page["next"]["who"] == "customer"
+            assert page["next"]["what"] == row["what_you_can_do"]
+    # The two languages say different things (nothing left untranslated).
+    es = next(r for r in run.view("es")["incidents"] if r["code"] == code)
+    en = next(r for r in run.view("en")["incidents"] if r["code"] == code)
+    assert es["what_happened"] != en["what_happened"]
+    offered = allowed_controls(run)
+    assert set(incident.options) <= offered, set(incident.options) - offered
+    needed = {row["id"]: row for row in run.view("en")["needed"]}
+    for requirement in incident.requires:
+        assert run.state.requirements[requirement]["state"] == "missing"
+        assert needed[requirement]["action_needed"] is True

@@ -16,20 +16,20 @@ import pytest
 from relevo.domain import controls, engine
 from relevo.domain.model import Outcome
 
-from ._catalog_helpers_b import (
+from .helpers import (
     Run,
     accepted,
-    all_templates,
-    all_topics,
     allowed_controls,
     assert_incident_view,
-    ignored,
+    event_templates,
+    event_topics,
+    ignored_reason,
     load,
     madrid,
     problem_codes,
     refusal,
-    templates,
-    topics,
+    run_templates,
+    run_topics,
 )
 
 C = load("billing_cycle.v1.yaml")
@@ -128,7 +128,7 @@ def test_telecom_bill_explained_and_paid_on_time() -> None:
     assert run.date("interruption_from") == madrid(2027, 3, 4, 9, 0)
     assert {row["id"] for row in run.view()["dates"]} >= {"bill_issued", "due_date"}
     assert "notice_from" not in {row["id"] for row in run.view()["dates"]}
-    assert templates(event) == ["bill_ready"]
+    assert event_templates(event) == ["bill_ready"]
     assert run.headline("es") == "Tu factura es de 48.30 € y vence el martes 15 de diciembre."
     assert run.headline("en") == "Your bill is 48.30 € and is due on Tuesday 15 December."
     page = run.view("en")
@@ -143,11 +143,11 @@ def test_telecom_bill_explained_and_paid_on_time() -> None:
     event = accepted(run.send("payment.received"))
     assert (run.state.status, run.state.stage) == ("completed", "paid")
     assert run.state.timers == {}
-    assert templates(event) == ["payment_thanks"]
+    assert event_templates(event) == ["payment_thanks"]
     assert run.headline("es") == "Tu factura está pagada. ¡Gracias!"
     assert run.headline("en") == "Your bill is paid. Thank you!"
     assert [row["state"] for row in run.view()["stages"]] == ["done"] * 5
-    assert all_templates(run) == ["bill_ready", "bill_due_soon", "payment_thanks"]
+    assert run_templates(run) == ["bill_ready", "bill_due_soon", "payment_thanks"]
     run.assert_replay_matches()
 
 
@@ -192,7 +192,7 @@ def test_anomaly_alert_before_the_bill(code: str) -> None:
         )
     )
     assert run.state.open_incidents() == [code]
-    assert templates(event) == ["anomaly_alert"]
+    assert event_templates(event) == ["anomaly_alert"]
     assert_incident_view(run, code)
     headline = D.incidents[code].headline
     assert headline is not None
@@ -219,7 +219,7 @@ def test_acknowledging_the_anomaly_closes_it_and_tells_billing() -> None:
     run.send("billing.anomaly_detected", {"code": "ANOM_IMPORTE", **ANOMALY})
     event = run.act("acknowledge_anomaly", at=madrid(2026, 12, 2, 8, 59))
     assert run.state.incidents["ANOM_IMPORTE"]["status"] == "resolved"
-    assert topics(event) == ["billing.anomaly_acknowledged"]
+    assert event_topics(event) == ["billing.anomaly_acknowledged"]
     history = [row["text"] for row in run.view("en")["history"]]
     assert history[:2] == ["Resolved: Your bill will be higher than usual", "That is right"]
     run.assert_replay_matches()
@@ -277,7 +277,7 @@ def test_disputing_the_anomaly_opens_a_review_and_a_pending_claim() -> None:
     assert problem_codes(bad) == {"reason": "invalid_choice"}
     assert problem_codes(refusal(run, "dispute_anomaly", {})) == {"reason": "required"}
     event = run.act("dispute_anomaly", {"reason": "fault_or_leak", "comment": "Una fuga"})
-    assert topics(event) == ["billing.anomaly_disputed"]
+    assert event_topics(event) == ["billing.anomaly_disputed"]
     assert run.state.attributes["claim_pending"] is True
     assert run.state.attributes["dispute_reason"] == "fault_or_leak"
     assert run.task("review_anomaly")["team"] == "billing_ops"
@@ -294,7 +294,7 @@ def test_sending_the_meter_reading_replaces_the_estimate() -> None:
         "photo": "required"
     }
     event = run.act("send_meter_reading", {"reading": "012345", "photo": "meter.jpg"})
-    assert topics(event) == ["billing.reading_submitted"]
+    assert event_topics(event) == ["billing.reading_submitted"]
     assert run.state.attributes["meter_reading"] == "012345"
     assert run.state.requirements["meter_photo"]["state"] == "submitted"
     assert run.state.open_incidents() == []
@@ -310,7 +310,7 @@ def test_returned_direct_debit_opens_its_incident_and_a_new_collection_date() ->
     assert run.state.stage == "payment_overdue"
     assert run.state.open_incidents() == ["PAGO_DEVUELTO"]
     # One message, not two: the transition and the stage entry send the same template.
-    assert templates(event) == ["payment_overdue"]
+    assert event_templates(event) == ["payment_overdue"]
     assert_incident_view(run, "PAGO_DEVUELTO")
     assert run.headline("es") == (
         "No hemos podido cobrar tu factura de 48.30 €. Dinos cómo quieres pagarla."
@@ -334,7 +334,7 @@ def test_returned_direct_debit_opens_its_incident_and_a_new_collection_date() ->
     assert late.message.en == "The latest date is Thursday 14 January."
 
     event = run.act("retry_direct_debit", {"charge_date": "2026-12-22"})
-    assert topics(event) == ["billing.direct_debit_retry_requested"]
+    assert event_topics(event) == ["billing.direct_debit_retry_requested"]
     assert run.date("payment_promised") == madrid(2026, 12, 22, 9, 0)
     assert run.state.incidents["PAGO_DEVUELTO"]["status"] == "resolved"
     assert refusal(run, "retry_direct_debit", {"charge_date": "2026-12-23"}).code == "no_incident"
@@ -369,7 +369,7 @@ def test_a_second_failed_collection_is_told_again() -> None:
     run.send("payment.failed", {"reason": "AM04"}, at=madrid(2026, 12, 16, 18, 0))
     run.act("retry_direct_debit", {"charge_date": "2026-12-22"})
     event = accepted(run.send("payment.failed", {"reason": "MS03"}, at=madrid(2026, 12, 24, 9, 0)))
-    assert templates(event) == ["payment_overdue"]
+    assert event_templates(event) == ["payment_overdue"]
     assert run.state.open_incidents() == ["PAGO_DEVUELTO"]
     assert run.state.attributes["failure_reason"] == "MS03"
     run.assert_replay_matches()
@@ -401,7 +401,7 @@ def test_unpaid_energy_bill_grace_skips_the_weekend() -> None:
     assert run.timer("timer:overdue_energy") == madrid(2026, 12, 21, 9, 0)
     fired = run.advance(madrid(2026, 12, 21, 9, 0))
     event = fired[-1].events[0]
-    assert topics(event) == ["dunning.unpaid_notice_requested"]
+    assert event_topics(event) == ["dunning.unpaid_notice_requested"]
     assert run.state.open_incidents() == ["IMPAGO_ENERGIA"]
     assert_incident_view(run, "IMPAGO_ENERGIA")
     run.assert_replay_matches()
@@ -415,7 +415,7 @@ def test_telecom_ladder_notice_suspension_payment_and_restoration() -> None:
     # More than a month after the bill (Saturday 2 January): ask for the prior notice.
     fired = run.advance(madrid(2027, 1, 2, 9, 0))
     assert [d.events[0].type for d in fired] == ["reminder.due", "deadline.telecom_notice"]
-    assert topics(fired[-1].events[0]) == ["dunning.suspension_notice_requested"]
+    assert event_topics(fired[-1].events[0]) == ["dunning.suspension_notice_requested"]
     assert run.task("send_suspension_notice")["status"] == "open"
 
     event = accepted(
@@ -424,7 +424,7 @@ def test_telecom_ladder_notice_suspension_payment_and_restoration() -> None:
     # At least 15 days after the notice, on a working day: Tuesday 19 January at 08:00.
     assert run.date("suspension_from") == madrid(2027, 1, 19, 8, 0)
     assert run.task("send_suspension_notice")["status"] == "done"
-    assert templates(event) == ["suspension_warning"]
+    assert event_templates(event) == ["suspension_warning"]
     assert run.state.open_incidents() == ["IMPAGO_TELECOM", "AVISO_SUSPENSION"]
     assert_incident_view(run, "AVISO_SUSPENSION")
     assert run.headline("es") == (
@@ -436,7 +436,7 @@ def test_telecom_ladder_notice_suspension_payment_and_restoration() -> None:
 
     fired = run.advance(madrid(2027, 1, 19, 8, 0))
     assert [d.events[0].type for d in fired] == ["reminder.due", "deadline.suspension_allowed"]
-    assert topics(fired[-1].events[0]) == ["dunning.suspension_allowed"]
+    assert event_topics(fired[-1].events[0]) == ["dunning.suspension_allowed"]
     checklist = [item.id for item in D.tasks["confirm_suspension"].checklist]
     assert "date_not_holiday_or_eve" in checklist
     assert run.task("confirm_suspension")["status"] == "open"
@@ -447,7 +447,7 @@ def test_telecom_ladder_notice_suspension_payment_and_restoration() -> None:
     assert run.state.stage == "service_suspended"
     assert run.state.open_incidents() == []
     assert run.task("confirm_suspension")["status"] == "done"
-    assert templates(event) == ["service_suspended"]
+    assert event_templates(event) == ["service_suspended"]
     assert run.headline("en") == (
         "Your service is limited because of the unpaid bill of 48.30 €. "
         "As soon as you pay it, we switch it back on."
@@ -458,8 +458,8 @@ def test_telecom_ladder_notice_suspension_payment_and_restoration() -> None:
     event = accepted(run.send("payment.received", at=madrid(2027, 1, 22, 12, 0)))
     assert (run.state.stage, run.state.status) == ("paid", "active")
     assert run.date("restore_by") == madrid(2027, 1, 25, 23, 59)
-    assert topics(event) == ["service.restore_requested"]
-    assert templates(event) == ["payment_thanks"]
+    assert event_topics(event) == ["service.restore_requested"]
+    assert event_templates(event) == ["payment_thanks"]
     assert run.headline("es") == (
         "Gracias por tu pago. Reactivamos tu servicio antes del lunes 25 de enero a las 23:59."
     )
@@ -502,7 +502,7 @@ def test_second_suspension_allows_definitive_interruption() -> None:
     )
     assert run.state.stage == "service_suspended"
     assert run.state.open_incidents() == ["INTERRUPCION_PREVISTA"]
-    assert topics(event) == ["dunning.interruption_allowed"]
+    assert event_topics(event) == ["dunning.interruption_allowed"]
     assert run.task("review_interruption")["status"] == "open"
     assert_incident_view(run, "INTERRUPCION_PREVISTA")
     run.assert_replay_matches()
@@ -590,7 +590,7 @@ def test_energy_social_bonus_customers_get_four_months() -> None:
 def test_social_bonus_confirmed_after_the_demand_moves_the_date() -> None:
     run = demanded()
     event = run.act("declare_vulnerability", {"situation": "social_bonus", "document": "bono.pdf"})
-    assert topics(event) == ["customer.vulnerability_declared"]
+    assert event_topics(event) == ["customer.vulnerability_declared"]
     assert run.state.requirements["vulnerability_certificate"]["state"] == "submitted"
     # While the proof is checked, the suspension clock is held.
     assert "timer:suspension_allowed" not in run.state.timers
@@ -616,7 +616,7 @@ def test_protected_energy_customers_are_never_cut(protection: str) -> None:
     event = accepted(run.send("service.suspended", {"scope": "supply"}))
     assert run.state.stage == "payment_overdue"
     assert run.state.open_incidents() == ["IMPAGO_ENERGIA", "CORTE_INDEBIDO"]
-    assert topics(event) == ["service.restore_requested"]
+    assert event_topics(event) == ["service.restore_requested"]
     assert run.task("restore_now")["due_at"] == "2026-12-23T10:00:00+00:00"
     assert run.headline("es") == (
         "Tu servicio se ha limitado por error. Lo estamos reactivando ahora mismo."
@@ -636,7 +636,7 @@ def test_vulnerable_telecom_customer_gets_a_human_review_instead_of_a_notice() -
     run.advance(madrid(2027, 1, 2, 9, 0))
     assert "send_suspension_notice" not in run.state.tasks
     assert run.task("check_protection")["status"] == "open"
-    assert "dunning.suspension_notice_requested" not in all_topics(run)
+    assert "dunning.suspension_notice_requested" not in run_topics(run)
     run.assert_replay_matches()
 
 
@@ -644,7 +644,7 @@ def test_a_pending_claim_holds_every_suspension() -> None:
     run = noticed()
     assert "timer:suspension_allowed" in run.state.timers
     event = run.act("dispute_bill", {"reason": "wrong_amount"})
-    assert topics(event) == ["billing.claim_opened"]
+    assert event_topics(event) == ["billing.claim_opened"]
     assert run.task("review_claim")["due_at"] is not None
     assert "timer:suspension_allowed" not in run.state.timers
     assert refusal(run, "dispute_bill", {"reason": "other"}).code == "not_applicable"
@@ -670,7 +670,7 @@ def test_a_suspension_before_the_notice_period_ends_is_undone() -> None:
     )
     assert run.state.stage == "payment_overdue"
     assert run.state.open_incidents()[-1] == "CORTE_INDEBIDO"
-    assert topics(event) == ["service.restore_requested"]
+    assert event_topics(event) == ["service.restore_requested"]
     run.send("service.restored")
     # Once the period is over, the same suspension is lawful.
     run.advance(madrid(2027, 1, 19, 8, 0))
@@ -734,7 +734,7 @@ def test_payment_plan_allowed_refused_and_bounded() -> None:
         "instalments": "invalid_choice"
     }
     event = run.act("request_payment_plan", {"instalments": "6"}, role="agent", actor="agent:ana")
-    assert topics(event) == ["billing.payment_plan_requested"]
+    assert event_topics(event) == ["billing.payment_plan_requested"]
     assert event.data["role"] == "agent"
     assert run.state.attributes["instalments"] == "6"
     error = refusal(run, "request_payment_plan", {"instalments": "2"})
@@ -785,7 +785,7 @@ def test_request_call_bounds_and_human_attention() -> None:
     for when, code in cases.items():
         assert problem_codes(refusal(run, "request_call", {"call_at": when})) == {"call_at": code}
     event = run.act("request_call", {"call_at": "2026-12-09T10:00:00+01:00"})
-    assert topics(event) == ["contact.call_requested"]
+    assert event_topics(event) == ["contact.call_requested"]
     assert run.task("call_customer")["status"] == "open"
     accepted(run.send("call.completed", actor="agent:luis"))
     assert run.task("call_customer")["status"] == "done"
@@ -822,14 +822,16 @@ def test_a_cancelled_bill_ends_the_cycle() -> None:
     assert run.headline("en") == "We have cancelled this bill."
     assert event.effects["history"][-1]["kind"] == "step"
     assert run.view("en")["history"][0]["text"] == "Bill cancelled"
-    assert ignored(run.send("payment.received")) == "process_finished"
+    assert ignored_reason(run.send("payment.received")) == "process_finished"
     run.assert_replay_matches()
 
 
 def test_out_of_order_messages_are_recorded_not_lost() -> None:
     run = opened()
-    assert ignored(run.send("payment.received")) == "out_of_order"
-    assert ignored(run.send("dunning.notice_sent", {"sent_on": "2027-01-04"})) == "out_of_order"
+    assert ignored_reason(run.send("payment.received")) == "out_of_order"
+    assert (
+        ignored_reason(run.send("dunning.notice_sent", {"sent_on": "2027-01-04"})) == "out_of_order"
+    )
     assert run.state.ignored == 2
     assert run.state.stage == "period_open"
     run.assert_replay_matches()
@@ -839,7 +841,7 @@ def test_stale_timer_is_ignored() -> None:
     run = billed()
     name, due = "timer:overdue_telecom", run.state.timers["timer:overdue_telecom"]
     run.send("payment.received")
-    assert ignored(run.fire(name, due)) == "stale_timer"
+    assert ignored_reason(run.fire(name, due)) == "stale_timer"
     run.assert_replay_matches()
 
 

@@ -14,16 +14,19 @@ import pytest
 
 from relevo.domain.model import Outcome, parse_iso
 
-from ._catalog_helpers_a import (
+from .helpers import (
+    Run,
+    accepted,
     allowed_controls,
     assert_incident_view,
-    emitted,
-    ignored,
+    event_topics,
+    load,
+    madrid,
     problem_codes,
     refusal,
-    templates_sent,
+    run_templates,
+    send_ignored,
 )
-from .helpers import Run, accepted, load, madrid
 
 C = load("fixed_port_in.v1.yaml")
 D = C.definition
@@ -117,7 +120,7 @@ def test_happy_path_from_request_to_equipment_returned() -> None:
 
     event = run.act("book_installation", {"slot": SLOT})
     assert run.state.stage == "installation"
-    assert emitted(event) == ["installation.booking_requested"]
+    assert event_topics(event) == ["installation.booking_requested"]
     assert run.date("installation_appointment") == madrid(2026, 12, 3, 9, 0)
     assert run.state.dates["installation_appointment"]["confirmed"] is False
     assert run.date("reschedule_until") == madrid(2026, 12, 2, 14, 0)
@@ -176,12 +179,12 @@ def test_happy_path_from_request_to_equipment_returned() -> None:
     )
 
     event = run.act("equipment_returned", at=madrid(2026, 12, 10, 18, 0))
-    assert emitted(event) == ["donor_equipment.return_confirmed"]
+    assert event_topics(event) == ["donor_equipment.return_confirmed"]
     assert run.state.status == "completed"
     assert run.state.timers == {}
     assert run.view("en")["headline"] == "Your number and broadband now work with us."
     assert [row["state"] for row in run.view()["stages"]] == ["done"] * 5
-    assert templates_sent(run) == [
+    assert run_templates(run) == [
         "coverage_confirmed",
         "installation_booked",
         "installation_tomorrow",
@@ -196,7 +199,7 @@ def test_return_window_closes_the_process_by_itself_after_a_reminder() -> None:
     run = active()
     fired = run.advance(madrid(2026, 12, 19, 10, 0))
     assert [d.events[0].type for d in fired] == ["reminder.due", "deadline.return_window_over"]
-    assert templates_sent(run)[-1] == "return_equipment_reminder"
+    assert run_templates(run)[-1] == "return_equipment_reminder"
     assert run.state.status == "completed"
     assert refusal(run, "equipment_returned").code == "finished"
     run.assert_replay_matches()
@@ -293,7 +296,7 @@ def test_reschedule_until_14h_of_the_working_day_before() -> None:
     assert run.date("installation_appointment") == madrid(2026, 12, 10, 15, 0)
     assert run.state.dates["installation_appointment"]["confirmed"] is False
     assert run.date("reschedule_until") == madrid(2026, 12, 9, 14, 0)
-    assert emitted(run.events[-1]) == ["installation.reschedule_requested"]
+    assert event_topics(run.events[-1]) == ["installation.reschedule_requested"]
 
     run.advance(madrid(2026, 12, 9, 14, 0))
     row = run.control("reschedule_installation", "es")
@@ -316,7 +319,7 @@ def test_installation_reminder_the_day_before() -> None:
     run = installation()
     fired = run.advance(madrid(2026, 12, 2, 9, 0))
     assert [d.events[0].type for d in fired] == ["reminder.due"]
-    assert templates_sent(run)[-1] == "installation_tomorrow"
+    assert run_templates(run)[-1] == "installation_tomorrow"
     run.assert_replay_matches()
 
 
@@ -327,7 +330,7 @@ def test_customer_absent_offers_rebooking() -> None:
     assert run.state.open_incidents() == ["CUSTOMER_ABSENT"]
     assert "installation_appointment" not in run.state.dates
     assert "customer_absent" in [m["payload"].get("template") for m in event.effects["outbox"]]
-    assert_incident_view(run, D, "CUSTOMER_ABSENT")
+    assert_incident_view(run, "CUSTOMER_ABSENT")
     assert run.view("en")["compensation"] == []  # the customer's absence is not compensated
 
     run.act("book_installation", {"slot": "2026-12-09T16:00:00+01:00"})
@@ -340,7 +343,7 @@ def test_technician_no_show_is_compensated_once_per_missed_appointment() -> None
     run = installation()
     accepted(run.send("visit.technician_no_show", at=madrid(2026, 12, 3, 14, 0)))
     assert run.state.stage == "booking"
-    assert_incident_view(run, D, "TECH_NO_SHOW")
+    assert_incident_view(run, "TECH_NO_SHOW")
     (row,) = run.view("en")["compensation"]
     assert (row["id"], row["units"], row["amount"], row["currency"]) == (
         "missed_appointment",
@@ -381,7 +384,7 @@ def test_failed_router_delivery_is_arranged_again() -> None:
     accepted(run.send("router.shipped", {"tracking": "TRK-2"}))
     accepted(run.send("router.delivery_failed", {"reason": "absent"}))
     assert run.state.attributes["router_status"] == "failed"
-    assert_incident_view(run, D, "ROUTER_DELIVERY_FAILED")
+    assert_incident_view(run, "ROUTER_DELIVERY_FAILED")
 
     error = refusal(
         run, "arrange_router_delivery", {"delivery_date": "2026-12-08", "where": "home"}
@@ -394,7 +397,7 @@ def test_failed_router_delivery_is_arranged_again() -> None:
     event = run.act(
         "arrange_router_delivery", {"delivery_date": "2026-12-02", "where": "pickup_point"}
     )
-    assert emitted(event) == ["router.redelivery_requested"]
+    assert event_topics(event) == ["router.redelivery_requested"]
     assert run.state.attributes["router_delivery_to"] == "pickup_point"
     assert run.state.incidents["ROUTER_DELIVERY_FAILED"]["status"] == "resolved"
     assert (
@@ -419,7 +422,7 @@ def test_donor_rejection_opens_its_incident_and_keeps_the_broadband(code: str) -
     assert "cancel_until" not in run.state.dates
     assert "timer:activation_overdue" not in run.state.timers
     assert "port_problem" in [m["payload"].get("template") for m in event.effects["outbox"]]
-    assert_incident_view(run, D, code)
+    assert_incident_view(run, code)
     assert D.incidents[code].verify and "code list" in D.incidents[code].verify
     run.assert_replay_matches()
 
@@ -431,7 +434,7 @@ def test_id_rejection_resolved_by_documents_and_resubmission() -> None:
         "id_number": "invalid_format"
     }
     event = run.act("send_id_document", {"document": "dni.pdf"})
-    assert emitted(event) == ["document.submitted"]
+    assert event_topics(event) == ["document.submitted"]
     assert run.state.requirements["id_document"]["state"] == "submitted"
     accepted(run.send("document.rejected", {"requirement": "id_document", "reason": "blurry"}))
     assert run.state.requirements["id_document"]["state"] == "rejected"
@@ -460,9 +463,9 @@ def test_inactive_line_can_end_with_a_new_number() -> None:
     run = scheduled_port()
     run.send("donor.rejected", {"cause": "RECH_INACT"})
     run.act("retry_port")
-    assert emitted(run.events[-1]) == ["port.resubmit_requested"]
+    assert event_topics(run.events[-1]) == ["port.resubmit_requested"]
     event = run.act("take_new_number")
-    assert emitted(event) == ["number.new_requested"]
+    assert event_topics(event) == ["number.new_requested"]
     assert run.state.status == "cancelled"
     assert run.state.attributes["ended_by"] == "new_number"
     run.assert_replay_matches()
@@ -494,7 +497,7 @@ def test_activation_overdue_opens_port_delayed_and_compensation_grows() -> None:
     assert run.state.open_incidents() == []
     run.advance(madrid(2026, 12, 9, 20, 0))
     assert run.state.open_incidents() == ["PORT_DELAYED"]
-    assert_incident_view(run, D, "PORT_DELAYED")
+    assert_incident_view(run, "PORT_DELAYED")
     assert run.view("es")["incidents"][0]["what_happened"] == (
         "Tu número debía funcionar con nosotros antes del miércoles 9 de diciembre a las "
         "20:00 y aún no es así."
@@ -521,7 +524,7 @@ def test_loss_of_service_over_one_working_day_opens_an_incident_and_compensation
     assert run.timer("timer:service_loss") == madrid(2026, 12, 9, 9, 0)
     run.advance(madrid(2026, 12, 9, 9, 0))
     assert "SERVICE_LOSS" in run.state.open_incidents()
-    assert_incident_view(run, D, "SERVICE_LOSS")
+    assert_incident_view(run, "SERVICE_LOSS")
     assert run.view("en")["headline"] == D.incidents["SERVICE_LOSS"].headline.en  # type: ignore[union-attr]
     task = run.state.tasks["restore_service"]
     assert task["status"] == "open"
@@ -543,7 +546,7 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
         "porting": scheduled_port,
     }[stage]()
     event = run.act("cancel")
-    assert emitted(event) == ["order.cancel_requested"]
+    assert event_topics(event) == ["order.cancel_requested"]
     assert run.state.status == "cancelled"
     assert run.state.timers == {}
     assert run.view("en")["headline"] == (
@@ -556,7 +559,7 @@ def test_cancel_is_refused_from_19h_of_the_day_before_the_port() -> None:
     run = scheduled_port()
     fired = run.advance(madrid(2026, 12, 3, 18, 59))
     assert run.control("cancel")["allowed"] is True
-    assert templates_sent(run)[-1] == "last_day_to_cancel"
+    assert run_templates(run)[-1] == "last_day_to_cancel"
     assert fired == []  # the reminder (14:00) was before the donor confirmed at 16:00
     run.advance(madrid(2026, 12, 3, 19, 0))
     error = refusal(run, "cancel")
@@ -575,7 +578,7 @@ def test_er_cancellation_ends_the_process() -> None:
     run = scheduled_port()
     accepted(run.send("port.cancelled", {"cause": "CANC_ABONA"}))
     assert run.state.status == "cancelled"
-    assert ignored(run, "port.executed") == "process_finished"
+    assert send_ignored(run, "port.executed") == "process_finished"
     run.assert_replay_matches()
 
 
@@ -602,9 +605,9 @@ def test_equipment_returned_is_refused_before_the_port() -> None:
 
 def test_out_of_order_messages_are_recorded_as_ignored() -> None:
     run = requested()
-    assert ignored(run, "visit.completed") == "out_of_order"
-    assert ignored(run, "port.executed") == "out_of_order"
-    assert ignored(run, "document.accepted", {"requirement": "passport"}) == "out_of_order"
+    assert send_ignored(run, "visit.completed") == "out_of_order"
+    assert send_ignored(run, "port.executed") == "out_of_order"
+    assert send_ignored(run, "document.accepted", {"requirement": "passport"}) == "out_of_order"
     assert run.state.ignored == 3
     assert run.state.stage == "requested"
     run.assert_replay_matches()

@@ -16,14 +16,19 @@ from relevo.domain import controls, engine, view
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.domain.model import Message, Outcome, parse_iso
 
-from ._catalog_helpers_a import (
+from .helpers import (
+    CANARY,
+    Run,
+    accepted,
     allowed_controls,
-    outbox_topics,
+    assert_incident_view,
+    load,
+    madrid,
     problem_codes,
     refusal,
-    templates_sent,
+    run_outbox_topics,
+    run_templates,
 )
-from .helpers import CANARY, Run, accepted, load, madrid
 
 C = load("mobile_port_in.v1.yaml")
 D = C.definition
@@ -139,7 +144,7 @@ def test_happy_path_from_monday_request_to_number_working() -> None:
     assert run.view("es")["headline"] == "Tu número ya funciona con nosotros."
     assert run.view("en")["headline"] == "Your number now works with us."
     assert [row["state"] for row in run.view()["stages"]] == ["done"] * 5
-    assert templates_sent(run) == [
+    assert run_templates(run) == [
         "port_requested",
         "port_scheduled",
         "last_day_to_cancel",
@@ -226,32 +231,6 @@ def test_window_from_the_central_node_after_the_december_holidays() -> None:
 
 
 # -- incidents -------------------------------------------------------------------------------
-
-
-def assert_incident_view(run: Run, code: str) -> None:
-    incident = D.incidents[code]
-    for lang in ("es", "en"):
-        page = run.view(lang)
-        row = next(r for r in page["incidents"] if r["code"] == code)
-        assert row["status"] == "open"
-        assert row["title"] == incident.title.get(lang)
-        assert row["what_happened"] == incident.what_happened.get(lang)
-        assert row["what_we_do"] == incident.what_we_do.get(lang)
-        assert row["what_you_can_do"] == incident.what_you_can_do.get(lang)
-        assert row["options"] == incident.options
-        assert row["owner"] == incident.owner
-        assert "—" not in page["headline"]
-        if incident.headline is not None:
-            assert page["headline"] == incident.headline.get(lang)
-        if incident.owner == "customer":
-            assert page["next"]["who"] == "customer"
-            assert page["next"]["what"] == incident.what_you_can_do.get(lang)
-    # Every option offered is a control the customer can use right now.
-    assert set(incident.options) <= allowed_controls(run)
-    for requirement in incident.requires:
-        assert run.state.requirements[requirement]["state"] == "missing"
-        needed = {row["id"]: row for row in run.view("en")["needed"]}
-        assert needed[requirement]["action_needed"] is True
 
 
 @pytest.mark.parametrize("code", DONOR_CODES)
@@ -723,7 +702,7 @@ def test_sla_due_depends_on_prepaid_or_postpaid() -> None:
     prepaid.advance(madrid(2026, 12, 1, 10, 0))
     assert postpaid.events[-1].type == "sla.breached"
     assert postpaid.state.attributes["sla_breached_donor_check"] == "2026-12-01T09:00:00+00:00"
-    assert "sla.breached" in outbox_topics(postpaid)
+    assert "sla.breached" in run_outbox_topics(postpaid)
     assert "sla_breached_donor_check" not in prepaid.state.attributes
 
     prepaid.advance(madrid(2026, 12, 2, 10, 0))

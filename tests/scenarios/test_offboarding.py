@@ -16,20 +16,20 @@ import pytest
 from relevo.domain import engine
 from relevo.domain.model import Outcome
 
-from ._catalog_helpers_b import (
+from .helpers import (
     Run,
     accepted,
-    all_templates,
-    all_topics,
     allowed_controls,
     assert_incident_view,
-    ignored,
+    event_templates,
+    event_topics,
+    ignored_reason,
     load,
     madrid,
     problem_codes,
     refusal,
-    templates,
-    topics,
+    run_templates,
+    run_topics,
 )
 
 C = load("offboarding.v1.yaml")
@@ -113,8 +113,8 @@ def revoke_all(run: Run, items: list[str], actor: str = "agent:lucia.martin") ->
 def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> None:
     run = requested()
     assert run.state.keys == {"contract_code": CONTRACT, "msisdn": "612345678"}
-    assert topics(run.events[0]) == ["contract.termination_requested"]
-    assert templates(run.events[0]) == ["termination_received"]
+    assert event_topics(run.events[0]) == ["contract.termination_requested"]
+    assert event_templates(run.events[0]) == ["termination_received"]
     # RD 899/2009: within 2 working days.
     assert run.date("termination_date") == madrid(2026, 12, 2, 23, 59)
     assert run.timer("sla:requested") == madrid(2026, 12, 2, 10, 0)
@@ -132,7 +132,7 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
             at=madrid(2026, 11, 30, 11, 0),
         )
     )
-    assert templates(event) == ["return_code"]
+    assert event_templates(event) == ["return_code"]
     assert run.state.keys["return_code"] == "DEV123456"
     assert run.date("return_until") == madrid(2026, 12, 15, 23, 59)
     assert run.state.requirements["equipment_return"]["state"] == "missing"
@@ -143,8 +143,8 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
         )
     )
     assert run.state.stage == "terminated"
-    assert topics(event) == ["billing.stop_requested"]
-    assert templates(event) == ["number_portable", "contract_ended"]
+    assert event_topics(event) == ["billing.stop_requested"]
+    assert event_templates(event) == ["number_portable", "contract_ended"]
     # EECC: the number stays portable for (at least) one month.
     assert run.date("portable_until") == madrid(2027, 1, 2, 23, 59)
     assert run.timer("timer:number_returned") == madrid(2027, 1, 2, 23, 59)
@@ -158,7 +158,7 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
     event = run.act(
         "confirm_equipment_sent", {"receipt": "PK12345678ES"}, at=madrid(2026, 12, 4, 12, 0)
     )
-    assert topics(event) == ["logistics.return_declared"]
+    assert event_topics(event) == ["logistics.return_declared"]
     assert run.state.requirements["equipment_return"]["state"] == "submitted"
     assert "timer:return_deadline" not in run.state.timers
     accepted(
@@ -193,12 +193,12 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
     )
     assert run.state.stage == "final_bill"
     assert run.state.keys["final_bill_number"] == "F2026-009999"
-    assert templates(event) == ["final_bill_ready"]
+    assert event_templates(event) == ["final_bill_ready"]
     assert run.headline("es") == "Tu última factura es de 23.10 € y vence el lunes 21 de diciembre."
     assert run.timer("timer:final_bill_unpaid") == madrid(2026, 12, 22, 9, 0)
 
     event = run.act("export_my_data", {"format": "json", "delivery": "other_company"})
-    assert topics(event) == ["gdpr.export_requested"]
+    assert event_topics(event) == ["gdpr.export_requested"]
     assert run.date("export_due") == madrid(2027, 1, 9, 23, 59)
     accepted(run.send("data.exported", {"reference": "EXP-77"}, at=madrid(2026, 12, 14, 9, 0)))
     assert run.task("data_export")["status"] == "done"
@@ -215,7 +215,7 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
     )
     assert run.state.stage == "closed"
     assert run.state.status == "active"
-    assert templates(event) == ["goodbye"]
+    assert event_templates(event) == ["goodbye"]
     assert event.actor == "agent:dpo.ana"
     assert run.state.attributes["block_proof"] == "BLK-2026-0042"
     assert run.state.attributes["blocked_categories"] == ["invoices", "contract_evidence"]
@@ -228,12 +228,12 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
 
     fired = run.advance(madrid(2027, 1, 3, 0, 0))
     assert [d.events[0].type for d in fired][-1] == "deadline.farewell_number"
-    assert topics(fired[-1].events[0]) == ["number.return_to_range"]
+    assert event_topics(fired[-1].events[0]) == ["number.return_to_range"]
     assert run.state.status == "completed"
     assert run.state.timers == {}
     assert run.headline("es") == "Tu baja está completada. ¡Gracias y hasta pronto!"
     assert run.headline("en") == "Your termination is complete. Thank you and see you soon!"
-    assert all_templates(run) == [
+    assert run_templates(run) == [
         "termination_received",
         "return_code",
         "number_portable",
@@ -245,7 +245,7 @@ def test_telecom_goodbye_from_request_to_the_end_of_the_portability_month() -> N
         "number_portable",  # a week before the portability month ends
         "goodbye",
     ]
-    assert all_topics(run).count("number.return_to_range") == 1
+    assert run_topics(run).count("number.return_to_range") == 1
     run.assert_replay_matches()
 
 
@@ -282,7 +282,7 @@ def test_energy_switch_away_credit_balance_and_late_final_bill() -> None:
     assert run.timer("timer:farewell") == madrid(2027, 1, 2, 23, 59)
     fired = run.advance(madrid(2027, 1, 20, 9, 1))
     assert fired[0].events[0].type == "deadline.farewell"
-    assert topics(fired[0].events[0]) == []
+    assert event_topics(fired[0].events[0]) == []
     assert run.state.status == "completed"
     run.assert_replay_matches()
 
@@ -308,7 +308,7 @@ def test_choose_a_later_termination_date() -> None:
     late = refusal(run, "choose_termination_date", {"date": "2027-02-01"}).problems[0]
     assert late.message.en == "The latest date is Friday 29 January."
     event = run.act("choose_termination_date", {"date": "2026-12-31"})
-    assert topics(event) == ["contract.termination_date_changed"]
+    assert event_topics(event) == ["contract.termination_date_changed"]
     assert run.date("termination_date") == madrid(2026, 12, 31, 23, 59)
     assert run.timer("timer:termination_overdue") == madrid(2026, 12, 31, 23, 59)
     assert run.headline("en").endswith("Your contract ends on Thursday 31 December.")
@@ -334,11 +334,11 @@ def test_cancel_the_termination() -> None:
     run = requested()
     event = run.act("cancel_termination", at=madrid(2026, 12, 1, 18, 0))
     assert run.state.status == "cancelled"
-    assert topics(event) == ["contract.termination_cancelled"]
+    assert event_topics(event) == ["contract.termination_cancelled"]
     assert run.state.timers == {}
     assert run.headline("es") == "Has anulado la baja. Sigues con nosotros como hasta ahora."
     assert run.headline("en") == "You cancelled the termination. You stay with us as before."
-    assert ignored(run.send("contract.terminated", {"effective_on": "2026-12-02"})) == (
+    assert ignored_reason(run.send("contract.terminated", {"effective_on": "2026-12-02"})) == (
         "process_finished"
     )
     run.assert_replay_matches()
@@ -364,7 +364,7 @@ def test_port_out_keeps_no_number_and_can_fail() -> None:
     assert run.state.attributes["number_kept"] is False
     assert "portable_until" not in run.state.dates
     assert "timer:number_returned" not in run.state.timers
-    assert ignored(run.send("port_out.failed")) == "out_of_order"
+    assert ignored_reason(run.send("port_out.failed")) == "out_of_order"
     run.assert_replay_matches()
 
 
@@ -375,7 +375,7 @@ def test_late_termination_opens_an_incident_and_stops_billing() -> None:
     fired = run.advance(madrid(2026, 12, 10, 9, 0))
     event = fired[-1].events[0]
     assert event.type == "deadline.termination_overdue"
-    assert topics(event) == ["billing.stop_requested"]
+    assert event_topics(event) == ["billing.stop_requested"]
     assert run.state.open_incidents() == ["TERMINATION_LATE"]
     assert run.task("escalate_termination")["status"] == "open"
     assert_incident_view(run, "TERMINATION_LATE")
@@ -398,7 +398,7 @@ def test_equipment_not_returned_is_charged() -> None:
     fired = run.advance(madrid(2026, 12, 16, 0, 0))
     event = fired[-1].events[0]
     assert event.type == "deadline.return_deadline"
-    assert topics(event) == ["billing.equipment_charge_requested"]
+    assert event_topics(event) == ["billing.equipment_charge_requested"]
     assert run.state.open_incidents() == ["EQUIPMENT_NOT_RETURNED"]
     assert run.task("equipment_charge")["team"] == "billing_ops"
     assert_incident_view(run, "EQUIPMENT_NOT_RETURNED")
@@ -482,7 +482,7 @@ def test_unpaid_final_bill_after_christmas() -> None:
     # The day after Christmas Eve is the holiday, then a weekend: Monday 28 at 09:00.
     assert run.timer("timer:final_bill_unpaid") == madrid(2026, 12, 28, 9, 0)
     fired = run.advance(madrid(2026, 12, 28, 9, 0))
-    assert topics(fired[-1].events[0]) == ["billing.collection_started"]
+    assert event_topics(fired[-1].events[0]) == ["billing.collection_started"]
     assert run.state.open_incidents() == ["FINAL_BILL_UNPAID"]
     assert_incident_view(run, "FINAL_BILL_UNPAID")
     assert run.timer("timer:debt_recovery") == madrid(2027, 2, 7, 9, 0)
@@ -506,7 +506,7 @@ def test_a_final_bill_claim_holds_collection() -> None:
         "reason": "invalid_choice"
     }
     event = run.act("dispute_final_bill", {"reason": "billed_after_termination"})
-    assert topics(event) == ["billing.claim_opened"]
+    assert event_topics(event) == ["billing.claim_opened"]
     assert "timer:final_bill_unpaid" not in run.state.timers
     assert refusal(run, "dispute_final_bill", {"reason": "other"}).code == "not_applicable"
     accepted(run.send("claim.resolved", {"outcome": "upheld"}, at=madrid(2026, 12, 23, 9, 0)))
@@ -519,7 +519,7 @@ def test_final_bill_controls_refused_outside_the_final_bill() -> None:
     run = terminated()
     assert refusal(run, "dispute_final_bill", {"reason": "other"}).code == "not_in_stage"
     assert refusal(run, "request_payment_plan", {"instalments": "2"}).code == "not_in_stage"
-    assert ignored(run.send("payment.received")) == "out_of_order"
+    assert ignored_reason(run.send("payment.received")) == "out_of_order"
 
 
 # -- revocation checklist --------------------------------------------------------------------
@@ -564,7 +564,7 @@ def test_energy_checklist_has_its_own_items() -> None:
 
 def test_revocation_before_termination_is_out_of_order() -> None:
     run = requested()
-    assert ignored(run.send("access.revoked", {"item": "self_care"})) == "out_of_order"
+    assert ignored_reason(run.send("access.revoked", {"item": "self_care"})) == "out_of_order"
 
 
 # -- data: export, erasure, blocking ---------------------------------------------------------
@@ -596,7 +596,7 @@ def test_data_export_late_after_a_month() -> None:
 def test_erasure_request_and_data_controls_close_once_blocked() -> None:
     run = closing()
     event = run.act("request_erasure")
-    assert topics(event) == ["gdpr.erasure_requested"]
+    assert event_topics(event) == ["gdpr.erasure_requested"]
     assert run.task("erasure_review")["team"] == "privacy_office"
     assert refusal(run, "request_erasure").code == "not_applicable"
     run.send("data.blocked", PROOF, actor="agent:dpo.ana")
@@ -616,7 +616,7 @@ def test_data_blocked_needs_its_proof_and_only_after_settlement() -> None:
     assert decision.outcome is Outcome.REJECTED
     assert decision.reason == "data.blocked needs data field(s) blocked_on, retention_until"
     run = final_bill()
-    assert ignored(run.send("data.blocked", PROOF)) == "out_of_order"
+    assert ignored_reason(run.send("data.blocked", PROOF)) == "out_of_order"
 
 
 # -- goodbye: survey, consent-gated offer ----------------------------------------------------
@@ -632,7 +632,7 @@ def test_exit_survey_allowed_and_refused() -> None:
         "score": "invalid_choice"
     }
     event = run.act("answer_exit_survey", {"reason": "coverage", "score": "2", "comment": "Sin 5G"})
-    assert topics(event) == ["survey.exit_answered"]
+    assert event_topics(event) == ["survey.exit_answered"]
     assert refusal(run, "answer_exit_survey", {"reason": "price", "score": "3"}).code == (
         "not_applicable"
     )
@@ -655,22 +655,25 @@ def test_come_back_offer_only_with_consent() -> None:
     run = terminated()
     assert "timer:winback_eligible" not in run.state.timers
     event = run.act("keep_in_touch", {"channel": "email"}, at=madrid(2026, 12, 3, 9, 0))
-    assert topics(event) == ["consent.marketing_granted"]
+    assert event_topics(event) == ["consent.marketing_granted"]
     # Only once everything is settled.
     assert "timer:winback_eligible" not in run.state.timers
     run.send("bill.final_issued", {**FINAL_BILL, "balance": "zero"}, at=madrid(2026, 12, 14, 9, 0))
     assert run.timer("timer:winback_eligible") == madrid(2026, 12, 9, 11, 0)
     fired = run.advance(madrid(2026, 12, 14, 9, 1))
-    assert topics(fired[0].events[0]) == ["crm.winback_eligible"]
+    assert event_topics(fired[0].events[0]) == ["crm.winback_eligible"]
     event = accepted(run.send("winback.offer_ready", {"offer_code": "VUELVE20"}))
-    assert templates(event) == ["winback_offer"]
+    assert event_templates(event) == ["winback_offer"]
     assert run.state.attributes["offer_code"] == "VUELVE20"
     assert refusal(run, "keep_in_touch", {"channel": "sms"}).code == "not_applicable"
 
     event = run.act("no_more_offers")
-    assert topics(event) == ["consent.marketing_withdrawn"]
+    assert event_topics(event) == ["consent.marketing_withdrawn"]
     assert run.state.attributes["marketing_consent"] is False
-    assert ignored(run.send("winback.offer_ready", {"offer_code": "VUELVE30"})) == "out_of_order"
+    assert (
+        ignored_reason(run.send("winback.offer_ready", {"offer_code": "VUELVE30"}))
+        == "out_of_order"
+    )
     assert refusal(run, "no_more_offers").code == "not_applicable"
     run.assert_replay_matches()
 
@@ -678,9 +681,9 @@ def test_come_back_offer_only_with_consent() -> None:
 def test_no_offer_is_ever_sent_without_consent() -> None:
     run = closing()
     run.advance(madrid(2026, 12, 20, 0, 0))
-    assert "crm.winback_eligible" not in all_topics(run)
-    assert ignored(run.send("winback.offer_ready", {"offer_code": "X"})) == "out_of_order"
-    assert "winback_offer" not in all_templates(run)
+    assert "crm.winback_eligible" not in run_topics(run)
+    assert ignored_reason(run.send("winback.offer_ready", {"offer_code": "X"})) == "out_of_order"
+    assert "winback_offer" not in run_templates(run)
     assert problem_codes(refusal(run, "keep_in_touch", {"channel": "pigeon"})) == {
         "channel": "invalid_choice"
     }
@@ -691,13 +694,13 @@ def test_number_released_while_still_settling_completes_without_a_second_release
     fired = run.advance(madrid(2027, 1, 3, 0, 0))
     released = [d for d in fired if d.events[0].type == "deadline.number_returned"]
     assert len(released) == 1
-    assert topics(released[0].events[0]) == ["number.return_to_range"]
+    assert event_topics(released[0].events[0]) == ["number.return_to_range"]
     assert run.state.attributes["number_kept"] is False
     run.send("payment.received")
     run.send("data.blocked", PROOF)
     run.advance(madrid(2027, 1, 3, 0, 5))
     assert run.state.status == "completed"
-    assert all_topics(run).count("number.return_to_range") == 1
+    assert run_topics(run).count("number.return_to_range") == 1
     run.assert_replay_matches()
 
 

@@ -16,19 +16,19 @@ import pytest
 from relevo.domain import controls
 from relevo.domain.errors import InvalidStart
 
-from ._catalog_helpers_b import (
+from .helpers import (
     Run,
     accepted,
-    all_templates,
     allowed_controls,
     assert_incident_view,
-    ignored,
+    event_templates,
+    event_topics,
+    ignored_reason,
     load,
     madrid,
     problem_codes,
     refusal,
-    templates,
-    topics,
+    run_templates,
 )
 
 C = load("onboarding_followup.v1.yaml")
@@ -74,7 +74,7 @@ def checking_in() -> Run:
 
 def test_from_activation_to_loyalty() -> None:
     run = started()
-    assert templates(run.events[0]) == ["welcome"]
+    assert event_templates(run.events[0]) == ["welcome"]
     assert run.date("contract_signed") == madrid(2026, 11, 27, 12, 0)
     assert run.date("first_bill_expected") == madrid(2026, 12, 16, 9, 0)
     assert run.state.dates["first_bill_expected"]["confirmed"] is False
@@ -105,9 +105,9 @@ def test_from_activation_to_loyalty() -> None:
 
     run.act("tick_setup_step", {"step": "app"}, at=madrid(2026, 12, 1, 19, 0))
     event = run.act("tick_setup_step", {"step": "contact_preferences"})
-    assert topics(event) == ["onboarding.step_done"]
+    assert event_topics(event) == ["onboarding.step_done"]
     event = run.act("choose_payment_method", {"method": "direct_debit", "iban": IBAN})
-    assert topics(event) == ["billing.payment_method_set"]
+    assert event_topics(event) == ["billing.payment_method_set"]
     payload = event.effects["outbox"][0]["payload"]
     assert payload["params"] == {"method": "direct_debit", "iban": IBAN}
     assert run.state.attributes["payment_method"] == "direct_debit"
@@ -128,7 +128,7 @@ def test_from_activation_to_loyalty() -> None:
     assert guide["checked"]["service_test"]["by"] == "system"
 
     event = run.act("switch_off_roaming")
-    assert topics(event) == ["features.roaming_off"]
+    assert event_topics(event) == ["features.roaming_off"]
     assert run.state.attributes["roaming"] == "off"
 
     event = accepted(
@@ -139,7 +139,7 @@ def test_from_activation_to_loyalty() -> None:
         )
     )
     assert run.state.stage == "first_bill"
-    assert templates(event) == ["first_bill_ready"]
+    assert event_templates(event) == ["first_bill_ready"]
     assert run.headline("es") == (
         "Tu primera factura es de 32.75 € y vence el lunes 28 de diciembre. "
         "Te explicamos cada línea."
@@ -147,7 +147,7 @@ def test_from_activation_to_loyalty() -> None:
 
     event = accepted(run.send("payment.received", at=madrid(2026, 12, 28, 10, 0)))
     assert run.state.stage == "check_in"
-    assert templates(event) == ["check_in"]
+    assert event_templates(event) == ["check_in"]
     assert run.date("survey_until") == madrid(2027, 1, 11, 23, 59)
     assert run.timer("sla:check_in") == madrid(2026, 12, 31, 10, 0)
     assert run.headline("es") == (
@@ -161,13 +161,13 @@ def test_from_activation_to_loyalty() -> None:
     assert {entry["by"] for entry in call["checked"].values()} == {"agent:marta.gil"}
 
     event = run.act("answer_survey", {"score": "9", "comment": "Todo bien"})
-    assert topics(event) == ["survey.answered"]
+    assert event_topics(event) == ["survey.answered"]
     assert (run.state.stage, run.state.status) == ("loyal", "completed")
     assert run.state.attributes["nps"] == "9"
     assert run.headline("es") == "Ya lo tienes todo en marcha. ¡Gracias por confiar en nosotros!"
     assert run.headline("en") == "Everything is up and running. Thank you for trusting us!"
     assert run.state.timers == {}
-    assert all_templates(run) == [
+    assert run_templates(run) == [
         "welcome",
         "setup_reminder",
         "payment_method_reminder",
@@ -252,12 +252,12 @@ def test_withdraw_within_fourteen_days() -> None:
     # The date applies only to consumers: it is shown on the control, not in the dates list.
     assert "withdrawal_until" not in {r["id"] for r in run.view()["dates"]}
     event = run.act("withdraw", at=madrid(2026, 12, 11, 23, 0))
-    assert topics(event) == ["contract.withdrawal_requested"]
+    assert event_topics(event) == ["contract.withdrawal_requested"]
     assert run.state.status == "cancelled"
     assert run.state.open_incidents() == []
     assert run.headline("es") == "Has desistido del contrato."
     assert run.headline("en") == "You withdrew from the contract."
-    assert ignored(run.send("usage.first_detected")) == "process_finished"
+    assert ignored_reason(run.send("usage.first_detected")) == "process_finished"
     run.assert_replay_matches()
 
 
@@ -295,7 +295,7 @@ def test_no_use_and_no_payment_method_before_the_first_bill() -> None:
     assert run.task("nudge_customer")["status"] == "open"
 
     event = run.act("setup_done")
-    assert topics(event) == ["onboarding.setup_done"]
+    assert event_topics(event) == ["onboarding.setup_done"]
     assert run.state.stage == "first_use"
     assert run.state.incidents["NO_USAGE_YET"]["status"] == "resolved"
     assert run.task("nudge_customer")["status"] == "done"
@@ -429,7 +429,7 @@ def test_default_features_switched_off() -> None:
         ("switch_off_usage_alerts", "usage_alerts"),
     ]:
         event = run.act(control)
-        assert topics(event) == [f"features.{attribute}_off"]
+        assert event_topics(event) == [f"features.{attribute}_off"]
         assert run.state.attributes[attribute] == "off"
         assert refusal(run, control).code == "not_applicable"
     run.assert_replay_matches()
@@ -475,7 +475,7 @@ def test_request_call_for_human_attention() -> None:
     for when, code in cases.items():
         assert problem_codes(refusal(run, "request_call", {"call_at": when})) == {"call_at": code}
     event = run.act("request_call", {"call_at": "2026-12-02T17:00:00+01:00"})
-    assert topics(event) == ["contact.call_requested"]
+    assert event_topics(event) == ["contact.call_requested"]
     assert run.date("call_at") == madrid(2026, 12, 2, 17, 0)
     accepted(run.send("call.completed", actor="agent:marta.gil"))
     assert run.task("call_customer")["status"] == "done"
@@ -484,7 +484,7 @@ def test_request_call_for_human_attention() -> None:
 
 def test_out_of_order_messages_are_recorded() -> None:
     run = started()
-    assert ignored(run.send("payment.received")) == "out_of_order"
-    assert ignored(run.send("check_in.logged", {"item": "call_made"})) == "out_of_order"
+    assert ignored_reason(run.send("payment.received")) == "out_of_order"
+    assert ignored_reason(run.send("check_in.logged", {"item": "call_made"})) == "out_of_order"
     assert run.state.ignored == 2
     run.assert_replay_matches()

@@ -17,19 +17,19 @@ from relevo.domain import controls
 from relevo.domain.errors import InvalidStart
 from relevo.domain.model import Outcome
 
-from ._catalog_helpers_b import (
+from .helpers import (
     Run,
     accepted,
-    all_templates,
     allowed_controls,
     assert_incident_view,
-    ignored,
+    event_templates,
+    event_topics,
+    ignored_reason,
     load,
     madrid,
     problem_codes,
     refusal,
-    templates,
-    topics,
+    run_templates,
 )
 
 C = load("service_request.v1.yaml")
@@ -75,8 +75,8 @@ def test_fault_with_a_visit_from_tracking_code_to_survey() -> None:
     run = received()
     start = run.events[0]
     assert run.state.keys == {"tracking_code": CODE}
-    assert topics(start) == ["case.opened"]
-    assert templates(start) == ["request_received"]
+    assert event_topics(start) == ["case.opened"]
+    assert event_templates(start) == ["request_received"]
     # 15 national working days from Monday 30 November, skipping Tuesday 8 December.
     assert run.date("answer_due") == madrid(2026, 12, 22, 23, 59)
     assert run.state.dates["answer_due"]["confirmed"] is True
@@ -107,7 +107,7 @@ def test_fault_with_a_visit_from_tracking_code_to_survey() -> None:
     )
     assert run.state.stage == "field_visit"
     assert run.state.keys["work_order_id"] == "WO-5566"
-    assert templates(event) == ["visit_booked"]
+    assert event_templates(event) == ["visit_booked"]
     assert run.headline("es") == (
         "El técnico irá el jueves 3 de diciembre, entre las 08:00 y las 12:00."
     )
@@ -132,7 +132,7 @@ def test_fault_with_a_visit_from_tracking_code_to_survey() -> None:
 
     event = run.act("confirm_resolution", at=madrid(2026, 12, 4, 9, 0))
     assert run.state.stage == "resolved"
-    assert topics(event) == ["case.resolution_confirmed"]
+    assert event_topics(event) == ["case.resolution_confirmed"]
     assert run.state.attributes["closed_by"] == "customer"
     assert run.date("survey_until") == madrid(2026, 12, 18, 23, 59)
     assert run.headline("en") == (
@@ -142,10 +142,10 @@ def test_fault_with_a_visit_from_tracking_code_to_survey() -> None:
     event = run.act("answer_survey", {"score": "5", "comment": "Muy rápidos"})
     assert run.state.status == "completed"
     assert run.state.attributes["csat"] == "5"
-    assert topics(event) == ["survey.answered"]
+    assert event_topics(event) == ["survey.answered"]
     assert run.headline("es") == "Tu petición está resuelta. ¡Gracias por contárnoslo!"
     assert run.state.timers == {}
-    assert all_templates(run) == [
+    assert run_templates(run) == [
         "request_received",
         "visit_booked",
         "visit_tomorrow",
@@ -185,7 +185,7 @@ def test_answer_due_across_christmas_and_escalation_before_it() -> None:
     fired = run.advance(madrid(2026, 12, 31, 9, 0))
     event = fired[-1].events[0]
     assert event.type == "deadline.escalate_before_deadline"
-    assert topics(event) == ["case.escalated_automatically"]
+    assert event_topics(event) == ["case.escalated_automatically"]
     assert run.state.attributes["escalated"] is True
     assert run.task("escalation_review")["team"] == "supervisors"
     assert run.view("en")["history"][0]["text"] == "A supervisor now reviews your request"
@@ -216,7 +216,7 @@ def test_customer_escalation_is_offered_once() -> None:
     run = received()
     assert "escalate" in allowed_controls(run)
     event = run.act("escalate", {"reason": "Llevo tres días sin línea"})
-    assert topics(event) == ["case.escalation_requested"]
+    assert event_topics(event) == ["case.escalation_requested"]
     assert run.state.attributes["escalation_reason"] == "Llevo tres días sin línea"
     error = refusal(run, "escalate")
     assert error.code == "not_applicable"
@@ -243,7 +243,7 @@ def test_escalate_is_refused_once_solved() -> None:
 def test_information_needed_from_the_customer() -> None:
     run = in_progress()
     event = accepted(run.send("info.requested", {"what": "una foto del router encendido"}))
-    assert templates(event) == ["info_requested"]
+    assert event_templates(event) == ["info_requested"]
     assert run.state.open_incidents() == ["INFO_NEEDED"]
     assert_incident_view(run, "INFO_NEEDED")
     row = next(r for r in run.view("es")["incidents"] if r["code"] == "INFO_NEEDED")
@@ -252,7 +252,7 @@ def test_information_needed_from_the_customer() -> None:
     )
     assert problem_codes(refusal(run, "send_information", {})) == {"document": "required"}
     event = run.act("send_information", {"document": "router.jpg"})
-    assert topics(event) == ["case.information_submitted"]
+    assert event_topics(event) == ["case.information_submitted"]
     assert run.state.requirements["evidence"]["state"] == "submitted"
     assert run.task("review_information")["status"] == "open"
     accepted(run.send("document.rejected", {"reason": "borrosa"}))
@@ -321,7 +321,7 @@ def test_customer_not_at_home_chooses_another_day() -> None:
         "slot": "required"
     }
     event = run.act("reschedule_visit", {"new_date": "2026-12-09", "slot": "afternoon"})
-    assert topics(event) == ["appointment.reschedule_requested"]
+    assert event_topics(event) == ["appointment.reschedule_requested"]
     assert run.date("visit") == madrid(2026, 12, 9, 8, 0)
     assert run.state.dates["visit"]["confirmed"] is False
     assert run.state.attributes["preferred_slot"] == "afternoon"
@@ -394,7 +394,7 @@ def test_reopen_restarts_the_work_with_a_new_answer_time() -> None:
     assert problem_codes(refusal(run, "reopen", {})) == {"reason": "required"}
     event = run.act("reopen", {"reason": "Sigue cortándose"}, at=madrid(2026, 12, 7, 10, 0))
     assert run.state.stage == "in_progress"
-    assert topics(event) == ["case.reopened"]
+    assert event_topics(event) == ["case.reopened"]
     assert run.state.attributes["answered"] is False
     assert "proposed_on" not in run.state.dates and "confirm_until" not in run.state.dates
     # Monday 7 December + 15 national working days (8 and 25 December skipped): Wednesday 30.
@@ -479,12 +479,12 @@ def test_customer_withdraws_the_request() -> None:
     run = visiting()
     event = run.act("withdraw_request")
     assert run.state.status == "cancelled"
-    assert topics(event) == ["case.withdrawn_by_customer"]
+    assert event_topics(event) == ["case.withdrawn_by_customer"]
     assert run.state.timers == {}
     assert run.headline("es") == "Has retirado tu petición."
     assert run.headline("en") == "You withdrew your request."
     assert refusal(run, "withdraw_request").code == "finished"
-    assert ignored(run.send("resolution.proposed", {"summary": "x"})) == "process_finished"
+    assert ignored_reason(run.send("resolution.proposed", {"summary": "x"})) == "process_finished"
     run.assert_replay_matches()
 
 
@@ -514,7 +514,7 @@ def test_tracking_code_format_is_checked_at_start() -> None:
 
 def test_out_of_order_messages_are_recorded() -> None:
     run = received()
-    assert ignored(run.send("visit.completed", {"outcome": "fixed"})) == "out_of_order"
+    assert ignored_reason(run.send("visit.completed", {"outcome": "fixed"})) == "out_of_order"
     decision = run.send("appointment.missed", {})
     assert (decision.outcome, decision.reason_code) == (Outcome.REJECTED, "missing_data")
     run.assert_replay_matches()

@@ -5,6 +5,9 @@ DomainError
 ├── UnknownControl       the definition has no such control
 ├── ActionRefused        the control exists but is not allowed now, or its inputs are out of bounds
 └── DefinitionError      a definition file is wrong (file, line, what to fix)
+
+EffectError (a ValueError) stays inside the engine: an inbound value the effects need is
+missing or malformed, which ``engine`` reports as a rejected message or an InvalidStart.
 """
 
 from __future__ import annotations
@@ -83,3 +86,7 @@ class DefinitionError(DomainError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+class EffectError(ValueError):
+    """An inbound value the effects need is missing or malformed; the message names it."""

@@ -11,9 +11,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
-JSON = dict[str, Any]
+from relevo.domain.shapes import (
+    JSON,
+    DateEntry,
+    EventEffects,
+    HistoryEntry,
+    IncidentEntry,
+    RequirementEntry,
+    StageVisit,
+    TaskEntry,
+)
+
+__all__ = [
+    "HISTORY_LIMIT",
+    "IGNORED",
+    "JSON",
+    "STARTED",
+    "TERMINAL_STATUSES",
+    "TIMER_FIRED",
+    "Action",
+    "Event",
+    "EventEffects",
+    "Message",
+    "Outcome",
+    "ProcessState",
+    "Status",
+    "iso",
+    "parse_iso",
+]
 
 #: How many customer-visible history entries a state keeps. The full log stays in the store;
 #: the bound keeps per-event cost independent of how long a process has lived.
@@ -30,6 +56,13 @@ class Status(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELLED, Status.FAILED})
+
+#: Event types the engine records by itself. A timer falling due arrives as a
+#: ``timer.fired`` message (``data.name`` says which timer); a message the definition does
+#: not allow now is recorded as ``message.ignored``; every log begins with ``process.started``.
+TIMER_FIRED = "timer.fired"
+IGNORED = "message.ignored"
+STARTED = "process.started"
 
 # Enum member access goes through a descriptor; the hot paths compare with the plain value.
 _ACTIVE = Status.ACTIVE.value
@@ -115,7 +148,7 @@ class Event:
     actor: str
     channel: str
     data: JSON
-    effects: JSON
+    effects: EventEffects
     source: str | None = None
     message_id: str | None = None
 
@@ -136,7 +169,23 @@ class Event:
 
 @dataclass(slots=True)
 class ProcessState:
-    """The fold of a process's events: what the projection stores and views read."""
+    """The fold of a process's events: what the projection stores and views read.
+
+    Ownership (the one place this is written down):
+
+    - A state is a *mutable* value. ``engine.apply`` folds an event into it **in place**
+      (and returns the same object); ``engine.start`` and ``engine.replay`` create one.
+      ``engine.decide`` / ``decide_action`` only read it: they never modify the state,
+      and the effects they build share no mutable part with it, so applying them later
+      changes the state alone.
+    - While messages for a process are being decided and applied, its state is owned by
+      exactly one unit of work: nothing else reads or writes it until that unit of work has
+      stored (or dropped) it. Whoever keeps states between units of work (a cache) must
+      hand each out to one owner at a time, or hand out copies (``from_json(to_json())``).
+    - The nested parts (``dates``, ``incidents``, ``tasks``, …) are owned by the state:
+      ``apply`` replaces or updates them, so a reader that must keep one beyond the current
+      unit of work copies it.
+    """
 
     id: str
     kind: str
@@ -153,15 +202,16 @@ class ProcessState:
     #: Number of events applied so far; the next event gets ``version + 1``.
     version: int = 0
     last_hash: str = ""
-    stage_history: list[JSON] = field(default_factory=list)
-    dates: dict[str, JSON] = field(default_factory=dict)
+    stage_history: list[StageVisit] = field(default_factory=list)
+    dates: dict[str, DateEntry] = field(default_factory=dict)
     attributes: JSON = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
-    incidents: dict[str, JSON] = field(default_factory=dict)
-    requirements: dict[str, JSON] = field(default_factory=dict)
-    tasks: dict[str, JSON] = field(default_factory=dict)
+    incidents: dict[str, IncidentEntry] = field(default_factory=dict)
+    requirements: dict[str, RequirementEntry] = field(default_factory=dict)
+    tasks: dict[str, TaskEntry] = field(default_factory=dict)
+    #: Armed timers: name (``sla:<stage>``, ``timer:<id>``, ``notify:<template>``) to due.
     timers: dict[str, str] = field(default_factory=dict)
-    history: list[JSON] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     ignored: int = 0
 
     @property

@@ -12,10 +12,11 @@ from datetime import datetime
 
 from relevo.domain.calendars import get_calendar
 from relevo.domain.compiled import Compiled, guard_holds
-from relevo.domain.model import JSON, ProcessState, iso, parse_iso
+from relevo.domain.model import ProcessState, iso, parse_iso
+from relevo.domain.shapes import TimerPlan
 
 
-def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: datetime) -> JSON:
+def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: datetime) -> TimerPlan:
     """Which timers to arm or re-arm and which to cancel, for the process as ``after``.
 
     Timers are a function of state: the current stage's SLA, the definition's deadlines
@@ -37,7 +38,7 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
                 continue
         armed[name] = due
     cancelled = sorted(name for name in before.timers if name not in wanted)
-    plan: JSON = {}
+    plan: TimerPlan = {}
     if armed:
         plan["set"] = armed
     if cancelled:
@@ -81,7 +82,7 @@ def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str,
     return wanted
 
 
-def drop_due_reminders(state: ProcessState, now: datetime) -> JSON:
+def drop_due_reminders(state: ProcessState, now: datetime) -> TimerPlan:
     """Timers are a function of stage, status, dates and guarded attributes: when none of
     those changed they stay as armed, except reminders whose moment has passed (a late
     reminder must not go out). Same result as ``plan_timers``, without recomputing."""

@@ -6,20 +6,18 @@ page and the agent console's "as the customer sees it" panel show the same truth
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from decimal import Decimal
-
-from babel.numbers import format_currency
 
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled
-from relevo.domain.definitions import Compensation, Localized
-from relevo.domain.formatting import moment_text
-from relevo.domain.model import JSON, ProcessState, Status, parse_iso
+from relevo.domain.definitions import Task
+from relevo.domain.model import JSON, ProcessState, Status
+from relevo.domain.rendering import PLACEHOLDER, placeholder, render
+from relevo.domain.shapes import Tick
 from relevo.domain.texts import ACTORS, REQUIREMENT_STATES, STAGE_STATES, STATUSES
+from relevo.domain.view_compensation import compensation_rows
 
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+__all__ = ["build_view", "render"]
 
 
 def build_view(
@@ -59,53 +57,13 @@ def build_view(
         "controls": _controls(c, state, now, lang, role),
         "dates": _dates(c, state, lang),
         "tasks": _tasks(c, state, lang, role),
-        "compensation": _compensation(c, state, now, lang),
+        "compensation": compensation_rows(c, state, now, lang),
         "history": _history(c, state, lang),
         "keys": dict(state.keys),
         "created_at": state.created_at,
         "updated_at": state.updated_at,
         "version": state.version,
     }
-
-
-def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:
-    """``text`` in ``lang`` with its placeholders filled from the process.
-
-    ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
-    ``{date.datetime}`` both, ``{attributes.x}`` an attribute, ``{subject}`` the subject.
-    A placeholder whose value is not known yet renders as "—" rather than failing.
-    """
-
-    def fill(match: re.Match[str]) -> str:
-        return _placeholder(match.group(1), c, state, lang)
-
-    return _PLACEHOLDER.sub(fill, text.get(lang))
-
-
-def _placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
-    if name == "subject":
-        return state.subject
-    head, _, part = name.partition(".")
-    if head == "attributes":
-        name, _, style = part.partition(".")
-        value = state.attributes.get(name)
-        if value is None:
-            return "—"
-        if style == "money":
-            try:
-                return format_currency(Decimal(str(value)), "EUR", locale=lang)
-            except ArithmeticError:
-                return str(value)
-        return str(value)
-    entry = state.dates.get(head)
-    if entry is None:
-        return "—"
-    if part == "end_time":
-        if not entry.get("end"):
-            return "—"
-        return moment_text(parse_iso(entry["end"]), lang, "time", state.timezone)
-    style = {"": "date", "time": "time", "datetime": "datetime"}.get(part, "date")
-    return moment_text(parse_iso(entry["at"]), lang, style, state.timezone)
 
 
 def _headline(c: Compiled, state: ProcessState, lang: str) -> tuple[str, str | None]:
@@ -118,7 +76,7 @@ def _headline(c: Compiled, state: ProcessState, lang: str) -> tuple[str, str | N
         if override is not None:
             headline = override
             break
-    names = [m.group(1).split(".")[0] for m in _PLACEHOLDER.finditer(headline.get(lang))]
+    names = [m.group(1).split(".")[0] for m in PLACEHOLDER.finditer(headline.get(lang))]
     date_name = next((n for n in names if n in state.dates), None)
     headline_date = state.dates[date_name]["at"] if date_name else None
     return render(headline, c, state, lang), headline_date
@@ -183,16 +141,23 @@ def _next(c: Compiled, state: ProcessState, lang: str) -> JSON | None:
                 "confirmed": None,
             }
     stage = c.stages[state.stage]
-    when = state.dates.get(stage.next_date) if stage.next_date else None
-    if when is None and stage.next_date is None:
+    when: str | None = None
+    confirmed: bool | None = None
+    if stage.next_date:
+        planned = state.dates.get(stage.next_date)
+        if planned is not None:
+            when, confirmed = planned["at"], planned["confirmed"]
+    else:
+        # Without a date of its own, the stage's SLA says by when it should move on.
         due = state.timers.get(f"sla:{stage.id}")
-        when = {"at": due, "confirmed": False} if due else None
+        if due:
+            when, confirmed = due, False
     return {
         "who": stage.actor,
         "who_label": ACTORS[stage.actor].get(lang),
         "what": render(stage.next_step or stage.description, c, state, lang),
-        "when": when["at"] if when else None,
-        "confirmed": when["confirmed"] if when else None,
+        "when": when,
+        "confirmed": confirmed,
     }
 
 
@@ -277,7 +242,6 @@ def _tasks(c: Compiled, state: ProcessState, lang: str, role: str) -> list[JSON]
         task = c.definition.tasks[task_id]
         if role == "customer" and not task.customer:
             continue
-        checked = entry.get("checked", {})
         rows.append(
             {
                 "id": task_id,
@@ -287,23 +251,31 @@ def _tasks(c: Compiled, state: ProcessState, lang: str, role: str) -> list[JSON]
                 "due_at": entry.get("due_at"),
                 "opened_at": entry["opened_at"],
                 "closed_at": entry.get("closed_at"),
-                "checklist": [
-                    {
-                        "id": item.id,
-                        "title": item.title.get(lang),
-                        "done": item.id in checked,
-                        "by": checked.get(item.id, {}).get("by") if role != "customer" else None,
-                        "at": checked.get(item.id, {}).get("at"),
-                    }
-                    for item in task.checklist
-                ],
+                "checklist": _checklist(task, entry.get("checked", {}), lang, role),
+            }
+        )
+    return rows
+
+
+def _checklist(task: Task, checked: dict[str, Tick], lang: str, role: str) -> list[JSON]:
+    """The task's checklist items; customers do not see who ticked them."""
+    rows: list[JSON] = []
+    for item in task.checklist:
+        tick = checked.get(item.id)
+        rows.append(
+            {
+                "id": item.id,
+                "title": item.title.get(lang),
+                "done": tick is not None,
+                "by": tick["by"] if tick is not None and role != "customer" else None,
+                "at": tick["at"] if tick is not None else None,
             }
         )
     return rows
 
 
 def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
-    rows = []
+    rows: list[JSON] = []
     for name, date_def in c.definition.dates.items():
         entry = state.dates.get(name)
         if entry is None or not date_def.visible:
@@ -315,77 +287,11 @@ def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
                 "at": entry["at"],
                 "end": entry.get("end"),
                 "confirmed": entry["confirmed"],
-                "text": _placeholder(name + ".datetime", c, state, lang),
+                "text": placeholder(name + ".datetime", c, state, lang),
             }
         )
     rows.sort(key=lambda row: row["at"])
     return rows
-
-
-def _compensation(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
-    rows = []
-    for comp_id, rule in c.definition.compensation.items():
-        if rule.on_incident is not None:
-            # Counted on the incident itself: the history kept in state is bounded.
-            occurrences = state.incidents.get(rule.on_incident, {}).get("occurrences", 0)
-            if occurrences:
-                rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
-            continue
-        start = state.dates.get(rule.after or "")
-        if start is None:
-            continue
-        begin = parse_iso(start["at"])
-        end = now if state.active else parse_iso(state.updated_at)
-        left = _left_stages_at(state, rule.while_in)
-        if left is not None:
-            end = min(end, left)
-        if end <= begin:
-            continue
-        if rule.per == "once":
-            units = 1
-        elif rule.per == "day":
-            units = (end - begin).days
-        else:
-            units = _working_days_between(c, begin, end)
-        if units > 0:
-            rows.append(_owed(c, state, lang, comp_id, rule, units))
-    return rows
-
-
-def _owed(
-    c: Compiled, state: ProcessState, lang: str, comp_id: str, rule: Compensation, units: int
-) -> JSON:
-    amount = rule.amount * units
-    if rule.cap is not None:
-        amount = min(amount, rule.cap)
-    return {
-        "id": comp_id,
-        "title": rule.title.get(lang),
-        "explanation": render(rule.explanation, c, state, lang),
-        "amount": str(amount.quantize(Decimal("0.01"))),
-        "currency": rule.currency,
-        "units": units,
-        "verify": rule.verify,
-    }
-
-
-def _left_stages_at(state: ProcessState, stages: list[str]) -> datetime | None:
-    if state.stage in stages and state.active:
-        return None
-    last_left: str | None = None
-    for visit in state.stage_history:
-        if visit["stage"] in stages:
-            last_left = visit.get("left_at") or state.updated_at
-    return parse_iso(last_left) if last_left else None
-
-
-def _working_days_between(c: Compiled, begin: datetime, end: datetime) -> int:
-    count = 0
-    moment = c.calendar.add_working_days(begin, 1)
-    while moment <= end and count < 366:
-        count += 1
-        moment = c.calendar.add_working_days(moment, 1)
-    return count
 
 
 def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:

@@ -1,0 +1,85 @@
+"""The building blocks of the definition language: the base model, bilingual texts, value
+paths and guards, and the closed vocabularies (actors, statuses, roles, channels)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Actor = Literal[
+    "customer",
+    "us",
+    "current_provider",
+    "central_node",
+    "distributor",
+    "technician",
+    "courier",
+    "billing",
+    "back_office",
+    "field_service",
+    "new_provider",
+]
+TerminalStatus = Literal["completed", "cancelled", "failed"]
+RequirementState = Literal["missing", "submitted", "in_review", "rejected", "accepted"]
+Role = Literal["customer", "agent", "system"]
+Channel = Literal["sms", "email", "push"]
+
+#: Prefixes a value path may start with: the inbound message's data, the action's
+#: parameters, or the process's recorded attributes.
+PATH_PREFIXES = ("data.", "params.", "attributes.")
+
+
+class Model(BaseModel):
+    """Base for definition models: unknown fields are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Localized(Model):
+    """A customer-facing text in Spanish and English."""
+
+    es: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (``es`` or ``en``); Spanish for any other language."""
+        return self.en if lang == "en" else self.es
+
+
+def check_path(path: str) -> str:
+    """``path`` if it starts with a known prefix; ValueError naming the prefixes if not."""
+    if not path.startswith(PATH_PREFIXES):
+        raise ValueError(
+            f"{path!r} is not a value path: start it with one of {', '.join(PATH_PREFIXES)}"
+        )
+    return path
+
+
+class Condition(Model):
+    """A test on one value: equality, membership, presence or a comparison."""
+
+    equals: Any = None
+    not_equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    not_in: list[Any] | None = None
+    exists: bool | None = None
+    #: Compare with another value of the process or message (``attributes.new_iban``).
+    equals_path: str | None = None
+    not_equals_path: str | None = None
+
+
+#: ``when`` guards map a value path to a literal (equality), a list (membership) or a
+#: ``Condition``. All entries must hold.
+Guard = dict[str, Any]
+
+
+def check_guard(guard: Guard | None) -> Guard | None:
+    """``guard`` if its paths and conditions are well formed; ValueError if not."""
+    if guard is None:
+        return None
+    for path, test in guard.items():
+        check_path(path)
+        if isinstance(test, dict):
+            Condition.model_validate(test)
+    return guard

@@ -1,0 +1,77 @@
+"""The outbox part of an event's effects: integration messages and notification requests.
+
+Every message carries a ``key`` unique per process, version and topic (or template), on which
+receivers deduplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.definitions import Effects
+from relevo.domain.model import ProcessState
+from relevo.domain.shapes import EventEffects, OutboxMessage
+
+NOTIFICATION_TOPIC = "notification.requested"
+
+
+def outbox_messages(
+    c: Compiled,
+    state: ProcessState,
+    preview: ProcessState,
+    spec: Effects,
+    effects: EventEffects,
+    event_type: str,
+    version: int,
+    params: Mapping[str, Any],
+) -> list[OutboxMessage]:
+    """The topics ``spec`` emits, then the notifications it asks for or that its stage and
+    event type trigger, whose guards hold on ``preview`` (the state as it will be)."""
+    messages: list[OutboxMessage] = []
+    for topic in spec.emit:
+        messages.append(
+            {
+                "topic": topic,
+                "key": f"{state.id}:{version}:{topic}",
+                "payload": {
+                    "process_id": state.id,
+                    "kind": state.kind,
+                    "subject": state.subject,
+                    "keys": {**state.keys, **effects.get("keys", {})},
+                    "params": dict(params),
+                    "event_type": event_type,
+                },
+            }
+        )
+    templates = [*spec.notify, *c.triggered_templates(effects.get("stage"), event_type)]
+    guards = c.template_guards
+    templates = [
+        t
+        for t in templates
+        if t not in guards or guard_holds(guards[t], {}, {}, preview.attributes)
+    ]
+    for template in dict.fromkeys(templates):
+        messages.append(notification_message(c, preview, template, version))
+    return messages
+
+
+def notification_message(
+    c: Compiled, state: ProcessState, template: str, version: int
+) -> OutboxMessage:
+    """The outbox entry that asks the notifier to send ``template`` for ``state``."""
+    declared = c.template_channels.get(template)
+    channels = list(declared) if declared is not None else ["sms", "email"]
+    return {
+        "topic": NOTIFICATION_TOPIC,
+        "key": f"{state.id}:{version}:notify:{template}",
+        "payload": {
+            "process_id": state.id,
+            "kind": state.kind,
+            "customer_id": state.customer_id,
+            "template": template,
+            "channels": channels,
+            "language": state.language,
+        },
+    }

@@ -1,0 +1,61 @@
+"""Customer-facing text with its placeholders filled from a process.
+
+``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
+``{date.datetime}`` both, ``{attributes.x}`` an attribute (``{attributes.x.money}`` as an
+amount in euros), ``{subject}`` the subject.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from babel.numbers import format_currency
+
+from relevo.domain.compiled import Compiled
+from relevo.domain.definitions import Localized
+from relevo.domain.formatting import moment_text
+from relevo.domain.model import ProcessState, parse_iso
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:
+    """``text`` in ``lang`` with its placeholders filled from the process.
+
+    ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
+    ``{date.datetime}`` both, ``{attributes.x}`` an attribute, ``{subject}`` the subject.
+    A placeholder whose value is not known yet renders as "—" rather than failing.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        return placeholder(match.group(1), c, state, lang)
+
+    return PLACEHOLDER.sub(fill, text.get(lang))
+
+
+def placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
+    """The value of placeholder ``name`` (without braces) for ``state``, "—" when unknown."""
+    if name == "subject":
+        return state.subject
+    head, _, part = name.partition(".")
+    if head == "attributes":
+        name, _, style = part.partition(".")
+        value = state.attributes.get(name)
+        if value is None:
+            return "—"
+        if style == "money":
+            try:
+                return format_currency(Decimal(str(value)), "EUR", locale=lang)
+            except ArithmeticError:
+                return str(value)
+        return str(value)
+    entry = state.dates.get(head)
+    if entry is None:
+        return "—"
+    if part == "end_time":
+        if not entry.get("end"):
+            return "—"
+        return moment_text(parse_iso(entry["end"]), lang, "time", state.timezone)
+    style = {"": "date", "time": "time", "datetime": "datetime"}.get(part, "date")
+    return moment_text(parse_iso(entry["at"]), lang, style, state.timezone)

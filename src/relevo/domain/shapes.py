@@ -1,0 +1,142 @@
+"""The JSON shapes of an event's effects and of the parts of a process state.
+
+They are ``TypedDict``s: at run time plain dicts (no construction cost, stored JSON
+unchanged), to the type checker a declared set of keys, so the engine that writes them and
+the services and views that read them agree on every key.
+
+An event's ``EventEffects`` is decided once by ``effects.build`` (or ``engine``'s timer
+branch) and folded by ``engine.apply`` into the state parts below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+JSON = dict[str, Any]
+
+
+# -- parts of a process state (what ``apply`` writes, what views read) ---------------------
+
+
+class StageVisit(TypedDict):
+    """One stay in a stage (``ProcessState.stage_history``); ``left_at`` once it is left."""
+
+    stage: str
+    entered_at: str
+    left_at: NotRequired[str]
+
+
+class DateEntry(TypedDict):
+    """A process date: its moment, the end of its window if it has a duration, and whether it
+    is confirmed; ``source`` says whether an event set it or a rule derived it."""
+
+    at: str
+    end: str | None
+    confirmed: bool
+    source: Literal["event", "rule"]
+
+
+class HistoryEntry(TypedDict):
+    """One customer-visible history line: what happened (``kind``) and what it names
+    (``ref``: a stage, an incident code, a control or a step of the definition)."""
+
+    at: str
+    kind: str
+    ref: str
+    #: Only on controls: which role used it.
+    role: NotRequired[str]
+
+
+class IncidentEntry(TypedDict):
+    """An incident of a process, open or resolved, and how often it has been opened."""
+
+    status: Literal["open", "resolved"]
+    opened_at: str
+    resolved_at: str | None
+    detail: JSON
+    occurrences: int
+
+
+class RequirementChange(TypedDict):
+    """The new state of a requirement, as an event sets it."""
+
+    state: str
+    reason: str | None
+
+
+class RequirementEntry(RequirementChange):
+    """A requirement of a process: its state and when that last changed."""
+
+    updated_at: str
+
+
+class Tick(TypedDict):
+    """Who ticked a checklist item, and when."""
+
+    by: str
+    at: str
+
+
+class TaskOpened(TypedDict):
+    """A task as an event opens it: the owning team and when it is due."""
+
+    team: str
+    due_at: str | None
+
+
+class TaskEntry(TaskOpened):
+    """A back-office task of a process, with its ticked checklist items."""
+
+    status: Literal["open", "done"]
+    opened_at: str
+    closed_at: str | None
+    checked: dict[str, Tick]
+
+
+# -- the effects of one event --------------------------------------------------------------
+
+
+class IncidentOpened(TypedDict):
+    """An incident as an event opens it: the scalar data of the message that opened it."""
+
+    detail: JSON
+
+
+class OutboxMessage(TypedDict):
+    """An integration message or notification request an event queues for delivery.
+
+    ``key`` is unique per process, version and topic (receivers deduplicate on it).
+    """
+
+    topic: str
+    key: str
+    payload: JSON
+
+
+class TimerPlan(TypedDict, total=False):
+    """Timers an event arms (name to due moment) and cancels (names)."""
+
+    set: dict[str, str]
+    cancel: list[str]
+
+
+class EventEffects(TypedDict, total=False):
+    """Exactly what applying one event changes; absent keys change nothing.
+
+    ``dates`` maps a date to its new entry, or to ``None`` when the date is cleared.
+    """
+
+    stage: str
+    status: str
+    attributes: JSON
+    keys: dict[str, str]
+    dates: dict[str, DateEntry | None]
+    incidents_opened: dict[str, IncidentOpened]
+    incidents_resolved: list[str]
+    requirements: dict[str, RequirementChange]
+    tasks_opened: dict[str, TaskOpened]
+    tasks_closed: list[str]
+    checklist: dict[str, dict[str, Tick]]
+    history: list[HistoryEntry]
+    outbox: list[OutboxMessage]
+    timers: TimerPlan

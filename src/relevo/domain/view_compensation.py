@@ -1,0 +1,79 @@
+"""What the customer is owed when a deadline is missed: the compensation rows of the view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from relevo.domain.compiled import Compiled
+from relevo.domain.definitions import Compensation
+from relevo.domain.model import JSON, ProcessState, parse_iso
+from relevo.domain.rendering import render
+
+
+def compensation_rows(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
+    """Every compensation ``state`` has earned by ``now``, in ``lang``."""
+    rows = []
+    for comp_id, rule in c.definition.compensation.items():
+        if rule.on_incident is not None:
+            # Counted on the incident itself: the history kept in state is bounded.
+            incident = state.incidents.get(rule.on_incident)
+            occurrences = incident.get("occurrences", 0) if incident is not None else 0
+            if occurrences:
+                rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
+            continue
+        start = state.dates.get(rule.after or "")
+        if start is None:
+            continue
+        begin = parse_iso(start["at"])
+        end = now if state.active else parse_iso(state.updated_at)
+        left = _left_stages_at(state, rule.while_in)
+        if left is not None:
+            end = min(end, left)
+        if end <= begin:
+            continue
+        if rule.per == "once":
+            units = 1
+        elif rule.per == "day":
+            units = (end - begin).days
+        else:
+            units = _working_days_between(c, begin, end)
+        if units > 0:
+            rows.append(_owed(c, state, lang, comp_id, rule, units))
+    return rows
+
+
+def _owed(
+    c: Compiled, state: ProcessState, lang: str, comp_id: str, rule: Compensation, units: int
+) -> JSON:
+    amount = rule.amount * units
+    if rule.cap is not None:
+        amount = min(amount, rule.cap)
+    return {
+        "id": comp_id,
+        "title": rule.title.get(lang),
+        "explanation": render(rule.explanation, c, state, lang),
+        "amount": str(amount.quantize(Decimal("0.01"))),
+        "currency": rule.currency,
+        "units": units,
+        "verify": rule.verify,
+    }
+
+
+def _left_stages_at(state: ProcessState, stages: list[str]) -> datetime | None:
+    if state.stage in stages and state.active:
+        return None
+    last_left: str | None = None
+    for visit in state.stage_history:
+        if visit["stage"] in stages:
+            last_left = visit.get("left_at") or state.updated_at
+    return parse_iso(last_left) if last_left else None
+
+
+def _working_days_between(c: Compiled, begin: datetime, end: datetime) -> int:
+    count = 0
+    moment = c.calendar.add_working_days(begin, 1)
+    while moment <= end and count < 366:
+        count += 1
+        moment = c.calendar.add_working_days(moment, 1)
+    return count
