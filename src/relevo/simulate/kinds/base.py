@@ -19,9 +19,10 @@ from relevo.simulate.case import Case
 from relevo.simulate.config import SimConfig
 from relevo.simulate.draws import Delay, chance, pick
 from relevo.simulate.hours import shares_of
+from relevo.simulate.schedule import Result
 
 if TYPE_CHECKING:
-    from relevo.simulate.world import Result, World
+    from relevo.simulate.world import World
 
 Handler = Callable[[Case, JSON], None]
 

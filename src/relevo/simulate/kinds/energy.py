@@ -17,7 +17,7 @@ from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 #: Rejection code -> incident, as the definition maps them (rules.md §3.5).
 INCIDENT_OF = {

@@ -17,7 +17,7 @@ from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 DONORS = {"Movistar": 0.45, "Vodafone": 0.2, "Orange": 0.2, "MásMóvil": 0.1, "Digi": 0.05}
 US_FIXES = frozenset({"RECH_TECNI", "RECH_DATOS"})
