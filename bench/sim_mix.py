@@ -30,6 +30,7 @@ import orjson
 from relevo.domain.model import JSON
 from relevo.services.hub import Hub
 from relevo.simulate.envelopes import ACT_TYPE, START_TYPE
+from relevo.simulate.options import SimulationOptions
 from relevo.simulate.player import Player
 from relevo.simulate.ports.base import EventOp, TimerOp
 from relevo.simulate.runner import generate
@@ -52,7 +53,7 @@ def simulated_world(processes: int, seed: int, now: datetime, days: float) -> Si
     """The simulator's world of ``processes`` processes of every kind, started over the
     ``days`` before ``now`` (a history run: deterministic for a seed)."""
     buffer = io.BytesIO()
-    generate(buffer, processes=processes, seed=seed, now=now, days=days)
+    generate(buffer, SimulationOptions(processes=processes, seed=seed, now=now, days=days))
     lines = [orjson.loads(raw) for raw in buffer.getvalue().splitlines() if raw.strip()]
     starts = sum(1 for line in lines if line.get("type") == START_TYPE)
     actions = sum(1 for line in lines if line.get("type") == ACT_TYPE)

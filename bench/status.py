@@ -131,14 +131,14 @@ def cache_key(processes: int) -> str:
 
 def templates() -> list[dict[str, Any]]:
     """Engine-made states from a simulator run (see the module docstring), as JSON mappings."""
-    from relevo.simulate import SimClock, populate
+    from relevo.simulate import SimClock, SimulationOptions, populate
 
     with tempfile.TemporaryDirectory(prefix="relevo-templates-") as tmp:
         eng = migrated_engine(sqlite_url(Path(tmp) / "templates.db"))
         try:
             store = SqlStore(eng)
             hub = Hub(store, Catalog.load(None), SimClock(NOW))
-            summary = populate(hub, processes=TEMPLATES, seed=7, now=NOW)
+            summary = populate(hub, SimulationOptions(processes=TEMPLATES, seed=7, now=NOW))
             with store.unit_of_work(read_only=True) as uow:
                 states = uow.load_states(list(uow.iter_process_ids()))
         finally:

@@ -13,7 +13,7 @@ from relevo.adapters.db.migrate import upgrade
 from relevo.adapters.db.store import SqlStore
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
-from relevo.simulate import SimClock, Summary, populate
+from relevo.simulate import SimClock, SimulationOptions, Summary, populate
 
 from .support import COVERAGE_RUN, NOW
 
@@ -53,6 +53,6 @@ def populated(
     engine = create_engine(f"sqlite:///{path}")
     upgrade(engine)
     hub = Hub(SqlStore(engine), catalog, SimClock())
-    summary = populate(hub, processes=COVERAGE_RUN, seed=7, now=NOW)
+    summary = populate(hub, SimulationOptions(processes=COVERAGE_RUN, seed=7, now=NOW))
     yield hub, summary
     engine.dispose()

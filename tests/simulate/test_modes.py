@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 from relevo.cli import app
 from relevo.services.catalog import Catalog
 from relevo.services.keys import create_key
-from relevo.simulate import SimClock, drive_http, generate, play_file, trickle
+from relevo.simulate import (
+    SimClock,
+    SimulationOptions,
+    drive_http,
+    generate,
+    play_file,
+    trickle,
+)
 from relevo.web.app import create_app
 
 from .conftest import HubFactory
@@ -31,7 +38,9 @@ def test_a_jsonl_file_ingests_cleanly_through_relevo_s_intake(
 ) -> None:
     path = tmp_path / "world.jsonl"
     with path.open("wb") as stream:
-        written = generate(stream, processes=300, seed=21, now=NOW, catalog=catalog)
+        written = generate(
+            stream, SimulationOptions(processes=300, seed=21, now=NOW, catalog=catalog)
+        )
     hub = new_hub()
 
     report = play_file(hub, path)
@@ -65,7 +74,9 @@ def test_drives_a_server_over_http(catalog: Catalog, new_hub: HubFactory) -> Non
     _, key = create_key(hub.store, "simulator", ["ingest", "channel"])
     headers = {"Authorization": f"Bearer {key}"}
     with TestClient(create_app(hub), headers=headers) as client:
-        summary = drive_http(client, processes=40, seed=2, now=NOW, days=3, catalog=catalog)
+        summary = drive_http(
+            client, SimulationOptions(processes=40, seed=2, now=NOW, days=3, catalog=catalog)
+        )
 
     server = summary.extra["server"]
     assert server["start:created"] == summary.processes == 40
@@ -86,7 +97,7 @@ def test_trickle_keeps_starting_and_moving_processes_until_stopped(
     result = []
     worker = threading.Thread(
         target=lambda: result.append(
-            trickle(hub, stop, speed=86_400, seed=3, processes_per_hour=30)
+            trickle(hub, stop, SimulationOptions(speed=86_400, seed=3, processes_per_hour=30))
         )
     )
     worker.start()

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from relevo.services.catalog import Catalog
-from relevo.simulate import generate, load_config
+from relevo.simulate import SimulationOptions, generate, load_config
 from relevo.simulate.config import ConfigError
 from relevo.simulate.envelopes import ACT_TYPE, START_TYPE
 
@@ -21,7 +21,7 @@ from .support import COVERAGE_RUN, NOW
 
 def jsonl(catalog: Catalog, processes: int, seed: int) -> bytes:
     stream = io.BytesIO()
-    generate(stream, processes=processes, seed=seed, now=NOW, catalog=catalog)
+    generate(stream, SimulationOptions(processes=processes, seed=seed, now=NOW, catalog=catalog))
     return stream.getvalue()
 
 
@@ -59,7 +59,9 @@ def test_a_large_run_reaches_every_kind_stage_and_incident_of_the_catalog(
     catalog: Catalog,
 ) -> None:
     stream = io.BytesIO()
-    summary = generate(stream, processes=COVERAGE_RUN, seed=3, now=NOW, catalog=catalog)
+    summary = generate(
+        stream, SimulationOptions(processes=COVERAGE_RUN, seed=3, now=NOW, catalog=catalog)
+    )
 
     kinds = {compiled.kind for compiled in catalog.all()}
     assert summary.unsimulated == [], "a kind of the catalog has no simulated world"
@@ -77,7 +79,10 @@ def test_a_large_run_reaches_every_kind_stage_and_incident_of_the_catalog(
 
 
 def test_figures_follow_the_configured_shares(catalog: Catalog) -> None:
-    summary = generate(io.BytesIO(), processes=COVERAGE_RUN, seed=4, now=NOW, catalog=catalog)
+    summary = generate(
+        io.BytesIO(),
+        SimulationOptions(processes=COVERAGE_RUN, seed=4, now=NOW, catalog=catalog),
+    )
 
     mobile = summary.by_kind["mobile_port_in"]
     total = sum(mobile.values())
@@ -99,7 +104,10 @@ def test_an_override_file_is_deep_merged_and_typos_are_refused(
     )
     config = load_config(override)
 
-    summary = generate(io.BytesIO(), processes=200, seed=1, now=NOW, config=config, catalog=catalog)
+    summary = generate(
+        io.BytesIO(),
+        SimulationOptions(processes=200, seed=1, now=NOW, config=config, catalog=catalog),
+    )
 
     assert set(summary.by_kind) == {"mobile_port_in"}
     assert summary.duplicates == 0 and summary.strays == 0

@@ -19,7 +19,7 @@ from relevo.cli.common import failures, out
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
-from relevo.simulate import SimClock, populate, trickle
+from relevo.simulate import SimClock, SimulationOptions, populate, trickle
 
 DEMO_DATABASE = Path("var/demo.db")
 KEY_FILE = Path("var/demo-key.txt")
@@ -59,7 +59,7 @@ def demo(
     world = summary.get("world")
     live = threading.Thread(
         target=trickle,
-        args=(hub, stop, speed),
+        args=(hub, stop, SimulationOptions(speed=speed)),
         kwargs={"simulation": world},
         name="relevo-demo-trickle",
         daemon=True,
@@ -89,7 +89,8 @@ def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]
         out.print(f"Reusing the demo database: {existing:,} processes.")
         return {}
     with out.status(f"Simulating {processes:,} customers and the back-ends around them…"):
-        result = populate(hub, processes=processes, seed=seed, now=datetime.now(UTC))
+        options = SimulationOptions(processes=processes, seed=seed, now=datetime.now(UTC))
+        result = populate(hub, options)
     if result.missing:
         out.print(f"[yellow]Not reached this time:[/] {escape(', '.join(result.missing))}")
     return {"examples": result.examples, "world": result.world, "by_kind": result.by_kind}

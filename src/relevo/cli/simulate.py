@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +29,8 @@ from relevo.cli.common import err, fail, failures, out
 from relevo.config import Settings
 from relevo.services.catalog import Catalog
 from relevo.simulate.clock import SimClock
-from relevo.simulate.config import SimConfig, default_text, load_config
+from relevo.simulate.config import default_text, load_config
+from relevo.simulate.options import SimulationOptions
 from relevo.simulate.player import play_file
 from relevo.simulate.runner import (
     drive_http,
@@ -101,17 +103,23 @@ def simulate_command(
     if out_file is not None and url is not None:
         raise fail("choose one of --out and --url")
     with failures():
-        config = load_config(config_file)
-        moment = _moment(now)
+        options = SimulationOptions(
+            processes=processes,
+            seed=seed,
+            now=_moment(now),
+            days=days,
+            speed=speed,
+            config=load_config(config_file),
+        )
         if replay is not None:
             _replay(replay)
             return
         if url is not None:
-            summary = _http(url, key, config, processes, seed, moment, days, speed)
+            summary = _http(url, key, options)
         elif out_file is not None:
-            summary = _file(out_file, config, processes, seed, moment, days, speed)
+            summary = _file(out_file, options)
         else:
-            summary = _database(config, processes, seed, moment, days, speed)
+            summary = _database(options)
         _report(summary)
         if summary_json is not None:
             summary_json.write_bytes(
@@ -120,89 +128,35 @@ def simulate_command(
 
 
 # -- the modes --------------------------------------------------------------------------------
-def _database(
-    config: SimConfig,
-    processes: int | None,
-    seed: int | None,
-    moment: datetime,
-    days: float | None,
-    speed: float | None,
-) -> Summary:
+def _database(options: SimulationOptions) -> Summary:
     tune_runtime()
     hub = build_hub(Settings.from_env(), clock=SimClock())
     try:
         existing = hub.count_processes()
         # A database that already holds a run gets a new world, not the same ids again.
-        tag = f"r{int(moment.timestamp())}" if existing else ""
+        tag = f"r{int(options.moment().timestamp())}" if existing else ""
         with _progress() as track:
-            if speed is None:
-                return populate(
-                    hub,
-                    processes=processes,
-                    seed=seed,
-                    now=moment,
-                    config=config,
-                    days=days,
-                    progress=track,
-                    run_tag=tag,
-                )
+            if options.speed is None:
+                return populate(hub, replace(options, run_tag=tag), progress=track)
             with _interruptible() as stop:
-                return run_in_process(
-                    hub,
-                    processes=processes,
-                    seed=seed,
-                    now=moment,
-                    config=config,
-                    days=days,
-                    speed=speed,
-                    stop=stop,
-                    progress=track,
-                )
+                return run_in_process(hub, options, stop=stop, progress=track)
     finally:
         hub.close()
 
 
-def _file(
-    path: Path,
-    config: SimConfig,
-    processes: int | None,
-    seed: int | None,
-    moment: datetime,
-    days: float | None,
-    speed: float | None,
-) -> Summary:
+def _file(path: Path, options: SimulationOptions) -> Summary:
     catalog = Catalog.load(Settings.from_env().catalog_dir)
     with (
         path.open("wb") as stream,
         _progress() as track,
         _interruptible() as stop,
     ):
-        summary = generate(
-            stream,
-            processes=processes,
-            seed=seed,
-            now=moment,
-            config=config,
-            days=days,
-            catalog=catalog,
-            speed=speed,
-            stop=stop,
-            progress=track,
-        )
+        summary = generate(stream, replace(options, catalog=catalog), stop=stop, progress=track)
     err.print(f"wrote {path}")
     return summary
 
 
-def _http(
-    url: str,
-    key: str | None,
-    config: SimConfig,
-    processes: int | None,
-    seed: int | None,
-    moment: datetime,
-    days: float | None,
-    speed: float | None,
-) -> Summary:
+def _http(url: str, key: str | None, options: SimulationOptions) -> Summary:
     if not key:
         raise fail(f"--url needs an API key with the ingest and channel scopes: --key or {KEY_ENV}")
     catalog = Catalog.load(Settings.from_env().catalog_dir)
@@ -212,18 +166,7 @@ def _http(
         _progress() as track,
         _interruptible() as stop,
     ):
-        return drive_http(
-            client,
-            processes=processes,
-            seed=seed,
-            now=moment,
-            config=config,
-            days=days,
-            catalog=catalog,
-            speed=speed,
-            stop=stop,
-            progress=track,
-        )
+        return drive_http(client, replace(options, catalog=catalog), stop=stop, progress=track)
 
 
 def _replay(path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from relevo.simulate.clock import Pace, SimClock
 from relevo.simulate.config import SimConfig, load_config
+from relevo.simulate.options import SimulationOptions
 from relevo.simulate.player import PlayReport, play_file
 from relevo.simulate.runner import (
     drive_http,
@@ -33,6 +34,7 @@ __all__ = [
     "PlayReport",
     "SimClock",
     "SimConfig",
+    "SimulationOptions",
     "Summary",
     "World",
     "drive_http",

@@ -21,7 +21,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from relevo.domain.model import JSON, iso
+from relevo.domain.model import JSON, Action, iso
+from relevo.services.processes import StartRequest
 
 START_TYPE = "relevo.process.start"
 ACT_TYPE = "relevo.process.act"
@@ -50,3 +51,45 @@ def cloudevent(
     if actor is not None:
         event["relevoactor"] = actor
     return event
+
+
+def start_line(id: str, request: StartRequest, at: datetime) -> JSON:
+    """The ``relevo.process.start`` command line of ``request`` (its data is the start body)."""
+    return cloudevent(
+        id=id,
+        party=request.channel,
+        type=START_TYPE,
+        at=at,
+        data={
+            "kind": request.kind,
+            "customer_id": request.customer_id,
+            "subject": request.subject,
+            "keys": request.keys,
+            "attributes": request.attributes,
+            "language": request.language,
+            "channel": request.channel,
+            "actor": request.actor,
+            "timezone": request.timezone,
+        },
+    )
+
+
+def act_line(id: str, kind: str, key: dict[str, str], action: Action, at: datetime) -> JSON:
+    """The ``relevo.process.act`` command line of ``action`` on the process ``kind``/``key``;
+    ``id`` is the line's id and the action's request id."""
+    return cloudevent(
+        id=id,
+        party=action.channel,
+        type=ACT_TYPE,
+        at=at,
+        data={
+            "kind": kind,
+            "key": key,
+            "control": action.control,
+            "params": action.params,
+            "actor": action.actor,
+            "channel": action.channel,
+            "role": action.role,
+            "request_id": id,
+        },
+    )

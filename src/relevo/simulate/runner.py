@@ -21,10 +21,10 @@ import httpx
 import orjson
 
 from relevo.domain.model import JSON
-from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
 from relevo.simulate.clock import Pace, SettableClock
-from relevo.simulate.config import SimConfig, load_config
+from relevo.simulate.config import load_config
+from relevo.simulate.options import SimulationOptions
 from relevo.simulate.ports.http import HttpPort
 from relevo.simulate.ports.hub import HubPort
 from relevo.simulate.ports.model import ModelPort
@@ -78,19 +78,6 @@ def run_paced(
             time.sleep(wait)
 
 
-def settings(
-    config: SimConfig | None, processes: int | None, seed: int | None
-) -> tuple[SimConfig, int, int]:
-    """The configuration and the run's process count and seed (defaults from ``[run]``)."""
-    config = config or load_config()
-    run = config.section("run")
-    return (
-        config,
-        run.integer("processes") if processes is None else processes,
-        run.integer("seed") if seed is None else seed,
-    )
-
-
 def history(
     world: World, processes: int, now: datetime, days: float | None, progress: Progress | None
 ) -> float:
@@ -104,18 +91,8 @@ def history(
     return time.perf_counter() - began
 
 
-def populate(
-    hub: Hub,
-    *,
-    processes: int | None = None,
-    seed: int | None = None,
-    now: datetime | None = None,
-    config: SimConfig | None = None,
-    days: float | None = None,
-    progress: Progress | None = None,
-    run_tag: str = "",
-) -> Summary:
-    """Fill ``hub`` with ``processes`` processes of every kind, as of ``now``.
+def populate(hub: Hub, options: SimulationOptions, *, progress: Progress | None = None) -> Summary:
+    """Fill ``hub`` with ``options.processes`` processes of every kind, as of ``options.now``.
 
     Contract: the hub's clock must be settable (build it with ``SimClock()``); the run
     moves it through the simulated weeks and gives it back as it found it (pinned to the
@@ -128,15 +105,20 @@ def populate(
     with the same seed, give a ``run_tag`` (ids ``sim-<seed>-<tag>-<n>``, other customers),
     or relevo would take its events for redeliveries.
     """
-    config, processes, seed = settings(config, processes, seed)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    config, processes, seed = options.resolved()
+    moment = options.moment()
     port = HubPort(hub)
     previous = getattr(port.clock, "pinned", None)
     world = World(
-        config=config, catalog=hub.catalog, port=port, seed=seed, start=moment, run_tag=run_tag
+        config=config,
+        catalog=hub.catalog,
+        port=port,
+        seed=seed,
+        start=moment,
+        run_tag=options.run_tag,
     )
     try:
-        wall = history(world, processes, moment, days, progress)
+        wall = history(world, processes, moment, options.days, progress)
     finally:
         _restore(port.clock, previous)
     return summarize(world, "populate", wall, world_start(world, moment))
@@ -145,30 +127,33 @@ def populate(
 def trickle(
     hub: Hub,
     stop_event: threading.Event,
-    speed: float | None = None,
-    seed: int | None = None,
+    options: SimulationOptions | None = None,
     *,
     simulation: World | None = None,
-    config: SimConfig | None = None,
-    processes_per_hour: float | None = None,
     progress: Progress | None = None,
 ) -> Summary:
     """Keep the hub alive until ``stop_event`` is set: start a few processes per simulated
-    hour and move the existing ones, at ``speed`` × real time (default ``live.speed``).
+    hour and move the existing ones, at ``options.speed`` × real time (default
+    ``live.speed``; ``options.processes_per_hour`` defaults to ``live.processes_per_hour``).
 
     Give ``simulation`` (``populate(...).world``) to advance the processes ``populate``
     left in flight; otherwise a new world starts from the hub's clock, with ids and numbers
     of its own. Meant for a background thread beside the web server: it pins the hub's
     clock to simulated time as it goes, so pages and the engine agree on "now".
     """
-    config = config or (simulation.config if simulation is not None else load_config())
+    options = options or SimulationOptions()
+    config = options.config or (simulation.config if simulation is not None else load_config())
     live = config.section("live")
-    speed = live.number("speed") if speed is None else speed
-    rate = live.number("processes_per_hour") if processes_per_hour is None else processes_per_hour
+    speed = live.number("speed") if options.speed is None else options.speed
+    rate = (
+        live.number("processes_per_hour")
+        if options.processes_per_hour is None
+        else options.processes_per_hour
+    )
     if simulation is None:
         port = HubPort(hub)
         start = port.clock().astimezone(UTC)
-        seed = config.section("run").integer("seed") if seed is None else seed
+        seed = config.section("run").integer("seed") if options.seed is None else options.seed
         simulation = World(
             config=config,
             catalog=hub.catalog,
@@ -185,24 +170,20 @@ def trickle(
 
 def generate(
     stream: BinaryIO,
+    options: SimulationOptions,
     *,
-    processes: int | None = None,
-    seed: int | None = None,
-    now: datetime,
-    config: SimConfig | None = None,
-    days: float | None = None,
-    catalog: Catalog | None = None,
-    speed: float | None = None,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> Summary:
     """Write the world as CloudEvents JSONL to ``stream`` (see ``relevo.simulate.envelopes``
-    for the two command line types). Without ``speed`` it is a history run ending at
-    ``now``: the same seed, configuration, catalog and ``now`` give the same bytes. With a
-    ``speed`` it is a live run from ``now``, each line flushed when it happens."""
-    config, processes, seed = settings(config, processes, seed)
-    catalog = catalog or Catalog.load()
-    moment = now.astimezone(UTC)
+    for the two command line types). Without ``options.speed`` it is a history run ending
+    at ``options.now``: the same seed, configuration, catalog and ``now`` give the same
+    bytes. With a ``speed`` it is a live run from ``now``, each line flushed when it
+    happens."""
+    config, processes, seed = options.resolved()
+    catalog = options.the_catalog()
+    moment = options.moment()
+    speed = options.speed
 
     def record(line: JSON) -> None:
         stream.write(orjson.dumps(line) + b"\n")
@@ -218,69 +199,60 @@ def generate(
         record=record,
     )
     if speed is None:
-        wall = history(world, processes, moment, days, progress)
+        wall = history(world, processes, moment, options.days, progress)
         return summarize(world, "jsonl", wall, world_start(world, moment))
-    return _live(world, processes, moment, days, speed, stop, progress, "jsonl")
+    return _live(world, processes, options, stop, progress, "jsonl")
 
 
 def drive_http(
     client: httpx.Client,
+    options: SimulationOptions,
     *,
-    processes: int | None = None,
-    seed: int | None = None,
-    now: datetime,
-    config: SimConfig | None = None,
-    days: float | None = None,
-    catalog: Catalog | None = None,
-    speed: float | None = None,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     record: Recorder | None = None,
 ) -> Summary:
-    """Drive a server through ``client`` with a live run starting at ``now`` (paced when
-    ``speed`` is given, else as fast as the server answers). ``Summary.extra["server"]``
-    tallies the server's answers."""
-    config, processes, seed = settings(config, processes, seed)
-    catalog = catalog or Catalog.load()
+    """Drive a server through ``client`` with a live run starting at ``options.now`` (paced
+    when ``options.speed`` is given, else as fast as the server answers).
+    ``Summary.extra["server"]`` tallies the server's answers."""
+    config, processes, seed = options.resolved()
+    catalog = options.the_catalog()
     port = HttpPort(ModelPort(catalog), client)
+    moment = options.moment()
     world = World(
         config=config,
         catalog=catalog,
         port=port,
         seed=seed,
-        start=now.astimezone(UTC),
-        run_tag=f"h{int(now.timestamp())}",
+        start=moment,
+        run_tag=f"h{int(moment.timestamp())}",
         record=record,
     )
-    summary = _live(world, processes, now.astimezone(UTC), days, speed, stop, progress, "http")
+    summary = _live(world, processes, options, stop, progress, "http")
     summary.extra["server"] = dict(sorted(port.answers.items()))
     return summary
 
 
 def run_in_process(
     hub: Hub,
+    options: SimulationOptions,
     *,
-    processes: int | None = None,
-    seed: int | None = None,
-    now: datetime,
-    config: SimConfig | None = None,
-    days: float | None = None,
-    speed: float,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> Summary:
-    """A live run into ``hub`` paced at ``speed`` (the hub's clock follows the simulation)."""
-    config, processes, seed = settings(config, processes, seed)
-    port = HubPort(hub)
+    """A live run into ``hub`` paced at ``options.speed`` (the hub's clock follows the
+    simulation)."""
+    config, processes, seed = options.resolved()
+    moment = options.moment()
     world = World(
         config=config,
         catalog=hub.catalog,
-        port=port,
+        port=HubPort(hub),
         seed=seed,
-        start=now.astimezone(UTC),
-        run_tag=f"l{int(now.timestamp())}",
+        start=moment,
+        run_tag=f"l{int(moment.timestamp())}",
     )
-    return _live(world, processes, now.astimezone(UTC), days, speed, stop, progress, "live")
+    return _live(world, processes, options, stop, progress, "live")
 
 
 def live_days(world: World, days: float | None) -> float:
@@ -291,13 +263,12 @@ def live_days(world: World, days: float | None) -> float:
 def _live(
     world: World,
     processes: int,
-    now: datetime,
-    days: float | None,
-    speed: float | None,
+    options: SimulationOptions,
     stop: threading.Event | None,
     progress: Progress | None,
     mode: str,
 ) -> Summary:
+    now, days, speed = options.moment(), options.days, options.speed
     span = timedelta(days=live_days(world, days))
     world.plan(processes, now, now + span, history=False, days=days)
     world.horizon = now + span

@@ -2,9 +2,11 @@
 
 A ``Flow`` knows one process kind: who starts it and when (``start_moment``), what the case
 is about and what will happen to it (``draw``: subject, keys, attributes, *fate*), the first
-back-end steps (``begin``), and how the parties answer relevo's integration messages
-(``topics``: outbox topic → method). Flows read the process's state (``self.w.state``)
-before acting, so a party never answers for a process that has already ended.
+back-end steps (``begin``), and how the parties answer relevo's integration messages.
+What every kind repeats is data, its ``KindShape`` (``shapes.toml``: outbox topic → method,
+coverage fates, plain fate values, who starts it). Flows read the process's state
+(``self.w.state``) before acting, so a party never answers for a process that has already
+ended.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from relevo.domain.calendars import WorkCalendar
 from relevo.domain.model import JSON, ProcessState, iso
-from relevo.simulate.case import Case
+from relevo.simulate import people
+from relevo.simulate.case import Case, Customer
 from relevo.simulate.config import SimConfig
 from relevo.simulate.draws import Delay, chance, pick
 from relevo.simulate.hours import shares_of
+from relevo.simulate.kinds.shape import KindShape, shape_of
+from relevo.simulate.schedule import Result
 
 if TYPE_CHECKING:
-    from relevo.simulate.world import Result, World
+    from relevo.simulate.world import World
 
 Handler = Callable[[Case, JSON], None]
 
@@ -33,16 +38,11 @@ class Flow:
     """The simulated world around one process kind (subclass per kind)."""
 
     kind: ClassVar[str]
-    #: Integration message topic → name of the method answering it.
-    topics: ClassVar[dict[str, str]] = {}
-    #: Topics a back-end takes in without answering (a survey result, a preference…).
-    consumed: ClassVar[frozenset[str]] = frozenset()
-    #: Fate values a coverage case starts from, so that a random draw (a cancellation, a
-    #: late answer…) cannot spoil the story it was forced to tell.
-    plain: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, world: World) -> None:
         self.w = world
+        #: What the kind repeats as data: topics, coverage fates, plain fate values…
+        self.shape: KindShape = shape_of(self.kind)
         self.cfg: SimConfig = world.config.section("kinds", self.kind)
         self.parties: SimConfig = world.config.section("parties")
         self.compiled = world.catalog.latest(self.kind)
@@ -56,8 +56,8 @@ class Flow:
         """Fates given to the first cases of the kind so that every incident and stage shows
         up; ``age_days: [lo, hi]`` places such a case's start that many days before the end
         of a history run, and ``freeze_at: <stage>`` leaves its process stuck in that stage
-        (nobody around it acts once it arrives)."""
-        return []
+        (nobody around it acts once it arrives). By default the fates of ``shapes.toml``."""
+        return self.shape.fates(self.cfg)
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         """Fill the case: subject, keys, attributes and fate (``forced`` overrides draws)."""
@@ -68,10 +68,12 @@ class Flow:
         raise NotImplementedError
 
     def settle(self, case: Case, fate: dict[str, Any], forced: dict[str, Any]) -> None:
-        """Apply a coverage case's forced fate (over ``plain``) to a drawn ``fate``."""
+        """Apply a coverage case's forced fate (over the shape's ``plain``) to a drawn
+        ``fate``, and give the case its fate."""
         if case.forced:
-            fate.update(self.plain)
+            fate.update(self.shape.plain)
             fate.update(forced)
+        case.fate = fate
 
     # -- defaults a kind may override --------------------------------------------------------
     def channels(self) -> dict[str, float]:
@@ -87,17 +89,18 @@ class Flow:
         return moment or earliest + (latest - earliest) * case.rng.random()
 
     def start_channel(self, case: Case) -> str:
-        """The channel recorded on the start."""
-        return case.customer.channel
+        """The channel recorded on the start (the shape's, else the customer's)."""
+        return self.shape.start_channel or case.customer.channel
 
     def start_actor(self, case: Case) -> str:
-        """Who starts the process: the agent in a shop or call centre, else the customer."""
-        return case.customer.agent or case.customer.id
+        """Who starts the process: the shape's starter, else the agent in a shop or call
+        centre, else the customer."""
+        return self.shape.start_actor or case.customer.agent or case.customer.id
 
     # -- integration messages ----------------------------------------------------------------
     def on_message(self, case: Case, topic: str, payload: JSON) -> bool:
         """Answer one integration message; False when no party handles ``topic``."""
-        name = self.topics.get(topic)
+        name = self.shape.topics.get(topic)
         if name is not None:
             handler: Handler = getattr(self, name)
             handler(case, payload)
@@ -105,7 +108,7 @@ class Flow:
         if topic == "contact.call_requested" and "call.completed" in self.definition.events:
             self.call_back(case, payload)
             return True
-        return topic in self.consumed or topic in MONITORED
+        return topic in self.shape.consumed or topic in MONITORED
 
     def call_back(self, case: Case, payload: JSON) -> None:
         """An agent calls the customer at the time they asked for."""
@@ -266,6 +269,25 @@ class Flow:
             delay = table.section("delays").delay(name)
             self._delays[key] = delay
         return delay.after(at, case.rng, self.calendar)
+
+    def numbered(self, case: Case, pool: str, prefix: str, digits: int) -> str:
+        """``prefix`` and ``digits`` random digits, unique in the run among the ``pool``."""
+        rng = case.rng
+        return self.w.unique.draw(pool, lambda: f"{prefix}{people.digits(rng, digits)}")
+
+    def order_id(self, case: Case) -> str:
+        """A unique CRM sales order number (``SO-`` and eight digits)."""
+        return self.numbered(case, "order", "SO-", 8)
+
+    def doc_rejected(self, case: Case) -> bool:
+        """Whether the back office refuses the first document the case sends
+        (``parties.document_rejected_share``)."""
+        return case.rng.random() < self.parties.share("document_rejected_share")
+
+    @staticmethod
+    def id_type(customer: Customer) -> str:
+        """``NIE`` for a foreigner's identity number, else ``NIF``."""
+        return "NIE" if customer.id_number[0] in "XYZ" else "NIF"
 
     def share(self, name: str) -> float:
         """The share ``kinds.<kind>.<name>``."""

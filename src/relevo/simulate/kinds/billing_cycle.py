@@ -12,13 +12,13 @@ mistake), ``late_restore``, ``dispute``, ``vulnerability``, ``terminated``.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 SITUATION_KIND = {
     "social_bonus": "social_bonus",
@@ -32,70 +32,6 @@ class BillingCycle(Flow):
     """A customer's bill from the open period to payment (or to the end of dunning)."""
 
     kind = "billing_cycle"
-    plain: ClassVar[dict[str, Any]] = {
-        "anomaly": None,
-        "payment": "on_time",
-        "wrong_cut": False,
-        "dispute": False,
-        "vulnerability": False,
-        "terminated": False,
-        "suspended_before": False,
-        "late_restore": False,
-        "bimonthly": False,
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "dunning.unpaid_notice_requested": "billing_sends_notice",
-        "dunning.suspension_notice_requested": "billing_sends_notice",
-        "dunning.suspension_allowed": "network_suspends",
-        "dunning.interruption_allowed": "billing_interrupts",
-        "service.restore_requested": "network_restores",
-        "billing.direct_debit_retry_requested": "bank_charges",
-        "billing.payment_plan_requested": "billing_plans",
-        "billing.claim_opened": "billing_resolves_claim",
-        "billing.anomaly_disputed": "billing_resolves_claim",
-        "customer.vulnerability_declared": "social_services_check",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {"billing.anomaly_acknowledged", "billing.reading_submitted"}
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        fates: list[dict[str, Any]] = [
-            {"anomaly": code, "anomaly_answer": "none", "payment": "on_time", "age_days": [33, 45]}
-            for code in ("ANOM_CONSUMO", "ANOM_IMPORTE", "LECTURA_ESTIMADA")
-        ]
-        fates += [
-            {"sector": "telecom", "payment": "returned", "retry": "none", "age_days": [52, 65]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [55, 62]},
-            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [62, 75]},
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [72, 82]},
-            {"sector": "energy", "payment": "unpaid", "settles": "never", "age_days": [120, 150]},
-            {
-                "sector": "telecom",
-                "payment": "unpaid",
-                "settles": "never",
-                "suspended_before": True,
-                "age_days": [95, 125],
-            },
-            {"sector": "telecom", "payment": "unpaid", "settles": "never", "age_days": [95, 150]},
-            {
-                "sector": "telecom",
-                "payment": "unpaid",
-                "settles": "after_suspension",
-                "late_restore": True,
-                "age_days": [105, 150],
-            },
-            {"sector": "telecom", "payment": "late", "wrong_cut": True, "age_days": [45, 60]},
-            {
-                "sector": "telecom",
-                "payment": "unpaid",
-                "settles": "never",
-                "terminated": True,
-                "age_days": [165, 195],
-            },
-            {"payment": "on_time", "age_days": [0, 10]},
-        ]
-        return fates
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -118,7 +54,6 @@ class BillingCycle(Flow):
         self.settle(case, fate, forced)
         if fate["anomaly"] == "LECTURA_ESTIMADA" and sector != "energy" and "anomaly" not in forced:
             fate["anomaly"] = "ANOM_IMPORTE"
-        case.fate = fate
         prefix = "TEL" if sector == "telecom" else "ENE"
         case.subject = self.w.unique.draw(
             "billing_ref", lambda: f"BR-{prefix}-{people.digits(rng, 9)}"
@@ -141,18 +76,12 @@ class BillingCycle(Flow):
             attributes["social_bonus"] = self.chance(case, "social_bonus_share")
         case.attributes = attributes
 
-    def start_channel(self, case: Case) -> str:
-        return "backend"
-
     def start_moment(self, case: Case, earliest: datetime, latest: datetime) -> datetime:
         """Billing opens a period at night, on any day."""
         moment = earliest + (latest - earliest) * case.rng.random()
         day = self.local(moment).date()
         opened = self.day_at(day, 2) + timedelta(minutes=case.rng.randrange(0, 180))
         return opened if earliest <= opened < latest else moment
-
-    def start_actor(self, case: Case) -> str:
-        return "billing"
 
     def begin(self, case: Case) -> None:
         end: date = case.memo["period_end"]
@@ -349,7 +278,7 @@ class BillingCycle(Flow):
             )
 
     def demand(self, case: Case) -> None:
-        proof = self.w.unique.draw("burofax", lambda: f"BUROFAX-{people.digits(case.rng, 8)}")
+        proof = self.numbered(case, "burofax", "BUROFAX-", 8)
         self.send(
             case,
             self.w.now,

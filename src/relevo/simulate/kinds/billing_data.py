@@ -11,66 +11,19 @@ of old data first), ``cancel``, ``idle`` (the customer never does their part).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 
 class BillingDataChange(Flow):
     """Billing address, IBAN or holder change, checked on the next bill."""
 
     kind = "billing_data_change"
-    plain: ClassVar[dict[str, Any]] = {
-        "invalid": False,
-        "m1_code": None,
-        "mandate_rejected": False,
-        "slow": False,
-        "old_data": False,
-        "reports": False,
-        "cancel": False,
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "change.data_corrected": "backoffice_validates",
-        "sepa.mandate_signed": "bank_answers",
-        "document.submitted": "backoffice_reviews",
-        "change.m1_type_chosen": "backoffice_resends_m1",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {
-            "billing.final_bill_address_set",
-            "billing.complaint_opened",
-            "change.cancel_requested",
-        }
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        return [
-            {"change": "billing_address", "invalid": True, "idle": True, "age_days": [2, 10]},
-            {"change": "iban", "invalid": True, "idle": True, "age_days": [2, 10]},
-            {
-                "sector": "energy",
-                "change": "holder_data",
-                "m1_code": "G1",
-                "idle": True,
-                "age_days": [12, 20],
-            },
-            {
-                "sector": "energy",
-                "change": "holder_data",
-                "m1_code": "55",
-                "idle": True,
-                "age_days": [12, 20],
-            },
-            {"slow": True, "age_days": [8, 14]},
-            {"old_data": True, "age_days": [32, 45]},
-            {"reports": True, "bill_days": 25, "age_days": [10, 20]},
-            {"change": "iban", "idle": True, "age_days": [3, 6]},
-            {"age_days": [0, 0.2]},
-        ]
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -97,13 +50,12 @@ class BillingDataChange(Flow):
         self.settle(case, fate, forced)
         if fate["change"] not in ("billing_address", "iban"):
             fate["invalid"] = False
-        case.fate = fate
         customer = case.customer
         prefix = "ENE" if sector == "energy" else "TEL"
         case.subject = self.w.unique.draw("contract", lambda: f"{prefix}-{people.digits(rng, 8)}")
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
-            "billing_account": self.w.unique.draw("account", lambda: f"BA{people.digits(rng, 9)}"),
+            "crm_order_id": self.order_id(case),
+            "billing_account": self.numbered(case, "account", "BA", 9),
         }
         if sector == "energy":
             distributor = rng.choice(people.ELECTRICITY_DISTRIBUTORS)
@@ -143,9 +95,6 @@ class BillingDataChange(Flow):
             )
             case.memo["new"] = {"holder_id": holder, "holder_name": name}
         case.attributes = attributes
-
-    def channels(self) -> dict[str, float]:
-        return self.cfg.weights("channels")
 
     def begin(self, case: Case) -> None:
         days = case.fate.get("bill_days")
@@ -305,9 +254,7 @@ class BillingDataChange(Flow):
             if state is not None and state.stage != "awaiting_bill":
                 stale = True  # the change was not applied in time: the bill shows old data
             c.memo["stale_done"] = True
-            data: JSON = {
-                "bill_id": self.w.unique.draw("bill", lambda: f"F{people.digits(c.rng, 10)}")
-            }
+            data: JSON = {"bill_id": self.numbered(c, "bill", "F", 10)}
             data.update(self.printed(c, stale))
             self.send(c, self.w.now, "billing", "bill.issued", data)
             if stale:
@@ -321,9 +268,7 @@ class BillingDataChange(Flow):
         if state is not None and state.stage in ("requested", "updating"):
             self.when(case, self.after("reissue", self.w.now, case), self.reissue)
             return
-        data: JSON = {
-            "bill_id": self.w.unique.draw("bill", lambda: f"F{people.digits(case.rng, 10)}")
-        }
+        data: JSON = {"bill_id": self.numbered(case, "bill", "F", 10)}
         data.update(self.printed(case, False))
         self.send(case, self.w.now, "billing", "bill.issued", data)
 

@@ -11,13 +11,13 @@ wait), ``field_work`` and ``incidence`` (01 absent, 09/10/11 installation, 12 ph
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.kinds.energy_field import EnergyFieldWork
+from relevo.simulate.schedule import Result
 
 #: Rejection code -> incident, as the definition maps them (rules.md §3.5).
 INCIDENT_OF = {
@@ -29,38 +29,13 @@ INCIDENT_OF = {
 POWERS = ("3.45", "4.6", "5.75", "6.9", "9.2")
 
 
-class EnergySwitch(Flow):
+class EnergySwitch(EnergyFieldWork):
     """Spanish electricity or gas supplier switch, incoming retailer's side."""
 
     kind = "energy_switch"
-    plain: ClassVar[dict[str, Any]] = {
-        "mode": "asap",
-        "lag_days": 4.0,
-        "meter_read": True,
-        "accepted": True,
-        "delayed": None,
-        "cancel": False,
-        "withdraw": False,
-        "field_work": False,
-        "stall": False,
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "switch.data_corrected": "backoffice_resubmits",
-        "switch.resubmit_requested": "backoffice_resubmits",
-        "switch.activation_change_requested": "activation_changed",
-        "field.appointment_requested": "field_requested",
-        "contact.phone_updated": "phone_updated",
-        "document.submitted": "backoffice_reviews",
-        "social_bonus.waiver_signed": "backoffice_reviews",
-        "switch.cancel_requested": "distributor_cancels",
-        "switch.withdrawal_requested": "distributor_cancels",
-        "meter.self_reading_submitted": "distributor_reads",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {"supply.new_connection_requested", "final_bill.confirmed"}
-    )
 
     def coverage(self) -> list[dict[str, Any]]:
+        """One rejected case per incident the rejection codes open, then the shape's fates."""
         fates: list[dict[str, Any]] = []
         seen: set[str] = set()
         for code in self.cfg.weights("rejection_codes"):
@@ -70,36 +45,7 @@ class EnergySwitch(Flow):
                 fates.append(
                     {"accepted": False, "code": code, "after": "wait", "age_days": [8, 24]}
                 )
-        for code in ("01", "09", "10", "12"):
-            fates.append(
-                {
-                    "supply": "electricity",
-                    "accepted": True,
-                    "field_work": True,
-                    "incidence": code,
-                    "rebook": False,
-                    "age_days": [14, 24],
-                }
-            )
-        fates += [
-            {"supply": "electricity", "accepted": True, "delayed": "open", "age_days": [15, 30]},
-            {
-                "supply": "electricity",
-                "accepted": True,
-                "field_work": False,
-                "final_bill": False,
-                "age_days": [50, 60],
-            },
-            {"accepted": True, "reading": False, "meter_read": False, "age_days": [8, 14]},
-            {"accepted": True, "cancel": True, "age_days": [3, 10]},
-            {"accepted": True, "withdraw": True, "age_days": [3, 10]},
-            {"stall": True, "age_days": [0, 1]},
-        ]
-        fates += [
-            {"freeze_at": "distributor_check", "age_days": [3, 20]},
-            {"freeze_at": "scheduled", "age_days": [8, 20]},
-        ]
-        return fates
+        return fates + super().coverage()
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -120,21 +66,20 @@ class EnergySwitch(Flow):
             "cancel": self.chance(case, "cancel_share"),
             "withdraw": self.chance(case, "withdraw_share"),
             "final_bill": self.chance(case, "final_bill_confirmed_share"),
-            "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
+            "doc_rejected": self.doc_rejected(case),
             "stall": False,
             "lag_days": None,
             "meter_read": True,
         }
         fate["code"] = self.pick(case, "rejection_codes")
         self.settle(case, fate, forced)
-        case.fate = fate
         distributor = rng.choice(
             people.ELECTRICITY_DISTRIBUTORS if supply == "electricity" else people.GAS_DISTRIBUTORS
         )
         case.subject = self.w.unique.draw("cups", lambda: people.cups(rng, distributor))
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
-            "contract_code": self.w.unique.draw("contract", lambda: f"EN{people.digits(rng, 9)}"),
+            "crm_order_id": self.order_id(case),
+            "contract_code": self.numbered(case, "contract", "EN", 9),
         }
         mode = fate.get("mode") or self.pick(case, "activation_mode")
         attributes: JSON = {
@@ -166,7 +111,7 @@ class EnergySwitch(Flow):
         self.submit(case, self.after("atr_submit", case.started_at, case))
 
     def submit(self, case: Case, at: datetime, *, resubmitted: bool = False) -> None:
-        request = self.w.unique.draw("atr", lambda: f"ATR-{people.digits(case.rng, 10)}")
+        request = self.numbered(case, "atr", "ATR-", 10)
         event = "switch.resubmitted" if resubmitted else "atr.submitted"
         self.send(case, at, "retailer", event, {"request_id": request}, then=self.submitted)
 
@@ -290,7 +235,7 @@ class EnergySwitch(Flow):
                 ["switched"],
             )
         bill = self.after("first_bill", result.at, case)
-        bill_id = self.w.unique.draw("bill", lambda: f"FE{people.digits(case.rng, 10)}")
+        bill_id = self.numbered(case, "bill", "FE", 10)
         self.when(
             case,
             bill,
@@ -303,99 +248,6 @@ class EnergySwitch(Flow):
                 "confirm_final_bill",
                 stages=["switched", "billing"],
             )
-
-    # -- field work ----------------------------------------------------------------------
-    def dispatch(self, case: Case) -> None:
-        slot = self.slot(case, self.w.now + timedelta(hours=20), (8, 10, 12, 16))
-        self.send(
-            case, self.w.now, "distributor", "field.dispatched", {"appointment": self.stamp(slot)}
-        )
-        self.visit_at(case, slot)
-
-    def visit_at(self, case: Case, slot: datetime) -> None:
-        generation = case.memo.get("generation", 0) + 1
-        case.memo["generation"] = generation
-
-        def visit(c: Case) -> None:
-            if c.memo.get("generation") == generation:
-                self.visit(c)
-
-        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 150)), visit, ["scheduled"])
-
-    def visit(self, case: Case) -> None:
-        code = case.fate.get("incidence", "none")
-        if case.memo.get("visited") or code == "none":
-            self.activate(case)
-            return
-        case.memo["visited"] = True
-        self.send(case, self.w.now, "technician", "field.incidence", {"code": code})
-        rebook = case.fate.get("rebook", True)
-        later = self.w.now + timedelta(hours=case.rng.uniform(3, 48))
-        if code in ("10", "11"):
-            # The distributor fixes its own equipment and activates a few days later.
-            if rebook:
-                self.when(
-                    case, self.after("field_fix", self.w.now, case), self.activate, ["scheduled"]
-                )
-        elif not rebook:
-            return
-        elif code == "01":
-            self.customer_acts(
-                case,
-                later,
-                "book_field_visit",
-                self.visit_slot,
-                stages=["scheduled"],
-                incident="F01",
-            )
-        elif code == "09":
-            self.customer_acts(
-                case,
-                later,
-                "upload_cie",
-                lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"},
-                stages=["scheduled"],
-            )
-        elif code == "12":
-            self.customer_acts(
-                case, later, "update_phone", {"phone": case.customer.phone}, stages=["scheduled"]
-            )
-
-    def visit_slot(self, case: Case) -> JSON:
-        earliest = self.calendar.add_working_days(self.w.now, case.rng.randint(1, 4))
-        return {"slot": self.stamp(self.slot(case, earliest, (9, 12, 16)))}
-
-    def field_requested(self, case: Case, payload: JSON) -> None:
-        """A visit slot asked for: after a rejection (R26) we resubmit with it; during field
-        work (F01) the distributor confirms the new appointment (incidence 08)."""
-        if self.stage(case) == "requested":
-            self.backoffice_resubmits(case, payload)
-            return
-        asked = payload.get("params", {}).get("slot")
-        if isinstance(asked, str):
-            self.new_appointment(case, datetime.fromisoformat(asked))
-
-    def new_appointment(self, case: Case, slot: datetime) -> None:
-        def confirm(c: Case) -> None:
-            self.send(
-                c,
-                self.w.now,
-                "distributor",
-                "field.incidence",
-                {"code": "08", "appointment": self.stamp(slot)},
-            )
-            self.visit_at(c, slot)
-
-        self.when(
-            case, self.w.now + timedelta(minutes=case.rng.uniform(30, 240)), confirm, ["scheduled"]
-        )
-
-    def phone_updated(self, case: Case, payload: JSON) -> None:
-        if self.stage(case) == "requested":
-            self.backoffice_resubmits(case, payload)
-            return
-        slot = self.slot(case, self.calendar.add_working_days(self.w.now, 2), (9, 12, 16))
-        self.new_appointment(case, slot)
 
     # -- rejections ----------------------------------------------------------------------
     def rejected(self, case: Case, result: Result) -> None:

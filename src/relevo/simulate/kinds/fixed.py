@@ -11,69 +11,24 @@ open activation), ``equipment`` (who reports the old router returned).
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.draws import pick
+from relevo.simulate.kinds.fixed_router import RouterDelivery
+from relevo.simulate.schedule import Result
 
 DONORS = {"Movistar": 0.45, "Vodafone": 0.2, "Orange": 0.2, "MásMóvil": 0.1, "Digi": 0.05}
 US_FIXES = frozenset({"RECH_TECNI", "RECH_DATOS"})
 SLOTS = (8, 12, 16)
 
 
-class FixedPortIn(Flow):
+class FixedPortIn(RouterDelivery):
     """Fixed line and broadband switch, receiving side."""
 
     kind = "fixed_port_in"
-    plain: ClassVar[dict[str, Any]] = {
-        "quick": True,
-        "path": "completed",
-        "cause": None,
-        "visit": "completed",
-        "router_failed": False,
-        "reschedule": False,
-        "delayed": None,
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "installation.booking_requested": "field_books",
-        "installation.reschedule_requested": "field_books",
-        "router.redelivery_requested": "courier_redelivers",
-        "order.cancel_requested": "order_cancelled",
-        "document.submitted": "backoffice_reviews",
-        "port.data_corrected": "backoffice_resubmits",
-        "port.resubmit_requested": "backoffice_resubmits",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {"number.new_requested", "donor_equipment.return_confirmed"}
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        fates: list[dict[str, Any]] = [
-            {"path": "donor_rejected", "cause": cause, "after": "wait", "age_days": [14, 28]}
-            for cause in self.cfg.weights("donor_causes")
-        ]
-        fates += [
-            {"visit": "customer_absent", "rebook": False, "age_days": [11, 22]},
-            {"visit": "technician_no_show", "age_days": [11, 22]},
-            {"visit": "unreported", "age_days": [10, 20]},
-            {"router_failed": True, "router_rearranged": False, "age_days": [13, 25]},
-            {"delayed": "late", "age_days": [17, 28]},
-            {"delayed": "open", "age_days": [17, 28]},
-            {"path": "stalled", "age_days": [1, 3]},
-            {"path": "no_coverage", "age_days": [2, 10]},
-            {"path": "cancelled", "age_days": [5, 15]},
-            {"books": False, "never_books": True, "age_days": [4, 20]},
-            {"reschedule": True, "age_days": [3, 8]},
-            {"age_days": [0, 0.3]},
-        ]
-        fates += [
-            {"freeze_at": "installation", "age_days": [8, 25]},
-            {"freeze_at": "porting", "age_days": [12, 25]},
-        ]
-        return fates
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -96,20 +51,19 @@ class FixedPortIn(Flow):
         if self.chance(case, "delayed_share"):
             fate["delayed"] = "late" if rng.random() < 0.8 else "open"
         fate["equipment"] = self.pick(case, "equipment")
-        fate["doc_rejected"] = rng.random() < self.parties.share("document_rejected_share")
+        fate["doc_rejected"] = self.doc_rejected(case)
         fate["correct"] = self.chance(case, "correct_instead_share")
         self.settle(case, fate, forced)
         if fate.get("after") == "new_number" and fate.get("cause") != "RECH_INACT":
             fate["after"] = "cancel"
-        case.fate = fate
         customer = case.customer
         case.subject = self.w.unique.draw(
             "landline", lambda: people.landline(rng, customer.postcode)
         )
         case.attributes = {
-            "donor_operator": rng.choices(list(DONORS), list(DONORS.values()))[0],
+            "donor_operator": pick(rng, DONORS),
             "port_variant": "asegurado" if self.chance(case, "asegurado_share") else "basico",
-            "id_type": "NIE" if customer.id_number[0] in "XYZ" else "NIF",
+            "id_type": self.id_type(customer),
             "sales_channel": customer.channel,
         }
 
@@ -122,7 +76,7 @@ class FixedPortIn(Flow):
             reason = case.rng.choice(["no_coverage", "address_not_found"])
             self.send(case, at, "wholesale", "order.rejected", {"reason": reason})
             return
-        order = self.w.unique.draw("order", lambda: f"SO-{people.digits(case.rng, 8)}")
+        order = self.order_id(case)
         case.memo["order"] = order
         self.send(
             case,
@@ -149,53 +103,6 @@ class FixedPortIn(Flow):
             at = self.after("field_booking", result.at, case)
             self.when(case, at, lambda c: self.field_books(c, {}), ["booking"])
 
-    # -- the router ----------------------------------------------------------------------
-    def router(self, case: Case, at: datetime) -> None:
-        shipped = self.w.open_at("courier", self.after("router_ship", at, case), case)
-        tracking = self.w.unique.draw("tracking", lambda: f"RT{people.digits(case.rng, 10)}")
-
-        def ship(c: Case) -> None:
-            self.send(c, self.w.now, "courier", "router.shipped", {"tracking": tracking})
-            arrive = self.w.open_at("courier", self.after("router_delivery", self.w.now, c), c)
-            self.when(c, arrive, self.router_arrives)
-
-        self.when(case, shipped, ship)
-
-    def router_arrives(self, case: Case) -> None:
-        if case.fate.get("router_failed") and not case.memo.get("router_failed_done"):
-            case.memo["router_failed_done"] = True
-            self.send(
-                case,
-                self.w.now,
-                "courier",
-                "router.delivery_failed",
-                {"reason": case.rng.choice(["absent", "wrong_address"])},
-            )
-            if case.fate.get("router_rearranged", True):
-                self.customer_acts(
-                    case,
-                    self.w.now + timedelta(hours=case.rng.uniform(2, 30)),
-                    "arrange_router_delivery",
-                    self.delivery_params,
-                    incident="ROUTER_DELIVERY_FAILED",
-                )
-            return
-        self.send(case, self.w.now, "courier", "router.delivered")
-
-    def delivery_params(self, case: Case) -> JSON:
-        day = self.local(self.calendar.add_working_days(self.w.now, case.rng.randint(1, 3)))
-        return {
-            "delivery_date": day.date().isoformat(),
-            "where": case.rng.choice(["home", "home", "pickup_point"]),
-        }
-
-    def courier_redelivers(self, case: Case, payload: JSON) -> None:
-        day = payload.get("params", {}).get("delivery_date")
-        at = self.w.now + timedelta(days=1)
-        if isinstance(day, str):
-            at = max(at, datetime.fromisoformat(day) + timedelta(hours=case.rng.uniform(9, 14)))
-        self.when(case, at, lambda c: self.send(c, self.w.now, "courier", "router.delivered"))
-
     # -- the installation ----------------------------------------------------------------
     def slot_params(self, case: Case) -> JSON:
         lead = self.after("install_lead", self.w.now, case)
@@ -216,9 +123,7 @@ class FixedPortIn(Flow):
             if isinstance(asked, str)
             else datetime.fromisoformat(self.slot_params(case)["slot"])
         )
-        order = case.memo.get("work_order") or self.w.unique.draw(
-            "work_order", lambda: f"WO-{people.digits(case.rng, 7)}"
-        )
+        order = case.memo.get("work_order") or self.numbered(case, "work_order", "WO-", 7)
         case.memo["work_order"] = order
 
         def book(c: Case) -> None:
@@ -301,7 +206,7 @@ class FixedPortIn(Flow):
 
     def er_accepts(self, case: Case, at: datetime, *, resubmitted: bool = False) -> None:
         window = self.calendar.at_time(self.calendar.add_working_days(at, 1), time(8, 0))
-        reference = self.w.unique.draw("er", lambda: f"ER-{people.digits(case.rng, 12)}")
+        reference = self.numbered(case, "er", "ER-", 12)
         case.memo.update(window=window, reference=reference)
         event = "port.resubmitted" if resubmitted else "er.accepted"
         self.send(

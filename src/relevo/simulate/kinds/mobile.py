@@ -11,13 +11,14 @@ of sending a picture).
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.draws import pick
+from relevo.simulate.kinds.mobile_parties import MobileParties
+from relevo.simulate.schedule import Result
 
 #: Rejections our back office fixes and resubmits without the customer (rules.md §1.5).
 US_FIXES = frozenset({"RECH_NORES", "RECH_FMAYO", "ENUME", "FORMA", "CUPO1", "FMAYO"})
@@ -27,52 +28,10 @@ DONORS = {
 }  # fmt: skip
 
 
-class MobilePortIn(Flow):
+class MobilePortIn(MobileParties):
     """Spanish mobile port-in, receiving side."""
 
     kind = "mobile_port_in"
-    plain: ClassVar[dict[str, Any]] = {"postpone": False, "delayed": None, "doc_rejected": False}
-    topics: ClassVar[dict[str, str]] = {
-        "port.reschedule_requested": "nc_reschedules",
-        "port.cancel_requested": "nc_cancels",
-        "document.submitted": "backoffice_reviews",
-        "port.data_corrected": "backoffice_resubmits",
-        "port.resubmit_requested": "backoffice_resubmits",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset({"number.new_requested"})
-
-    def coverage(self) -> list[dict[str, Any]]:
-        fates: list[dict[str, Any]] = []
-        for cause in self.cfg.weights("donor_causes"):
-            fates.append(
-                {"path": "donor_rejected", "cause": cause, "after": "wait", "age_days": [6, 14]}
-            )
-        for code in self.cfg.weights("nc_codes"):
-            fates.append(
-                {"path": "nc_rejected", "cause": code, "after": "wait", "age_days": [5, 12]}
-            )
-        fates += [
-            {"path": "completed", "delayed": "open", "age_days": [5, 14]},
-            {"path": "completed", "delayed": "late", "age_days": [10, 20]},
-            {"path": "completed", "postpone": True, "age_days": [0.5, 2]},
-            {
-                "path": "donor_rejected",
-                "cause": "RECH_IDENT",
-                "after": "resubmit",
-                "doc_rejected": True,
-                "correct": False,
-                "age_days": [6, 14],
-            },
-            {"path": "cancelled", "age_days": [3, 12]},
-            {"path": "failed", "age_days": [5, 14]},
-            {"path": "completed", "age_days": [0, 0.2]},
-        ]
-        # Stuck processes: nobody answers once they reach the stage.
-        fates += [
-            {"freeze_at": "requested", "age_days": [1, 10]},
-            {"freeze_at": "donor_check", "age_days": [3, 10]},
-        ]
-        return fates
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -89,7 +48,7 @@ class MobilePortIn(Flow):
         fate["delayed"] = None
         if self.chance(case, "delayed_share"):
             fate["delayed"] = "late" if rng.random() < 0.8 else "open"
-        fate["doc_rejected"] = rng.random() < self.parties.share("document_rejected_share")
+        fate["doc_rejected"] = self.doc_rejected(case)
         fate["correct"] = self.chance(case, "correct_instead_share")
         self.settle(case, fate, forced)
         if fate["path"] != "completed":
@@ -97,18 +56,17 @@ class MobilePortIn(Flow):
             fate["delayed"] = None
         if fate.get("after") == "new_number" and fate.get("cause") != "RECH_BNUME":
             fate["after"] = "cancel"
-        case.fate = fate
         prepaid = fate.get("cause") == "RECH_ICCID" or self.chance(case, "prepaid_share")
         case.subject = self.w.unique.draw("msisdn", lambda: people.msisdn(rng))
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
+            "crm_order_id": self.order_id(case),
             "contract_code": self.w.unique.draw("contract", lambda: f"735{people.digits(rng, 8)}"),
         }
         customer = case.customer
         attributes: JSON = {
             "modality": "prepaid" if prepaid else "postpaid",
-            "donor_operator": rng.choices(list(DONORS), list(DONORS.values()))[0],
-            "id_type": "NIE" if customer.id_number[0] in "XYZ" else "NIF",
+            "donor_operator": pick(rng, DONORS),
+            "id_type": self.id_type(customer),
             "sales_channel": customer.channel,
         }
         if prepaid:
@@ -388,59 +346,4 @@ class MobilePortIn(Flow):
             control,
             lambda c: {"document": f"doc_{kind}_{people.token(c.rng, 10)}.jpg"},
             stages=["requested", "donor_check"],
-        )
-
-    # -- parties answering integration messages ----------------------------------------------
-    def nc_reschedules(self, case: Case, payload: JSON) -> None:
-        """The NC moves the window to the day the customer asked for."""
-        new = payload.get("params", {}).get("new_date")
-        if not isinstance(new, str):
-            return
-        window = datetime.fromisoformat(new)
-        reference = case.memo.get("reference")
-
-        def answer(c: Case) -> None:
-            c.memo["window"] = window
-            self.send(
-                c,
-                self.w.now,
-                "nc",
-                "nc.window_changed",
-                {"window": self.stamp(window), "nc_reference": reference},
-                then=self.window_changed,
-            )
-
-        self.when(case, self.w.now + timedelta(minutes=case.rng.uniform(10, 80)), answer)
-
-    def window_changed(self, case: Case, result: Result) -> None:
-        if result.ok and self.stage(case) == "scheduled":
-            self.plan_window(case)
-
-    def nc_cancels(self, case: Case, payload: JSON) -> None:
-        """The NC confirms the cancellation (ACAN, CANC_ABONA)."""
-        reference = case.memo.get("reference")
-        data: JSON = {"cause": "CANC_ABONA"}
-        if reference:
-            data["nc_reference"] = reference
-        at = self.w.now + timedelta(minutes=case.rng.uniform(5, 60))
-        self.w.later(case, at, lambda c: self.send(c, self.w.now, "nc", "nc.cancelled", data))
-
-    def backoffice_reviews(self, case: Case, payload: JSON) -> None:
-        """A document arrived: reviewed, then the request goes back to the NC if accepted."""
-
-        def accepted(c: Case) -> None:
-            self.backoffice_resubmits(c, {})
-
-        def rejected(c: Case) -> None:
-            self.fix_data(c, self.w.now + timedelta(minutes=c.rng.uniform(60, 16 * 60)))
-
-        self.review(case, payload, accepted, rejected)
-
-    def backoffice_resubmits(self, case: Case, payload: JSON) -> None:
-        """We send the corrected request; the NC answers with a new reference and window."""
-        self.when(
-            case,
-            self.after("backoffice_fix", self.w.now, case),
-            lambda c: self.nc_accepts(c, self.w.now, resubmitted=True),
-            ["requested"],
         )

@@ -11,13 +11,13 @@ is given), ``old_end`` (days until the old supply ends), ``bill_late``, ``cancel
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.kinds.move_field import MoveFieldWork
+from relevo.simulate.schedule import Result
 
 INCIDENT_OF = {
     "02": "R02",
@@ -30,67 +30,10 @@ INCIDENT_OF = {
 }
 
 
-class MoveHome(Flow):
+class MoveHome(MoveFieldWork):
     """Energy supply when a customer moves house."""
 
     kind = "move_home"
-    plain: ClassVar[dict[str, Any]] = {
-        "route": "transfer",
-        "lead_days": 14,
-        "confirms": True,
-        "rejected": False,
-        "late": False,
-        "cancel": False,
-        "bill_late": False,
-        "gap": False,
-        "incidence": "none",
-        "cie": False,
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "move.requested": "retailer_requests",
-        "move_in.route_chosen": "route_chosen",
-        "move_in.data_corrected": "backoffice_resubmits",
-        "document.submitted": "backoffice_reviews",
-        "meter.reading_photo_submitted": "backoffice_reviews",
-        "field.appointment_requested": "distributor_dispatches",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {
-            "move_out.date_set",
-            "move_in.date_set",
-            "billing.final_bill_address_set",
-            "meter.reading_submitted",
-            "move.cancel_requested",
-            "old_supply.deactivation_hold_requested",
-        }
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        fates: list[dict[str, Any]] = [
-            {"rejected": True, "code": code, "after": "wait", "age_days": [10, 24]}
-            for code in ("02", "03", "57", "13")
-        ]
-        fates += [
-            {
-                "route": "new_supply",
-                "rejected": False,
-                "incidence": "01",
-                "rebook": False,
-                "age_days": [10, 18],
-            },
-            {"route": "new_supply", "rejected": False, "cie": True, "age_days": [8, 20]},
-            {"rejected": False, "late": True, "gap": True, "age_days": [22, 40]},
-            {"rejected": False, "late": True, "age_days": [22, 40]},
-            {"rejected": False, "bill_late": True, "lead_days": 10, "age_days": [62, 90]},
-            {"confirms": False, "age_days": [0, 3]},
-            {"rejected": False, "old_end": 8, "lead_days": 10, "age_days": [13.5, 16]},
-            {"cancel": True, "age_days": [5, 20]},
-        ]
-        fates += [
-            {"freeze_at": "new_address", "age_days": [6, 20]},
-            {"lead_days": 20, "overlap_days": 12, "age_days": [10, 18]},
-        ]
-        return fates
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -109,13 +52,12 @@ class MoveHome(Flow):
             "old_end": None,
             "bill_late": self.chance(case, "bill_late_share"),
             "cancel": self.chance(case, "cancel_share"),
-            "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
+            "doc_rejected": self.doc_rejected(case),
             "lead_days": None,
         }
         self.settle(case, fate, forced)
         if fate["route"] == "new_supply" and not forced:
             fate["cie"] = self.chance(case, "cie_share")
-        case.fate = fate
         supply = self.pick(case, "supply")
         distributor = rng.choice(
             people.ELECTRICITY_DISTRIBUTORS if supply == "electricity" else people.GAS_DISTRIBUTORS
@@ -123,7 +65,7 @@ class MoveHome(Flow):
         case.subject = self.w.unique.draw("cups", lambda: people.cups(rng, distributor))
         case.memo["new_cups"] = self.w.unique.draw("cups", lambda: people.cups(rng, distributor))
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
+            "crm_order_id": self.order_id(case),
         }
         town, postcode = people.city(rng, case.customer.timezone is not None)
         case.attributes = {
@@ -141,9 +83,6 @@ class MoveHome(Flow):
         case.memo["overlap"] = (
             0 if fate.get("gap") else overlap if overlap is not None else case.rng.randint(2, 7)
         )
-
-    def channels(self) -> dict[str, float]:
-        return self.cfg.weights("channels")
 
     # -- planning --------------------------------------------------------------------------
     def begin(self, case: Case) -> None:
@@ -357,56 +296,13 @@ class MoveHome(Flow):
             at = result.at + timedelta(days=case.rng.uniform(44, 60))
         else:
             at = self.after("final_bill", result.at, case)
-        bill = self.w.unique.draw("bill", lambda: f"FF{people.digits(case.rng, 10)}")
+        bill = self.numbered(case, "bill", "FF", 10)
         self.when(
             case,
             at,
             lambda c: self.send(c, self.w.now, "billing", "bill.final_issued", {"bill_id": bill}),
             ["final_bill"],
         )
-
-    # -- field work --------------------------------------------------------------------------
-    def visit_slot(self, case: Case) -> JSON | None:
-        move_in: date = case.memo["move_in"]
-        earliest = self.calendar.add_working_days(self.w.now, 1) + timedelta(hours=2)
-        latest = self.day_at(move_in, 0)  # the control allows visits before that day
-        if earliest >= latest:
-            earliest = self.w.now + timedelta(days=1)
-        slot = self.slot(case, earliest, (9, 12, 16))
-        if slot > latest:
-            return None
-        return {"slot": self.stamp(slot)}
-
-    def distributor_dispatches(self, case: Case, payload: JSON) -> None:
-        asked = payload.get("params", {}).get("slot")
-        if not isinstance(asked, str):
-            return
-        slot = datetime.fromisoformat(asked)
-        self.when(
-            case,
-            self.w.now + timedelta(hours=case.rng.uniform(1, 8)),
-            lambda c: self.send(
-                c, self.w.now, "distributor", "field.dispatched", {"appointment": asked}
-            ),
-            ["new_address"],
-        )
-
-        def visit(c: Case) -> None:
-            if c.fate.get("incidence") == "01" and not c.memo.get("absent_done"):
-                c.memo["absent_done"] = True
-                self.send(c, self.w.now, "technician", "field.incidence", {"code": "01"})
-                if c.fate.get("rebook", True):
-                    self.customer_acts(
-                        c,
-                        self.w.now + timedelta(hours=c.rng.uniform(2, 30)),
-                        "book_field_visit",
-                        self.visit_slot,
-                        stages=["new_address"],
-                    )
-                return
-            self.plan_activation(c)
-
-        self.when(case, slot + timedelta(minutes=case.rng.uniform(20, 180)), visit, ["new_address"])
 
     # -- rejections --------------------------------------------------------------------------
     def rejected(self, case: Case, result: Result) -> None:

@@ -11,79 +11,19 @@ customer confirms sending it), ``balance`` (due, credit, zero), ``unpaid``, ``bi
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 
 class Offboarding(Flow):
     """A customer leaves: termination, equipment, final bill, data, farewell."""
 
     kind = "offboarding"
-    plain: ClassVar[dict[str, Any]] = {
-        "return_days": 15,
-        "bill_days": 10.0,
-        "export_hours": 6.0,
-        "late": False,
-        "port_failed": False,
-        "change_date": False,
-        "cancel": False,
-        "bill_late": False,
-        "unpaid": False,
-        "export": "none",
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "contract.termination_requested": "provisioning_terminates",
-        "contract.termination_date_changed": "provisioning_reschedules",
-        "logistics.return_declared": "logistics_receives",
-        "billing.equipment_charge_requested": "billing_charges",
-        "billing.collection_started": "collections",
-        "billing.payment_plan_requested": "billing_plans",
-        "billing.claim_opened": "billing_resolves_claim",
-        "gdpr.export_requested": "dpo_exports",
-        "crm.winback_eligible": "crm_offers",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {
-            "billing.stop_requested",
-            "contract.termination_cancelled",
-            "gdpr.erasure_requested",
-            "survey.exit_answered",
-            "consent.marketing_granted",
-            "consent.marketing_withdrawn",
-            "number.return_to_range",
-        }
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        return [
-            {"late": True, "age_days": [5, 9]},
-            {
-                "sector": "telecom",
-                "equipment": "not_returned",
-                "declares": False,
-                "age_days": [22, 30],
-            },
-            {
-                "sector": "telecom",
-                "equipment": "incomplete",
-                "declares": False,
-                "age_days": [20, 28],
-            },
-            {"balance": "due", "unpaid": True, "age_days": [35, 45]},
-            {"sector": "energy", "bill_late": True, "age_days": [48, 58]},
-            {"export": "late", "age_days": [36, 50]},
-            {"balance": "due", "unpaid": True, "age_days": [16, 24]},
-            {"balance": "credit", "age_days": [14, 17]},
-            {"age_days": [0, 0.5]},
-            {"freeze_at": "requested", "age_days": [3, 20]},
-            {"freeze_at": "closing", "age_days": [22, 40]},
-            {"sector": "telecom", "reason": "port_out", "port_failed": True, "age_days": [2, 8]},
-        ]
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -117,13 +57,12 @@ class Offboarding(Flow):
             "export_hours": None,
         }
         self.settle(case, fate, forced)
-        case.fate = fate
         prefix = "TEL" if sector == "telecom" else "ENE"
         case.subject = self.w.unique.draw(
             "contract", lambda: f"CT-{prefix}-{people.digits(rng, 8)}"
         )
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
+            "crm_order_id": self.order_id(case),
         }
         if sector == "telecom":
             case.keys["msisdn"] = self.w.unique.draw("msisdn", lambda: people.msisdn(rng))
@@ -265,7 +204,7 @@ class Offboarding(Flow):
 
     # -- equipment ---------------------------------------------------------------------------
     def equipment(self, case: Case, at: datetime) -> None:
-        code = self.w.unique.draw("return", lambda: f"DEV{people.digits(case.rng, 9)}")
+        code = self.numbered(case, "return", "DEV", 9)
         days = case.fate.get("return_days") or (30 if case.rng.random() < 0.3 else 15)
         data: JSON = {
             "return_code": code,
@@ -323,7 +262,7 @@ class Offboarding(Flow):
         )
         due = self.local(self.w.now).date() + timedelta(days=15)
         data: JSON = {
-            "bill_number": self.w.unique.draw("bill", lambda: f"FF-{people.digits(case.rng, 9)}"),
+            "bill_number": self.numbered(case, "bill", "FF-", 9),
             "amount": amount,
             "balance": balance,
             "due_date": due.isoformat(),
@@ -404,7 +343,7 @@ class Offboarding(Flow):
         def block(c: Case) -> None:
             today = self.local(self.w.now).date()
             data: JSON = {
-                "proof_id": self.w.unique.draw("proof", lambda: f"BLK-{people.digits(c.rng, 8)}"),
+                "proof_id": self.numbered(c, "proof", "BLK-", 8),
                 "blocked_on": today.isoformat(),
                 "retention_until": date(today.year + 6, 12, 31).isoformat(),
                 "blocked": ["invoices", "contract_evidence"],
@@ -420,7 +359,7 @@ class Offboarding(Flow):
             at = self.w.now + timedelta(days=case.rng.uniform(32, 45))
         else:
             at = self.after("data_export", self.w.now, case)
-        reference = self.w.unique.draw("export", lambda: f"EXP-{people.digits(case.rng, 8)}")
+        reference = self.numbered(case, "export", "EXP-", 8)
         self.when(
             case,
             at,

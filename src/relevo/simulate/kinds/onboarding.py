@@ -9,13 +9,13 @@ Fates: ``activation_fails`` (and ``fixed``), ``no_usage`` (and ``setup_done``),
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 TOGGLES = (
     "switch_off_voicemail",
@@ -29,37 +29,6 @@ class OnboardingFollowup(Flow):
     """A new customer's first weeks, until the first bill is paid and they are settled."""
 
     kind = "onboarding_followup"
-    plain: ClassVar[dict[str, Any]] = {
-        "activation_fails": False,
-        "no_usage": False,
-        "payment_missing": False,
-        "payment_failed": False,
-        "withdraws": False,
-        "cancelled": False,
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {
-            "onboarding.step_done",
-            "onboarding.setup_done",
-            "billing.payment_method_set",
-            "features.voicemail_off",
-            "features.roaming_off",
-            "features.premium_services_off",
-            "features.usage_alerts_off",
-            "contract.withdrawal_requested",
-            "survey.answered",
-        }
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        return [
-            {"activation_fails": True, "fixed": False, "age_days": [2, 10]},
-            {"no_usage": True, "setup_done": False, "age_days": [11, 20]},
-            {"payment_missing": True, "chooses": False, "age_days": [32, 50]},
-            {"payment_failed": True, "pays_later": False, "age_days": [52, 70]},
-            {"surveys": False, "age_days": [50, 60]},
-            {"age_days": [0, 1]},
-        ]
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -79,14 +48,13 @@ class OnboardingFollowup(Flow):
             "toggles": [t for t in TOGGLES if self.chance(case, "toggle_share")],
         }
         self.settle(case, fate, forced)
-        case.fate = fate
         sector = self.pick(case, "sector")
         business = self.chance(case, "business_share")
         contract = self.local(case.started_at).date() - timedelta(days=rng.randint(0, 2))
         first_bill = contract + timedelta(days=rng.randint(24, 35))
-        case.subject = self.w.unique.draw("customer_ref", lambda: f"CR-{people.digits(rng, 9)}")
+        case.subject = self.numbered(case, "customer_ref", "CR-", 9)
         case.keys = {
-            "crm_order_id": self.w.unique.draw("order", lambda: f"SO-{people.digits(rng, 8)}"),
+            "crm_order_id": self.order_id(case),
         }
         attributes: JSON = {
             "sector": sector,
@@ -101,12 +69,6 @@ class OnboardingFollowup(Flow):
             attributes["payment_method"] = "direct_debit" if rng.random() < 0.8 else "card"
         case.attributes = attributes
         case.memo["first_bill"] = first_bill
-
-    def start_channel(self, case: Case) -> str:
-        return "backend"
-
-    def start_actor(self, case: Case) -> str:
-        return "crm"
 
     def begin(self, case: Case) -> None:
         fate = case.fate
@@ -191,7 +153,7 @@ class OnboardingFollowup(Flow):
         kind = "business" if case.attributes["customer_type"] == "business" else "personal"
         moment = case.started_at
         for n in range(expected):
-            account = self.w.unique.draw("account", lambda: f"ACC-{people.digits(case.rng, 8)}")
+            account = self.numbered(case, "account", "ACC-", 8)
             moment += timedelta(hours=case.rng.uniform(0.5, 12))
             data: JSON = {"account_id": account, "account_type": kind}
             if n == 0 and case.fate.get("activation_fails"):

@@ -11,13 +11,13 @@ missed_by_customer), ``rebook``, ``reschedule``, ``info`` (information requested
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
-from relevo.simulate.world import Result
+from relevo.simulate.schedule import Result
 
 TEAMS = {
     "fault": "fixed_faults",
@@ -39,58 +39,6 @@ class ServiceRequest(Flow):
     """A customer's service case, from opening to the satisfaction survey."""
 
     kind = "service_request"
-    plain: ClassVar[dict[str, Any]] = {
-        "quick": True,
-        "stall": False,
-        "outage": False,
-        "visit": None,
-        "info": False,
-        "slow": False,
-        "withdraw": False,
-        "unresolvable": False,
-        "escalate": False,
-        "reschedule": False,
-        "answer": "confirm",
-    }
-    topics: ClassVar[dict[str, str]] = {
-        "case.opened": "crm_assigns",
-        "appointment.reschedule_requested": "field_reschedules",
-        "case.information_submitted": "backoffice_reviews",
-        "case.escalation_requested": "crm_escalates",
-        "case.reopened": "team_works",
-    }
-    consumed: ClassVar[frozenset[str]] = frozenset(
-        {
-            "case.resolution_confirmed",
-            "case.withdrawn_by_customer",
-            "survey.answered",
-            "case.escalated_automatically",
-            "case.answer_overdue",
-        }
-    )
-
-    def coverage(self) -> list[dict[str, Any]]:
-        return [
-            {"slow": True, "age_days": [25, 35]},
-            {"info": True, "answers": False, "age_days": [2, 8]},
-            {
-                "category": "fault",
-                "visit": "missed_by_technician",
-                "rebook": False,
-                "age_days": [10, 16],
-            },
-            {
-                "category": "fault",
-                "visit": "missed_by_customer",
-                "rebook": False,
-                "age_days": [10, 16],
-            },
-            {"category": "fault", "outage": True, "age_days": [4, 10]},
-            {"category": "fault", "visit": "ok", "far": True, "age_days": [1, 3]},
-            {"stall": True, "age_days": [0.2, 1]},
-            {"category": "fault", "visit": "ok", "freeze_at": "field_visit", "age_days": [4, 20]},
-            {"answer": "none", "age_days": [5, 8]},
-        ]
 
     def draw(self, case: Case, forced: dict[str, Any]) -> None:
         rng = case.rng
@@ -113,12 +61,11 @@ class ServiceRequest(Flow):
             "unresolvable": self.chance(case, "unresolvable_share"),
             "survey": self.chance(case, "survey_share"),
             "call": self.chance(case, "call_share"),
-            "doc_rejected": rng.random() < self.parties.share("document_rejected_share"),
+            "doc_rejected": self.doc_rejected(case),
         }
         if fate["visit"] == "none":
             fate["visit"] = None
         self.settle(case, fate, forced)
-        case.fate = fate
         sector = self.pick(case, "sector")
         year = self.local(case.started_at).year
         case.subject = self.w.unique.draw("tracking", lambda: f"SR-{year}-{people.digits(rng, 6)}")
@@ -151,7 +98,7 @@ class ServiceRequest(Flow):
     def crm_assigns(self, case: Case, payload: JSON) -> None:
         if case.fate.get("stall"):
             return
-        crm_case = self.w.unique.draw("crm_case", lambda: f"CRM-{people.digits(case.rng, 7)}")
+        crm_case = self.numbered(case, "crm_case", "CRM-", 7)
         team = TEAMS[case.fate["category"]]
         self.when(
             case,
@@ -271,9 +218,7 @@ class ServiceRequest(Flow):
 
     # -- the visit ---------------------------------------------------------------------------
     def book(self, case: Case, at: datetime, slot: datetime) -> None:
-        order = case.memo.get("work_order") or self.w.unique.draw(
-            "work_order", lambda: f"WO-{people.digits(case.rng, 7)}"
-        )
+        order = case.memo.get("work_order") or self.numbered(case, "work_order", "WO-", 7)
         case.memo["work_order"] = order
         self.when(
             case,
