@@ -1,22 +1,27 @@
-"""Shared helpers for the benchmark scripts: machine facts, memory, databases, processes.
+"""Shared helpers for the benchmark scripts: machine facts, memory, databases, hubs,
+processes, and the JSON file of figures each script writes (``--json PATH``).
 
-Not a test module: nothing here asserts a duration. Imported by ``bench/ingest.py`` and
-``bench/status.py`` (run as scripts, so ``bench/`` is on ``sys.path``).
+Not a test module: nothing here asserts a duration. Imported by the scripts of ``bench/``
+(run as scripts, so ``bench/`` is on ``sys.path``).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import os
 import platform
 import secrets
 import sqlite3
 import statistics
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -24,14 +29,19 @@ from rich.table import Table
 
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
+from relevo.services.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
+from relevo.bootstrap import build_hub
+from relevo.config import Settings
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import iso
 from relevo.services.chain import GENESIS, event_hash
-from relevo.services.records import WriteBatch
+from relevo.services.hub import Hub
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where ``run_all.py`` has each script write its figures (git-ignored).
+RESULTS = ROOT / "bench" / "results"
 POSTGRES_ENVS = ("RELEVO_BENCH_POSTGRES_URL", "RELEVO_TEST_POSTGRES_URL")
 
 console = Console(highlight=False, width=int(os.environ.get("COLUMNS", "120")))
@@ -152,6 +162,40 @@ def summary_ms(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+# -- figures as JSON -------------------------------------------------------------------------
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json PATH``: where the script writes its figures (see bench/README.md)."""
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the figures to this JSON file (structure: bench/README.md)",
+    )
+
+
+def write_figures(path: Path | None, figures: dict[str, Any]) -> None:
+    """Write ``figures`` to ``path`` as JSON (nothing when ``path`` is ``None``), with the
+    machine facts under ``"machine"``; a figure not measured (NaN) is written as ``null``."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"machine": machine(), **figures}
+    path.write_text(json.dumps(finite(document), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every float that is not finite (NaN: not measured) as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
 # -- databases --------------------------------------------------------------------------------
 
 
@@ -165,6 +209,15 @@ def migrated_engine(url: str) -> sa.Engine:
     eng = create_engine(url)
     upgrade(eng)
     return eng
+
+
+def bench_hub(url: str, clock: Callable[[], datetime], **settings: Any) -> tuple[Hub, SqlStore]:
+    """A Hub on ``url`` (migrated first) built by relevo's composition root, as ``relevo
+    serve`` builds it, and its store; ``settings`` are further ``Settings`` fields. Dispose
+    of ``store.engine`` when done."""
+    migrated_engine(url).dispose()
+    hub = build_hub(Settings(database_url=url, **settings), clock=clock)
+    return hub, hub.store
 
 
 def postgres_server_url() -> str | None:

@@ -5,6 +5,7 @@ over HTTP, and with short versus long process histories. Prints figures; asserts
     .venv/bin/python bench/ingest.py --quick    # small run (~2,000 processes)
     RELEVO_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/ingest.py        # adds PostgreSQL (scratch database, dropped)
+    .venv/bin/python bench/ingest.py --json bench/results/ingest.json   # figures as JSON too
 
 What one "event" costs here is the full work of ``Hub.ingest``: dedupe against the inbox,
 correlate by a key in ``data`` (msisdn, nc_reference, crm_order_id) or by subject, load the
@@ -42,10 +43,11 @@ import orjson
 
 from _benchlib import (
     Line,
+    add_json_option,
+    bench_hub,
     console,
     create_processes,
     machine_busy_seconds,
-    migrated_engine,
     peak_rss_mb,
     postgres_server_url,
     print_machine,
@@ -55,12 +57,12 @@ from _benchlib import (
     sqlite_url,
     summary_ms,
     utc,
+    write_figures,
 )
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import tune_runtime
 from relevo.domain import engine
 from relevo.domain.model import TERMINAL_STATUSES, Message, Outcome, iso
-from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound
 from relevo.services.ingest import record_events
 from relevo.services.records import WriteBatch
@@ -279,6 +281,31 @@ def report(run: Run) -> None:
         console.print(f"    [yellow]warning: {unexpected} events rejected or ignored[/]")
 
 
+def run_figures(run: Run) -> dict[str, Any]:
+    """One run's figures as written to the JSON file (see bench/README.md)."""
+    lat = summary_ms(run.latencies)
+    cores = os.cpu_count() or 1
+    measured = run.machine_cpu == run.machine_cpu and run.machine_cpu > 0
+    return {
+        "events": run.events,
+        "seconds": run.seconds,
+        "rate": run.rate,
+        "cpu_rate": run.cpu_rate,
+        "batching": run.batching,
+        "batch_p50_ms": lat["p50"],
+        "batch_p99_ms": lat["p99"],
+        "batch_max_ms": lat["max"],
+        "rss_before_mib": run.rss_before,
+        "rss_after_mib": run.rss_after,
+        "outcomes": dict(sorted(run.outcomes.items())),
+        "processes_finished": sum(run.finished.values()) if run.finished else None,
+        "finished_by_status": dict(sorted(run.finished.items())),
+        "process_rate": run.process_rate if run.finished else None,
+        "machine_cpu_us": 1e6 * run.machine_cpu / run.events if measured else None,
+        "machine_bound": cores * run.events / run.machine_cpu if measured else None,
+    }
+
+
 def fixed_clock(moment: datetime) -> Callable[[], datetime]:
     """A clock standing still at ``moment``."""
     return lambda: moment
@@ -316,9 +343,8 @@ def finished_processes(store: SqlStore, kind: str | None = KIND) -> Counter[str]
 def mix_run(label: str, url: str, world: SimulatedWorld) -> Run:
     """Replay the simulator's ``world`` (every kind) into a fresh store on ``url``: events and
     due timers in ingest calls of up to 500, timed; starts and actions untimed."""
-    eng = migrated_engine(url)
+    hub, store = bench_hub(url, SimClock())
     try:
-        hub = Hub(SqlStore(eng), Catalog.load(None), SimClock())
         player = BatchingPlayer(hub)
         gc.collect()
         before = rss_mb()
@@ -346,7 +372,7 @@ def mix_run(label: str, url: str, world: SimulatedWorld) -> Run:
         report(run)
         return run
     finally:
-        eng.dispose()
+        store.engine.dispose()
 
 
 def _cpu_with_children() -> float:
@@ -359,13 +385,10 @@ def _cpu_with_children() -> float:
 def service_run(label: str, url: str, processes: int, *, streamed: bool = False) -> Run:
     """Pre-create ``processes`` on ``url`` (migrated here) and ingest their stream, one
     ``Hub.ingest`` call per batch or (``streamed``) through ``Hub.ingest_stream``."""
-    eng = migrated_engine(url)
+    hub, store = bench_hub(url, fixed_clock(NOW))
     try:
-        catalog = Catalog.load(None)
-        store = SqlStore(eng)
-        hub = Hub(store, catalog, fixed_clock(NOW))
         started = time.perf_counter()
-        lines = create_processes(store, catalog.latest(KIND), processes, NOW)
+        lines = create_processes(store, hub.catalog.latest(KIND), processes, NOW)
         setup = time.perf_counter() - started
         stream = port_in_stream(lines, NOW)
         console.print(
@@ -381,7 +404,7 @@ def service_run(label: str, url: str, processes: int, *, streamed: bool = False)
         report(run)
         return run
     finally:
-        eng.dispose()
+        store.engine.dispose()
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -391,11 +414,10 @@ def serve(url: str, port: int) -> None:
     """Run the API over ``url`` on 127.0.0.1:``port`` (the server half of the HTTP run)."""
     import uvicorn
 
-    from relevo.web.app import create_app
+    from relevo.bootstrap import app_for
 
-    eng = migrated_engine(url)
-    hub = Hub(SqlStore(eng), Catalog.load(None), fixed_clock(NOW))
-    uvicorn.run(create_app(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    hub, _store = bench_hub(url, fixed_clock(NOW))
+    uvicorn.run(app_for(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -428,17 +450,15 @@ def http_run(url: str, processes: int) -> Run | None:
         import httpx
 
         from relevo.services.keys import create_key
-        from relevo.web.app import create_app  # noqa: F401 - only checks it exists
+        from relevo.bootstrap import app_for  # noqa: F401 - only checks it exists
     except ImportError as missing:
         console.print(f"  HTTP: not available yet ({missing})")
         return None
-    eng = migrated_engine(url)
-    catalog = Catalog.load(None)
-    store = SqlStore(eng)
-    lines = create_processes(store, catalog.latest(KIND), processes, NOW)
+    hub, store = bench_hub(url, fixed_clock(NOW))
+    lines = create_processes(store, hub.catalog.latest(KIND), processes, NOW)
     _, key = create_key(store, "bench", ["ingest"], now=NOW)
     ended_before = finished_processes(store)
-    eng.dispose()
+    store.engine.dispose()  # the server has the database to itself while it runs
     stream = port_in_stream(lines, NOW)
     bodies = [orjson.dumps([cloudevent(item) for item in chunk]) for chunk in batches(stream)]
     port = free_port()
@@ -491,11 +511,10 @@ def http_run(url: str, processes: int) -> Run | None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    eng = migrated_engine(url)
     try:
-        run.finished = finished_processes(SqlStore(eng)) - ended_before
+        run.finished = finished_processes(store) - ended_before
     finally:
-        eng.dispose()
+        store.engine.dispose()
     console.print(
         f"  client and server are separate processes on {_cpus()} CPUs; "
         f"body {len(bodies[0]) / 1024:.0f} KiB per batch"
@@ -581,12 +600,10 @@ def _save(store: SqlStore, batch: WriteBatch) -> None:
 
 def history_run(url: str, processes: int, long: int) -> tuple[Run, Run]:
     """Ingest the same kind of events into processes with 10 and with ``long`` prior events."""
-    eng = migrated_engine(url)
+    hub, store = bench_hub(url, fixed_clock(NOW))
+    eng = store.engine
     try:
-        catalog = Catalog.load(None)
-        store = SqlStore(eng)
-        hub = Hub(store, catalog, fixed_clock(NOW))
-        compiled = catalog.latest(KIND)
+        compiled = hub.catalog.latest(KIND)
         started = time.perf_counter()
         groups: dict[int, list[Line]] = {}
         for first, prior in ((0, 10), (processes, long)):
@@ -722,11 +739,13 @@ def main() -> None:
         type=int,
         help="processes of every kind in the simulator's world (default 10,000; quick 1,000)",
     )
+    add_json_option(parser)
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
+    postgres_skipped = False
     processes = args.processes or (2_000 if args.quick else 20_000)
     history_processes = 300 if args.quick else 2_000
     mix_processes = args.mix_processes or (1_000 if args.quick else 10_000)
@@ -761,6 +780,7 @@ def main() -> None:
             server = postgres_server_url()
             if server is None:
                 console.print("  PostgreSQL: skipped (set RELEVO_BENCH_POSTGRES_URL)")
+                postgres_skipped = True
             else:
                 with scratch_postgres(server) as pg_url:
                     runs.append(service_run("PostgreSQL", pg_url, processes))
@@ -845,17 +865,26 @@ def main() -> None:
         "streamed (PostgreSQL: client side only; HTTP: work done in the server process); "
         "processes/s: processes brought to an end (completed, cancelled or failed) per second"
     )
+    history_ratio: dict[str, float] = {}
     if history is not None:
         for basis, short_rate, long_rate in (
             ("wall", history[0].rate, history[1].rate),
             ("CPU", history[0].cpu_rate, history[1].cpu_rate),
         ):
-            ratio = long_rate / short_rate
+            ratio = history_ratio[basis] = long_rate / short_rate
             verdict = "within" if abs(1 - ratio) <= 0.20 else "NOT within"
             console.print(
                 f"History independence ({basis} time): 1,000-event / 10-event rate = "
                 f"{ratio:.2f} ({verdict} 20 %)"
             )
+    write_figures(
+        args.json,
+        {
+            "runs": {run.label: run_figures(run) for run in [*runs, *(history or ())]},
+            "history_ratio": history_ratio,
+            "postgres_skipped": postgres_skipped,
+        },
+    )
 
 
 if __name__ == "__main__":

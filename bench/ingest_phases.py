@@ -5,6 +5,7 @@ per event, in wall and CPU time, on SQLite. Prints figures; asserts nothing.
     .venv/bin/python bench/ingest_phases.py --processes 4000
     .venv/bin/python bench/ingest_phases.py --pragma cache_size=-65536 \\
         --pragma wal_autocheckpoint=100000                       # try connection settings
+    .venv/bin/python bench/ingest_phases.py --json bench/results/ingest_phases.json
 
 The stream and the pre-created processes are those of ``bench/ingest.py``. The phases are
 measured by wrapping the store's and the engine's functions with timers (a few hundred
@@ -24,16 +25,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _benchlib import console, create_processes, migrated_engine, print_machine, sqlite_url
+from _benchlib import (
+    add_json_option,
+    bench_hub,
+    console,
+    create_processes,
+    print_machine,
+    sqlite_url,
+    write_figures,
+)
 from ingest import NOW, batches, fixed_clock, port_in_stream
 from relevo.adapters.db import dialect
-from relevo.adapters.db.store import SqlStore, UnitOfWork
+from relevo.adapters.db.store import UnitOfWork
 from relevo.bootstrap import tune_runtime
 from relevo.domain import engine as engine_module
 from relevo.services import ingest as ingest_module
-from relevo.services.catalog import Catalog
 from relevo.services.correlation import Correlator
-from relevo.services.hub import Hub
 
 #: label -> [wall seconds, CPU seconds, calls or rows]
 Totals = dict[str, list[float]]
@@ -65,24 +72,22 @@ def main() -> None:
         default=[],
         help="extra SQLite setting per connection, e.g. cache_size=-65536",
     )
+    add_json_option(parser)
     args = parser.parse_args()
     print_machine("relevo ingest phases")
     phases: Totals = defaultdict(lambda: [0.0, 0.0, 0])
     tables: Totals = defaultdict(lambda: [0.0, 0.0, 0])
     with tempfile.TemporaryDirectory(prefix="relevo-phases-") as tmp:
-        eng = migrated_engine(sqlite_url(Path(tmp) / "phases.db"))
+        hub, store = bench_hub(sqlite_url(Path(tmp) / "phases.db"), fixed_clock(NOW))
+        eng = store.engine
         if args.pragma:
-            eng.dispose()
 
             @sa.event.listens_for(eng, "connect")
             def _settings(dbapi_connection: Any, _record: Any) -> None:
                 for pragma in args.pragma:
                     dbapi_connection.execute(f"PRAGMA {pragma}")
 
-        catalog = Catalog.load(None)
-        store = SqlStore(eng)
-        hub = Hub(store, catalog, fixed_clock(NOW))
-        lines = create_processes(store, catalog.latest("mobile_port_in"), args.processes, NOW)
+        lines = create_processes(store, hub.catalog.latest("mobile_port_in"), args.processes, NOW)
         stream = port_in_stream(lines, NOW)
         for owner, name, label in (
             (UnitOfWork, "inbox_seen", "store: inbox_seen (dedupe)"),
@@ -120,6 +125,17 @@ def main() -> None:
         + f": {n / wall:,.0f} events/s ({n / cpu:,.0f} per CPU-second); "
         f"{1e6 * wall / n:.0f} µs per event ({1e6 * cpu / n:.0f} µs CPU)"
     )
+    figures: dict[str, Any] = {
+        "events": n,
+        "processes": args.processes,
+        "pragmas": args.pragma,
+        "rate": n / wall,
+        "cpu_rate": n / cpu,
+        "us": 1e6 * wall / n,
+        "cpu_us": 1e6 * cpu / n,
+        "phases": [],
+        "tables": [],
+    }
     console.print("[bold]Phases[/] (µs per event)")
     accounted = 0.0
     for label, (w, c, calls) in sorted(phases.items(), key=lambda kv: -kv[1][0]):
@@ -128,14 +144,27 @@ def main() -> None:
             f"  {label:38} wall {1e6 * w / n:7.1f}   CPU {1e6 * c / n:7.1f}   "
             f"({int(calls):,} calls)"
         )
+        figures["phases"].append(
+            {"label": label, "wall_us": 1e6 * w / n, "cpu_us": 1e6 * c / n, "calls": int(calls)}
+        )
     rest = 1e6 * (wall - accounted) / n
     console.print(f"  {'rest (the ingest loop itself)':38} wall {rest:7.1f}")
+    figures["rest_us"] = rest
     console.print("[bold]Table writes inside save[/] (µs per event)")
     for label, (w, c, rows) in sorted(tables.items(), key=lambda kv: -kv[1][0]):
         console.print(
             f"  {label:38} wall {1e6 * w / n:7.1f}   CPU {1e6 * c / n:7.1f}   "
             f"({rows / n:.2f} rows per event)"
         )
+        figures["tables"].append(
+            {
+                "label": label,
+                "wall_us": 1e6 * w / n,
+                "cpu_us": 1e6 * c / n,
+                "rows_per_event": rows / n,
+            }
+        )
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

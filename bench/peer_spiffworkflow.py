@@ -4,6 +4,7 @@
     .venv/bin/python bench/peer_spiffworkflow.py         # 2,000 processes, ~9,900 events
     .venv/bin/python bench/peer_spiffworkflow.py --quick # 300 processes
     .venv/bin/python bench/peer_spiffworkflow.py --processes 5000 --profile
+    .venv/bin/python bench/peer_spiffworkflow.py --json bench/results/peer.json  # JSON too
 
 Prints figures; asserts nothing about durations.
 
@@ -86,14 +87,10 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     SPIFF_MISSING = str(error)
 
+from _benchlib import add_json_option, bench_hub, write_figures
 from _floor import Recording, checkpointed_copy, is_write, recording, replay
 from relevo.adapters.db.engine import create_engine
-from relevo.adapters.db.migrate import upgrade
-from relevo.adapters.db.store import SqlStore
-from relevo.bootstrap import build_hub, tune_runtime
-from relevo.config import Settings
 from relevo.domain import engine as relevo_engine
-from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub, Inbound, StartRequest
 
 BPMN_FILE = Path(__file__).resolve().parent / "bpmn" / "mobile_port_in.bpmn"
@@ -225,7 +222,10 @@ class RawSqlite:
     """A plain sqlite3 connection opened through relevo's own engine factory, so that it
     has exactly relevo's settings (WAL, ``synchronous=NORMAL``, cache, checkpoints, busy
     timeout, foreign keys) and leaves transactions to the caller (``BEGIN IMMEDIATE`` …
-    ``COMMIT``)."""
+    ``COMMIT``).
+
+    The SpiffWorkflow service reaches SQL through it by design: SpiffWorkflow has no store
+    of its own, and the comparison is fair only on relevo's connection settings."""
 
     path: Path
 
@@ -767,19 +767,12 @@ class SpiffService:
 # -- relevo on the same events ----------------------------------------------------------------
 
 
-def relevo_hub(path: Path, now: datetime, catalog: Catalog | None = None) -> Hub:
-    """A Hub on a SQLite file migrated here, with a fixed clock.
-
-    Without ``catalog`` it is built by relevo's composition root (``build_hub``), exactly as
-    ``relevo serve`` builds it, which also applies relevo's process-wide runtime tuning (the
-    cycle collector's thresholds); with one (tests) it is assembled directly.
-    """
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    if catalog is None:
-        tune_runtime()
-        return build_hub(Settings(database_url=url), clock=lambda: now)
-    return Hub(SqlStore(create_engine(url)), catalog, lambda: now)
+def relevo_hub(path: Path, now: datetime) -> Hub:
+    """A Hub on a SQLite file migrated here, with a fixed clock, built by relevo's
+    composition root (``build_hub``) exactly as ``relevo serve`` builds it, which also
+    applies relevo's process-wide runtime tuning (the cycle collector's thresholds)."""
+    hub, _store = bench_hub(f"sqlite:///{path}", lambda: now)
+    return hub
 
 
 def relevo_start(hub: Hub, lines: Sequence[Line]) -> list[str]:
@@ -934,9 +927,10 @@ def print_ceiling(
     spiff: Run,
     engine_us: float,
     repeat: int = 3,
-) -> None:
+) -> dict[str, float]:
     """How far relevo's ratio could go on these events: its own SQL replayed bare (best of
-    ``repeat``), first with everything else free, then with its engine's own time added."""
+    ``repeat``), first with everything else free, then with its engine's own time added;
+    prints both and returns their figures."""
     floors = {}
     for label, keep in (("every statement", lambda _s: True), ("writes only", is_write)):
         best = min(
@@ -959,6 +953,25 @@ def print_ceiling(
         f"correlation, hashing, rows and results free, relevo would be at most "
         f"{spiff.us / (every + engine_us):,.1f}× faster"
     )
+    return {
+        "floor_us": every,
+        "floor_writes_us": floors["writes only"],
+        "ceiling": spiff.us / every,
+        "engine_us": engine_us,
+        "engine_ceiling": spiff.us / (every + engine_us),
+    }
+
+
+def run_figures(run: Run) -> dict[str, Any]:
+    """One engine's or variant's figures as written to the JSON file."""
+    return {
+        "label": run.label,
+        "events": run.events,
+        "rate": run.rate,
+        "us": run.us,
+        "cpu_us": run.cpu_us,
+        "outcomes": dict(sorted(run.outcomes.items())),
+    }
 
 
 def profile_relevo(hub: Hub, chunks: Sequence[Sequence[Inbound]], top: int = 25) -> None:
@@ -1005,6 +1018,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="undo relevo's process-wide GC tuning: Python's default thresholds for both",
     )
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if SPIFF_MISSING is not None:
         print(
@@ -1012,6 +1026,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "install the bench extra: .venv/bin/pip install -e '.[bench]'",
             file=sys.stderr,
         )
+        write_figures(args.json, {"skipped": "SpiffWorkflow is not installed"})
         return 2
     count = 300 if args.quick else args.processes
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -1093,11 +1108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         relevo_run, spiff_batch, spiff_event = runs[0], runs[1], runs[2]
         best = min(spiff_batch, spiff_event, key=lambda run: run.us)
         print()
+        ratios = []
         for run in runs[1:]:
             tag = "  <- headline (best SpiffWorkflow variant)" if run is best else ""
             print(
                 f"ratio relevo ÷ {run.label}: {run.us / relevo_run.us:,.1f}× "
                 f"(CPU {run.cpu_us / relevo_run.cpu_us:,.1f}×){tag}"
+            )
+            ratios.append(
+                {
+                    "against": run.label,
+                    "wall": run.us / relevo_run.us,
+                    "cpu": run.cpu_us / relevo_run.cpu_us,
+                }
             )
         ratio = best.us / relevo_run.us
         print(
@@ -1106,7 +1129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             + ("met" if ratio >= 40 else "NOT met")
         )
         engine_us = engine_alone_us(folder / "relevo_engine.db", now, lines, chunks)
-        print_ceiling(folder, relevo_before, relevo_sql, relevo_run.events, best, engine_us)
+        ceiling = print_ceiling(
+            folder, relevo_before, relevo_sql, relevo_run.events, best, engine_us
+        )
         print()
         for run in runs:
             print(
@@ -1114,7 +1139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 + ", ".join(f"{k} {v}" for k, v in sorted(run.outcomes.items()))
             )
 
-        # Cross-check: both engines end every process in the same status.
+        # Cross-check: both engines end every process in the same status. Every process's
+        # status at once is a plain query here: no hub call lists them all unpaged.
         with hub.store.engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT id, status FROM processes").fetchall()
         relevo_status = {str(pid): str(status) for pid, status in rows}
@@ -1130,6 +1156,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         spiff.close()
         each.close()
+        write_figures(
+            args.json,
+            {
+                "processes": count,
+                "events": len(stream),
+                "rows": [run_figures(run) for run in runs],
+                "ratio": ratio,
+                "relevo_us": relevo_run.us,
+                "spiff_us": best.us,
+                "spiff_best": best.label,
+                "ratios": ratios,
+                **ceiling,
+                "status_agrees": agree,
+            },
+        )
 
         if args.profile:
             hub2 = relevo_hub(folder / "relevo_profile.db", now)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sqlite_floor.py                    # 20,000 processes, as ingest.py
     .venv/bin/python bench/sqlite_floor.py --processes 4000 --repeat 3
+    .venv/bin/python bench/sqlite_floor.py --json bench/results/sqlite_floor.json
 
 How fast could ingest on SQLite ever be, whatever the Python around it? This script answers
 with a measurement instead of an estimate:
@@ -23,7 +24,8 @@ Replays:
 * *writes without the projection update*: the same without ``UPDATE processes``, to show
   what keeping the state projection current on every event costs.
 
-Prints figures; asserts nothing.
+The replays reach SQL below relevo's store by design: they measure what the database alone
+does with the statements the store sent. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +35,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from _benchlib import console, create_processes, migrated_engine, print_machine, sqlite_url
+from _benchlib import (
+    add_json_option,
+    bench_hub,
+    console,
+    create_processes,
+    print_machine,
+    sqlite_url,
+    write_figures,
+)
 from _floor import (
     Replay,
     Statement,
@@ -46,17 +57,15 @@ from _floor import (
     replay,
 )
 from ingest import NOW, batches, fixed_clock, port_in_stream
-from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import tune_runtime
-from relevo.services.catalog import Catalog
-from relevo.services.hub import Hub
 
 #: The target of issue #2 for SQLite ingest through the service layer.
 TARGET = 20_000
 
 
-def report(label: str, events: int, runs: Iterable[Replay]) -> None:
-    """Print the best of ``runs`` as events/s and µs per event, beside the target."""
+def report(label: str, events: int, runs: Iterable[Replay]) -> dict[str, Any]:
+    """Print the best of ``runs`` as events/s and µs per event, beside the target; return
+    its figures."""
     best = min(runs, key=lambda r: r.wall_s)
     rate = events / best.wall_s
     console.print(
@@ -65,6 +74,19 @@ def report(label: str, events: int, runs: Iterable[Replay]) -> None:
         f"CPU, commit {1e6 * best.commit_s / events:.1f} µs); "
         f"{rate / TARGET:.2f}× the {TARGET:,} events/s target"
     )
+    return figures(events, best.wall_s, best.cpu_s, best.commit_s)
+
+
+def figures(events: int, wall: float, cpu: float, commit: float | None = None) -> dict[str, Any]:
+    """One run's figures as written to the JSON file (see bench/README.md)."""
+    return {
+        "events": events,
+        "seconds": wall,
+        "rate": events / wall,
+        "us": 1e6 * wall / events,
+        "cpu_us": 1e6 * cpu / events,
+        "commit_us": None if commit is None else 1e6 * commit / events,
+    }
 
 
 def main() -> None:
@@ -72,19 +94,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=2, help="replays of each kind (best kept)")
+    add_json_option(parser)
     args = parser.parse_args()
     print_machine("relevo SQLite floor")
     with tempfile.TemporaryDirectory(prefix="relevo-floor-") as tmp:
         folder = Path(tmp)
         live = folder / "live.db"
-        eng = migrated_engine(sqlite_url(live))
-        catalog = Catalog.load(None)
-        store = SqlStore(eng)
-        lines = create_processes(store, catalog.latest("mobile_port_in"), args.processes, NOW)
-        eng.dispose()
+        hub, store = bench_hub(sqlite_url(live), fixed_clock(NOW))
+        eng = store.engine
+        lines = create_processes(store, hub.catalog.latest("mobile_port_in"), args.processes, NOW)
+        eng.dispose()  # closed, so that the copy below folds in the whole log
         before = checkpointed_copy(live, folder / "before.db")
         stream = port_in_stream(lines, NOW)
-        hub = Hub(store, catalog, fixed_clock(NOW))
         with recording(eng) as record:
             wall, cpu = time.perf_counter(), time.process_time()
             for chunk in batches(stream):
@@ -99,6 +120,7 @@ def main() -> None:
             f"CPU); {rate / TARGET:.2f}× the {TARGET:,} events/s target; "
             f"{len(record.transactions):,} transactions, {record.statements():,} statements"
         )
+        runs = {"relevo, Hub.ingest per batch": figures(events, wall, cpu)}
         kinds: list[tuple[str, Callable[[Statement], bool]]] = [
             ("bare replay, every statement", lambda _s: True),
             ("bare replay, writes only", is_write),
@@ -108,17 +130,28 @@ def main() -> None:
             ),
         ]
         for index, (label, keep) in enumerate(kinds):
-            runs = []
+            replays = []
             for _ in range(args.repeat):
                 copy = checkpointed_copy(before, folder / f"replay-{index}.db")
-                runs.append(replay(copy, record.transactions, keep))
-            report(label, events, runs)
+                replays.append(replay(copy, record.transactions, keep))
+            runs[label] = report(label, events, replays)
         # The replay is only a floor if it did the same work: it must leave the same rows.
         replayed = content_digest(folder / "replay-0.db")
         if replayed != content_digest(live):
             raise SystemExit("the bare replay left other rows than the run: its figures are void")
         counts = ", ".join(f"{table} {value.split(':')[0]}" for table, value in replayed.items())
         console.print(f"replay check: the bare replay left exactly the run's rows ({counts})")
+        write_figures(
+            args.json,
+            {
+                "processes": args.processes,
+                "transactions": len(record.transactions),
+                "statements": record.statements(),
+                "target": TARGET,
+                "runs": runs,
+                "rows_match": True,
+            },
+        )
     console.print(
         "The writes-only rate bounds SQLite ingest with these rows and one projection update "
         "per event: SQLite admits one writer at a time, so no spreading of the deciding over "

@@ -6,7 +6,7 @@ load. Prints figures; asserts nothing.
     .venv/bin/python bench/status.py --quick             # 20,000 processes, 5,000 views
     .venv/bin/python bench/status.py --processes 200000  # any size
     .venv/bin/python bench/status.py --http-seconds 10 --connections 32 --client httpx
-    .venv/bin/python bench/status.py --no-http --json var/bench/status.json
+    .venv/bin/python bench/status.py --no-http --json bench/results/status.json
 
 How the big database is built (fast, and still realistic):
 
@@ -32,7 +32,7 @@ start-up and after the views; a small database (10,000 processes; 2,000 with ``-
 is read the same way, so the two can be compared.
 
 Over HTTP: the big database is served the way ``relevo serve`` serves it (``build_hub`` and
-``create_app`` under uvicorn, one process, on 127.0.0.1 and a free port; access log off; the
+``bootstrap.app_for`` under uvicorn, one process, on 127.0.0.1 and a free port; access log off; the
 clock fixed at the templates' "now" like the in-process reader). An API key with scope
 ``channel`` is created in that database first (and revoked afterwards). A client in this
 process then keeps 32 connections busy (32 asyncio workers, one keep-alive connection each)
@@ -71,6 +71,8 @@ import sqlalchemy as sa
 
 from _benchlib import (
     ROOT,
+    add_json_option,
+    bench_hub,
     console,
     migrated_engine,
     peak_rss_mb,
@@ -80,16 +82,15 @@ from _benchlib import (
     sqlite_url,
     summary_ms,
     utc,
+    write_figures,
 )
 from relevo.adapters.db.migrate import head_revision
+from relevo.services.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub, tune_runtime
 from relevo.config import Settings
 from relevo.domain.model import ProcessState
 from relevo.domain.view import build_view
-from relevo.services.catalog import Catalog
-from relevo.services.hub import Hub
-from relevo.services.records import WriteBatch
 
 #: Bump when the way the database is built changes; part of the cache key.
 BUILD_VERSION = "2"
@@ -134,15 +135,13 @@ def templates() -> list[dict[str, Any]]:
     from relevo.simulate import SimClock, SimulationOptions, populate
 
     with tempfile.TemporaryDirectory(prefix="relevo-templates-") as tmp:
-        eng = migrated_engine(sqlite_url(Path(tmp) / "templates.db"))
+        hub, store = bench_hub(sqlite_url(Path(tmp) / "templates.db"), SimClock(NOW))
         try:
-            store = SqlStore(eng)
-            hub = Hub(store, Catalog.load(None), SimClock(NOW))
             summary = populate(hub, SimulationOptions(processes=TEMPLATES, seed=7, now=NOW))
             with store.unit_of_work(read_only=True) as uow:
                 states = uow.load_states(list(uow.iter_process_ids()))
         finally:
-            eng.dispose()
+            store.engine.dispose()
     kinds = {kind: sum(by.values()) for kind, by in summary.by_kind.items()}
     console.print(f"  templates: {len(states)} states from relevo simulate ({kinds})")
     return [state.to_json() for state in states.values()]
@@ -262,9 +261,7 @@ def read(path: Path, processes: int, views: int, seed: int) -> dict[str, Any]:
 
     gc.collect()
     rss_start = rss_mb()
-    eng = migrated_engine(sqlite_url(path))
-    store = SqlStore(eng)
-    hub = Hub(store, Catalog.load(None), lambda: NOW)
+    hub, store = bench_hub(sqlite_url(path), lambda: NOW)
     rng = random.Random(seed)
     ids = [process_id(rng.randrange(processes)) for _ in range(views)]
     for pid in ids[:200]:  # warm-up: imports, compiled statements, first pages
@@ -288,7 +285,7 @@ def read(path: Path, processes: int, views: int, seed: int) -> dict[str, Any]:
         build_view(hub.catalog.get(state.kind, state.definition_version), state, NOW, "es")
         builds.append(time.perf_counter() - t1)
         loads.append(t1 - t0)
-    eng.dispose()
+    store.engine.dispose()
     return {
         "processes": processes,
         "views": views,
@@ -325,10 +322,10 @@ def serve(path: Path, port: int) -> None:
     """Serve ``path`` on 127.0.0.1:``port`` as ``relevo serve`` does (the server half)."""
     import uvicorn
 
-    from relevo.web.app import create_app
+    from relevo.bootstrap import app_for
 
     hub = build_hub(Settings(database_url=sqlite_url(path)), clock=lambda: NOW)
-    uvicorn.run(create_app(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app_for(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -647,7 +644,7 @@ def main() -> None:
         default="raw",
         help="HTTP client: minimal asyncio HTTP/1.1 (default) or httpx.AsyncClient",
     )
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    add_json_option(parser)
     parser.add_argument(
         "--read", nargs=3, metavar=("DB", "PROCESSES", "VIEWS"), help=argparse.SUPPRESS
     )
@@ -758,9 +755,7 @@ def main() -> None:
             client=args.client,
         )
         report_http(http)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"in_process": results, "http": http}, indent=2))
+    write_figures(args.json, {"in_process": results, "http": http})
 
 
 if __name__ == "__main__":

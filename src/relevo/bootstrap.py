@@ -74,14 +74,20 @@ def memory_hub(
     )
 
 
-def app_for(hub: Hub, *, key_cache_seconds: float = 30.0) -> FastAPI:
-    """The HTTP API over ``hub``, remembering verified API keys for ``key_cache_seconds``."""
-    return create_app(hub, keys=KeyCache(hub.store, ttl=key_cache_seconds))
+def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
+    """The HTTP API over ``hub``, configured by ``settings`` (key cache time, problem type
+    base URL; the defaults when ``None``)."""
+    settings = settings or Settings()
+    return create_app(
+        hub,
+        keys=KeyCache(hub.store, ttl=settings.key_cache_seconds),
+        problem_base_url=settings.problem_base_url,
+    )
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The HTTP API over the hub ``build_hub`` gives for ``settings``."""
-    return app_for(build_hub(settings, clock=clock))
+    return app_for(build_hub(settings, clock=clock), settings)
 
 
 def schema_revisions(settings: Settings) -> tuple[str | None, str | None]:

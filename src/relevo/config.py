@@ -10,6 +10,10 @@ from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
+#: Names each problem type without pointing at a host the project does not run: the API's
+#: error ``type`` is this plus a slug (``urn:relevo:problem:not-found``), documented in
+#: docs/problems.md. Operators who publish those docs set their own base URL.
+DEFAULT_PROBLEM_BASE_URL = "urn:relevo:problem:"
 
 
 @dataclass(frozen=True)
@@ -23,12 +27,16 @@ class Settings:
     ``RELEVO_INGEST_WRITER`` says where streamed ingest (``relevo ingest``) writes batches:
     ``process`` (a child process, the default and the fastest) or ``thread`` (for hosts
     where a service may not start processes).
+    ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
+    9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
+    ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     catalog_dir: Path | None = None
     state_cache: int = DEFAULT_CAPACITY
     ingest_writer: WriterKind = "process"
+    problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +47,8 @@ class Settings:
             catalog_dir=Path(catalog) if catalog else None,
             state_cache=_count("RELEVO_STATE_CACHE", DEFAULT_CAPACITY),
             ingest_writer=_writer("RELEVO_INGEST_WRITER"),
+            problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
+            or DEFAULT_PROBLEM_BASE_URL,
         )
 
 

@@ -15,6 +15,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*httpx2.*")
     from fastapi.testclient import TestClient
 
+from relevo.config import DEFAULT_PROBLEM_BASE_URL
 from relevo.services.hub import Hub
 
 #: Monday 3 March 2025, 10:00 in Madrid.
@@ -114,7 +115,7 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
-    assert body["type"].endswith(f"/problems/{slug}"), body
+    assert body["type"] == DEFAULT_PROBLEM_BASE_URL + slug, body
     assert body["status"] == status
     assert body["title"] and body["detail"]
     assert body["instance"] == response.request.url.path

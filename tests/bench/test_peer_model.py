@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from relevo.services.catalog import Catalog
-
 pytest.importorskip(
     "SpiffWorkflow",
     reason="SpiffWorkflow is not installed (bench-only extra: pip install -e '.[bench]')",
@@ -99,13 +97,8 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.load()
-
-
-def relevo_run(tmp_path: Path, catalog: Catalog, events: list[Any]) -> Any:
-    hub = peer.relevo_hub(tmp_path / "relevo.db", NOW, catalog)
+def relevo_run(tmp_path: Path, events: list[Any]) -> Any:
+    hub = peer.relevo_hub(tmp_path / "relevo.db", NOW)
     try:
         (pid,) = peer.relevo_start(hub, [LINE])
         results = hub.ingest(peer.inbound(events, NOW))
@@ -137,10 +130,10 @@ def test_the_bpmn_model_loads_and_waits_for_the_central_node() -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("mode", ["handle_each", "handle_batch"])
 def test_both_engines_reach_the_same_outcome(
-    case: str, mode: str, tmp_path: Path, catalog: Catalog, spiff: Any
+    case: str, mode: str, tmp_path: Path, spiff: Any
 ) -> None:
     events, status, stage, reference = CASES[case]
-    state = relevo_run(tmp_path, catalog, events)
+    state = relevo_run(tmp_path, events)
     (workflow_id,) = spiff.create([LINE])
     outcomes = getattr(spiff, mode)(events)
     assert outcomes == ["accepted"] * len(events)
@@ -155,11 +148,9 @@ def test_both_engines_reach_the_same_outcome(
     assert spiff.statuses()[workflow_id] == status
 
 
-def test_an_open_donor_rejection_is_an_incident_on_both_sides(
-    tmp_path: Path, catalog: Catalog, spiff: Any
-) -> None:
+def test_an_open_donor_rejection_is_an_incident_on_both_sides(tmp_path: Path, spiff: Any) -> None:
     events = RESUBMITTED[:2]
-    state = relevo_run(tmp_path, catalog, events)
+    state = relevo_run(tmp_path, events)
     (workflow_id,) = spiff.create([LINE])
     spiff.handle_each(events)
     view = peer.spiff_view(spiff.load(workflow_id))
@@ -169,10 +160,10 @@ def test_an_open_donor_rejection_is_an_incident_on_both_sides(
 
 
 def test_late_messages_are_ignored_and_redeliveries_deduplicated(
-    tmp_path: Path, catalog: Catalog, spiff: Any
+    tmp_path: Path, spiff: Any
 ) -> None:
     late = [*COMPLETED, m(6, "sim.activated", msisdn=LINE.msisdn), COMPLETED[1]]
-    hub = peer.relevo_hub(tmp_path / "relevo.db", NOW, catalog)
+    hub = peer.relevo_hub(tmp_path / "relevo.db", NOW)
     try:
         peer.relevo_start(hub, [LINE])
         relevo = [r.outcome.value for r in hub.ingest(peer.inbound(late, NOW))]

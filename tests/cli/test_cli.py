@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub
 from relevo.cli import app
+from relevo.cli import keys as keys_cli
 from relevo.config import Settings
 from relevo.services.catalog import shipped_files
 from relevo.services.hub import Hub, StartRequest
@@ -82,7 +83,11 @@ def test_definitions_schema_is_the_json_schema_of_a_definition(runner: CliRunner
     assert {"kind", "version", "stages", "controls"} <= set(schema["properties"])
 
 
-def test_keys_create_prints_a_working_key_once(runner: CliRunner, hub: Hub) -> None:
+def test_keys_create_prints_a_working_key_once(
+    runner: CliRunner, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys_cli, "_stdout_is_terminal", lambda: True)
+
     result = runner.invoke(
         app, ["keys", "create", "gateway", "--scope", "ingest", "--scope", "channel"]
     )
@@ -95,7 +100,38 @@ def test_keys_create_prints_a_working_key_once(runner: CliRunner, hub: Hub) -> N
     assert key is not None
     assert key.name == "gateway"
     assert key.scopes == {"ingest", "channel"}
-    assert "cannot show it again" in result.output
+    assert "scopes: channel, ingest" in result.stdout
+    assert "cannot show it again" in result.stderr
+
+
+def test_keys_create_into_a_pipe_prints_the_key_alone_on_stdout(
+    runner: CliRunner, hub: Hub
+) -> None:
+    result = runner.invoke(app, ["keys", "create", "gateway", "--scope", "ingest"])
+
+    assert result.exit_code == 0, result.output
+    plaintext = result.stdout.strip()
+    assert result.stdout == plaintext + "\n"
+    key = verify_key(hub.store, plaintext)
+    assert key is not None
+    assert key.name == "gateway"
+    assert "id:     key_" in result.stderr
+    assert "cannot show it again" in result.stderr
+
+
+def test_keys_create_output_json_is_one_object_for_scripts(runner: CliRunner, hub: Hub) -> None:
+    result = runner.invoke(
+        app,
+        ["keys", "create", "gateway", "--scope", "ingest", "--scope", "admin", "--output", "json"],
+    )
+
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert set(record) == {"id", "name", "scopes", "key"}
+    assert (record["name"], record["scopes"]) == ("gateway", ["admin", "ingest"])
+    key = verify_key(hub.store, record["key"])
+    assert key is not None
+    assert key.id == record["id"]
 
 
 def test_keys_create_refuses_an_unknown_scope(runner: CliRunner) -> None:
@@ -222,10 +258,11 @@ def test_replaying_an_unknown_dead_letter_is_a_clear_error(runner: CliRunner) ->
 def test_keys_list_shows_every_key_without_its_secret_and_revoke_stops_it(
     runner: CliRunner, hub: Hub
 ) -> None:
-    created = runner.invoke(app, ["keys", "create", "store-till", "--scope", "channel"])
-    [id_line] = [row for row in created.stdout.splitlines() if row.startswith("id:")]
-    [key_line] = [row for row in created.stdout.splitlines() if row.startswith("key:")]
-    key_id, plaintext = id_line.split()[-1], key_line.split()[-1]
+    created = runner.invoke(
+        app, ["keys", "create", "store-till", "--scope", "channel", "--output", "json"]
+    )
+    record = json.loads(created.stdout)
+    key_id, plaintext = record["id"], record["key"]
 
     listed = runner.invoke(app, ["keys", "list"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -20,6 +22,13 @@ app = typer.Typer(
 )
 
 
+class Output(StrEnum):
+    """How ``keys create`` prints the new key."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who uses the key, e.g. portability-gateway.")],
@@ -27,13 +36,40 @@ def create(
         list[str],
         typer.Option(help="ingest, channel or admin (admin implies all); repeat for several."),
     ],
+    output: Annotated[
+        Output,
+        typer.Option(
+            "--output",
+            "-o",
+            help="json: one JSON object (id, name, scopes, key) on stdout, for scripts.",
+        ),
+    ] = Output.TEXT,
 ) -> None:
-    """Create a key and print it once: it cannot be shown again."""
+    """Create a key and print it once: it cannot be shown again.
+
+    On a terminal the key is printed with its id, name and scopes. When stdout is not a
+    terminal (a pipe, ``$(…)``), stdout gets the key alone and the rest goes to stderr, so
+    ``KEY=$(relevo keys create gw --scope ingest)`` captures just the key.
+    """
     with failures(), open_hub() as hub:
         key_id, plaintext = keys.create_key(hub.store, name, scope)
-    out.print(f"id:     {key_id}\nname:   {name}\nscopes: {', '.join(sorted(set(scope)))}")
-    out.print(f"key:    {plaintext}", markup=False)
+    scopes = sorted(set(scope))
+    if output is Output.JSON:
+        record = {"id": key_id, "name": name, "scopes": scopes, "key": plaintext}
+        typer.echo(json.dumps(record))
+    elif _stdout_is_terminal():
+        out.print(f"id:     {key_id}\nname:   {name}\nscopes: {', '.join(scopes)}", markup=False)
+        out.print(f"key:    {plaintext}", markup=False)
+    else:
+        err.print(f"id:     {key_id}\nname:   {name}\nscopes: {', '.join(scopes)}", markup=False)
+        typer.echo(plaintext)
     err.print("Store the key now: relevo keeps only its hash and cannot show it again.")
+
+
+def _stdout_is_terminal() -> bool:
+    # The stream itself, not rich's guess: FORCE_COLOR must not turn a pipe into a terminal.
+    isatty = getattr(out.file, "isatty", None)
+    return bool(isatty and isatty())
 
 
 @app.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from relevo.config import DEFAULT_PROBLEM_BASE_URL
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.web import api, docs, health, payload, problems
@@ -26,11 +27,14 @@ def create_app(
     keys: KeyCache | None = None,
     key_cache_seconds: float = 30.0,
     max_body_bytes: int = payload.MAX_BODY_BYTES,
+    problem_base_url: str = DEFAULT_PROBLEM_BASE_URL,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
     ``keys`` verifies API keys; by default verified keys are remembered for
-    ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to ``max_body_bytes``.
+    ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to ``max_body_bytes``; every
+    error's ``type`` is ``problem_base_url`` followed by the problem's slug
+    (``Settings.problem_base_url``).
     """
     app = FastAPI(
         title="relevo",
@@ -44,6 +48,7 @@ def create_app(
     app.state.hub = hub
     app.state.keys = keys or KeyCache(hub.store, ttl=key_cache_seconds)
     app.state.max_body_bytes = max_body_bytes
+    app.state.problem_base_url = problem_base_url
     problems.install(app)
     app.include_router(api.router)
     app.include_router(health.router)

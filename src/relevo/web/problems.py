@@ -3,6 +3,9 @@
 Routes raise domain and service exceptions (or ``ProblemError`` for errors found at the
 edge); ``install`` registers the handlers that turn each into ``application/problem+json``
 with the HTTP status, a stable ``type`` and a ``detail`` a person can act on.
+
+A ``type`` is the app's problem base URL (``app.state.problem_base_url``, from
+``create_app``) followed by a stable slug; every slug is documented in docs/problems.md.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.services.hub import KeyInUse, NotFound, UnknownKind
 
 MEDIA_TYPE = "application/problem+json"
-#: Base of every problem ``type``; the slug after it is stable and documented.
-TYPE_BASE = "https://relevo.dev/problems/"
 
 log = logging.getLogger("relevo.web")
 
@@ -61,7 +62,7 @@ def problem(
     """A problem+json response about ``request``; extensions never override the core members."""
     body: dict[str, Any] = dict(extensions or {})
     body.update(
-        type=TYPE_BASE + slug,
+        type=request.app.state.problem_base_url + slug,
         title=title,
         status=status,
         detail=detail,
@@ -165,13 +166,14 @@ async def _unknown_control(request: Request, error: UnknownControl) -> Response:
 async def _refused(request: Request, error: ActionRefused) -> Response:
     lang = request_language(request)
     refusal = error.as_json(lang)
-    # Inputs out of bounds are unprocessable; anything else conflicts with the process's state.
-    status, slug = (422, "invalid-params") if error.code == "invalid_params" else (409, "refused")
     title = "Action refused" if lang == "en" else "Acción rechazada"
     detail = refusal["reason"]
     if refusal["problems"]:
         detail += " " + " ".join(f"{p['field']}: {p['message']}" for p in refusal["problems"])
-    return problem(request, status, slug, title, detail, {"refusal": refusal})
+    # Inputs out of bounds are unprocessable; anything else conflicts with the process's state.
+    if error.code == "invalid_params":
+        return problem(request, 422, "invalid-params", title, detail, {"refusal": refusal})
+    return problem(request, 409, "refused", title, detail, {"refusal": refusal})
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:

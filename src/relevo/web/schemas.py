@@ -153,16 +153,6 @@ class DefinitionList(BaseModel):
     items: list[dict[str, Any]]
 
 
-class Refusal(BaseModel):
-    """Why an action is refused, until when, and what to do instead (in the asked language)."""
-
-    code: str
-    reason: str
-    instead: str | None
-    until: str | None
-    problems: list[dict[str, Any]]
-
-
 class Problem(_Open):
     """An RFC 9457 problem; extensions such as ``errors`` or ``refusal`` may follow."""
 
