@@ -10,6 +10,10 @@ from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
+#: How long a running server trusts a verified API key; a revoked key works at most this long.
+DEFAULT_KEY_CACHE_SECONDS = 1.0
+#: A longer cache would let a revoked key work on for too long.
+MAX_KEY_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,16 @@ class Settings:
     memory between batches (about 8 KB each; 0 turns the cache off).
     ``RELEVO_INGEST_WRITER`` says where streamed ingest (``relevo ingest``) writes batches:
     ``process`` (a child process, the default and the fastest) or ``thread`` (for hosts
-    where a service may not start processes).
+    where a service may not start processes). ``RELEVO_KEY_CACHE_SECONDS`` is how long a
+    server trusts an API key it verified before checking it again (default 1 s; 0 checks
+    every request): it bounds how long a revoked key keeps working on a running server.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     catalog_dir: Path | None = None
     state_cache: int = DEFAULT_CAPACITY
     ingest_writer: WriterKind = "process"
+    key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +46,7 @@ class Settings:
             catalog_dir=Path(catalog) if catalog else None,
             state_cache=_count("RELEVO_STATE_CACHE", DEFAULT_CAPACITY),
             ingest_writer=_writer("RELEVO_INGEST_WRITER"),
+            key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
         )
 
 
@@ -61,4 +69,19 @@ def _count(name: str, default: int) -> int:
         value = -1
     if value < 0:
         raise ValueError(f"{name} must be a whole number of 0 or more, not {text!r}")
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_KEY_CACHE_SECONDS:
+        raise ValueError(
+            f"{name} must be a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}, not {text!r}"
+        )
     return value

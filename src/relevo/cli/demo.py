@@ -22,6 +22,7 @@ from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
 from relevo.simulate import SimClock, populate, trickle
+from relevo.web import access_log
 from relevo.web.app import create_app
 
 DEMO_DATABASE = Path("var/demo.db")
@@ -68,7 +69,13 @@ def demo(
     )
     live.start()
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(hub, key_cache_seconds=settings.key_cache_seconds),
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=access_log.log_config(),
+        )
     finally:
         stop.set()
         live.join(timeout=5)

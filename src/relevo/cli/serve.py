@@ -10,6 +10,7 @@ import uvicorn
 from relevo.bootstrap import build_hub
 from relevo.cli.common import failures
 from relevo.config import Settings
+from relevo.web import access_log
 from relevo.web.app import create_app
 
 
@@ -19,5 +20,6 @@ def serve(
 ) -> None:
     """Serve the API (docs at /docs, OpenAPI at /openapi.json)."""
     with failures():
-        app = create_app(build_hub(Settings.from_env()))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+        settings = Settings.from_env()
+        app = create_app(build_hub(settings), key_cache_seconds=settings.key_cache_seconds)
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=access_log.log_config())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from relevo.config import DEFAULT_KEY_CACHE_SECONDS
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.web import api, docs, health, payload, problems
@@ -21,7 +22,10 @@ Authenticate with an API key: `Authorization: Bearer rlv_…` or `X-API-Key: rlv
 
 
 def create_app(
-    hub: Hub, *, key_cache_seconds: float = 30.0, max_body_bytes: int = payload.MAX_BODY_BYTES
+    hub: Hub,
+    *,
+    key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
+    max_body_bytes: int = payload.MAX_BODY_BYTES,
 ) -> FastAPI:
     """The API over ``hub``.
 
