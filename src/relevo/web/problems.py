@@ -96,6 +96,17 @@ async def _edge(request: Request, error: ProblemError) -> Response:
 
 
 async def _validation(request: Request, error: RequestValidationError) -> Response:
+    unparseable = [item for item in error.errors() if item.get("type") == "json_invalid"]
+    if unparseable:
+        where = unparseable[0].get("ctx", {}).get("error", "")
+        return problem(
+            request,
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"The body is not valid JSON ({where or 'cannot be decoded'}); nothing was "
+            "applied. Send a JSON object as described in /openapi.json.",
+        )
     errors = [
         {"location": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
         for item in error.errors()
@@ -235,7 +246,27 @@ HANDLERS: dict[type[Exception], Handler] = {
 
 
 def install(app: FastAPI) -> None:
-    """Register every problem handler on ``app``."""
+    """Register every problem handler on ``app`` and document every error answer of its
+    OpenAPI document as ``application/problem+json``."""
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
     app.add_middleware(CatchUnexpected)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = as_problem_documents(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def as_problem_documents(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every 4xx/5xx answer described as a problem+json ``Problem``."""
+    reference = {"$ref": "#/components/schemas/Problem"}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                if status[:1] in ("4", "5"):
+                    answer["content"] = {MEDIA_TYPE: {"schema": dict(reference)}}
+    return document
