@@ -29,7 +29,6 @@ from rich.table import Table
 
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
-from relevo.services.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub
 from relevo.config import Settings
@@ -38,6 +37,7 @@ from relevo.domain.compiled import Compiled
 from relevo.domain.model import iso
 from relevo.services.chain import GENESIS, event_hash
 from relevo.services.hub import Hub
+from relevo.services.records import WriteBatch
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where ``run_all.py`` has each script write its figures (git-ignored).

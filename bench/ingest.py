@@ -449,8 +449,8 @@ def http_run(url: str, processes: int) -> Run | None:
     try:
         import httpx
 
-        from relevo.services.keys import create_key
         from relevo.bootstrap import app_for  # noqa: F401 - only checks it exists
+        from relevo.services.keys import create_key
     except ImportError as missing:
         console.print(f"  HTTP: not available yet ({missing})")
         return None

@@ -85,12 +85,12 @@ from _benchlib import (
     write_figures,
 )
 from relevo.adapters.db.migrate import head_revision
-from relevo.services.records import WriteBatch
 from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub, tune_runtime
 from relevo.config import Settings
 from relevo.domain.model import ProcessState
 from relevo.domain.view import build_view
+from relevo.services.records import WriteBatch
 
 #: Bump when the way the database is built changes; part of the cache key.
 BUILD_VERSION = "2"

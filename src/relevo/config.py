@@ -14,6 +14,10 @@ DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
 #: error ``type`` is this plus a slug (``urn:relevo:problem:not-found``), documented in
 #: docs/problems.md. Operators who publish those docs set their own base URL.
 DEFAULT_PROBLEM_BASE_URL = "urn:relevo:problem:"
+#: How long a running server trusts a verified API key; a revoked key works at most this long.
+DEFAULT_KEY_CACHE_SECONDS = 1.0
+#: A longer cache would let a revoked key work on for too long.
+MAX_KEY_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,9 @@ class Settings:
     memory between batches (about 8 KB each; 0 turns the cache off).
     ``RELEVO_INGEST_WRITER`` says where streamed ingest (``relevo ingest``) writes batches:
     ``process`` (a child process, the default and the fastest) or ``thread`` (for hosts
-    where a service may not start processes).
+    where a service may not start processes). ``RELEVO_KEY_CACHE_SECONDS`` is how long a
+    server trusts an API key it verified before checking it again (default 1 s; 0 checks
+    every request): it bounds how long a revoked key keeps working on a running server.
     ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
     9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
     ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
@@ -37,6 +43,7 @@ class Settings:
     state_cache: int = DEFAULT_CAPACITY
     ingest_writer: WriterKind = "process"
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
+    key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,6 +56,7 @@ class Settings:
             ingest_writer=_writer("RELEVO_INGEST_WRITER"),
             problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
             or DEFAULT_PROBLEM_BASE_URL,
+            key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
         )
 
 
@@ -71,4 +79,19 @@ def _count(name: str, default: int) -> int:
         value = -1
     if value < 0:
         raise ValueError(f"{name} must be a whole number of 0 or more, not {text!r}")
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_KEY_CACHE_SECONDS:
+        raise ValueError(
+            f"{name} must be a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}, not {text!r}"
+        )
     return value

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from relevo.services.keys import create_key, revoke_key
+import pytest
+
+from relevo.config import Settings
+from relevo.services.keys import KeyCache, create_key, revoke_key
 
 from .builders import Api, accepted_by_nc, assert_problem
 
@@ -72,3 +75,41 @@ def test_health_needs_no_key_and_readiness_checks_the_database(api: Api) -> None
     ready = api.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize("parameter", ["api_key", "apikey", "access_token", "key"])
+def test_a_key_in_the_query_string_is_refused_even_with_a_good_header(
+    api: Api, parameter: str
+) -> None:
+    plaintext = api.keys["channel"]
+
+    response = api.client.get(
+        "/v1/processes", params={parameter: plaintext}, headers=api.headers("channel")
+    )
+
+    body = assert_problem(response, 400, "api-key-in-url")
+    assert body["parameter"] == parameter
+    assert "Authorization" in body["detail"]
+    assert plaintext not in response.text  # the answer never echoes the key
+
+
+def test_a_correlation_key_filter_is_not_mistaken_for_an_api_key(api: Api) -> None:
+    response = api.client.get(
+        "/v1/processes", params={"key": "msisdn:612345678"}, headers=api.headers("channel")
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_revoked_key_is_refused_within_the_configured_cache_time(api: Api) -> None:
+    key_id, plaintext = create_key(api.hub.store, "short-lived", ["channel"])
+    now = [0.0]
+    cache = KeyCache(api.hub.store, ttl=Settings().key_cache_seconds, monotonic=lambda: now[0])
+    api.client.app.state.keys = cache  # type: ignore[attr-defined]
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert api.client.get("/v1/processes", headers=headers).status_code == 200
+
+    revoke_key(api.hub.store, key_id)
+    now[0] += 1.01
+
+    assert_problem(api.client.get("/v1/processes", headers=headers), 401, "invalid-api-key")

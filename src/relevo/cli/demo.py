@@ -20,6 +20,7 @@ from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
 from relevo.simulate import SimClock, SimulationOptions, populate, trickle
+from relevo.web import access_log
 
 DEMO_DATABASE = Path("var/demo.db")
 KEY_FILE = Path("var/demo-key.txt")
@@ -66,7 +67,13 @@ def demo(
     )
     live.start()
     try:
-        uvicorn.run(app_for(hub), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            app_for(hub, settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=access_log.log_config(),
+        )
     finally:
         stop.set()
         live.join(timeout=5)

@@ -13,6 +13,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from relevo.cli.common import err, failures, minute, open_hub, out
+from relevo.config import Settings
 from relevo.services import keys
 
 app = typer.Typer(
@@ -101,10 +102,14 @@ def list_command() -> None:
 
 @app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
-    """Revoke a key; running servers stop accepting it within their key cache time (30 s)."""
+    """Revoke a key; running servers refuse it within RELEVO_KEY_CACHE_SECONDS (default 1 s)."""
     with failures(), open_hub() as hub:
         try:
             keys.revoke_key(hub.store, key_id)
         except LookupError as error:
             raise LookupError(f"{error}; 'relevo keys list' shows every key's id") from None
-    out.print(f"Revoked {key_id}.")
+    seconds = Settings.from_env().key_cache_seconds
+    out.print(
+        f"Revoked {key_id}. Running servers refuse it within {seconds:g} s "
+        "(their RELEVO_KEY_CACHE_SECONDS)."
+    )

@@ -10,6 +10,7 @@ import uvicorn
 from relevo.bootstrap import build_app, tune_runtime
 from relevo.cli.common import failures
 from relevo.config import Settings
+from relevo.web import access_log
 
 
 def serve(
@@ -20,4 +21,4 @@ def serve(
     tune_runtime()
     with failures():
         app = build_app(Settings.from_env())
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=access_log.log_config())

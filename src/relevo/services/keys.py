@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,7 @@ ADMIN = "admin"
 SCOPES = (INGEST, CHANNEL, ADMIN)
 
 _MARK = "rlv"
+_SHAPE = re.compile(r"\brlv_[0-9a-f]{8}_\S")
 
 
 class InvalidScope(ValueError):
@@ -58,6 +60,11 @@ def check_scopes(scopes: Iterable[str]) -> frozenset[str]:
     if not wanted:
         raise InvalidScope(f"a key needs at least one scope: {', '.join(SCOPES)}")
     return wanted
+
+
+def looks_like_key(text: str) -> bool:
+    """True when ``text`` holds something shaped like an API key (``rlv_<prefix>_…``)."""
+    return _SHAPE.search(text) is not None
 
 
 def create_key(
@@ -116,17 +123,19 @@ def list_keys(store: Store) -> list[ApiKeyRow]:
 
 
 class KeyCache:
-    """Remembers verifications for ``ttl`` seconds so that ingest does not pay a database
-    lookup per request.
+    """Remembers verifications for ``ttl`` seconds so that a busy client does not cost a
+    database lookup per request.
 
-    A revoked key keeps working until its cached verification expires (at most ``ttl``).
+    A key revoked elsewhere (another process, ``relevo keys revoke``) keeps working here
+    until its cached verification expires: at most ``ttl`` (1 s by default,
+    ``RELEVO_KEY_CACHE_SECONDS``). ``ttl`` 0 checks every request.
     """
 
     def __init__(
         self,
         store: Store,
         *,
-        ttl: float = 30.0,
+        ttl: float = 1.0,
         max_entries: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

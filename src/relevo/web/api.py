@@ -42,7 +42,7 @@ Lang = Annotated[Language | None, Query(description="es or en; default Accept-La
 
 def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        400: "Malformed request",
+        400: "Malformed request: the body is not valid JSON, or not what the route takes",
         401: "Missing or wrong API key",
         403: "The API key lacks the scope",
         404: "Not found",
@@ -131,7 +131,7 @@ async def post_events(request: Request, key: IngestKey) -> Response:
     summary="Start a process",
     status_code=201,
     response_model=None,
-    responses={201: {"model": StatusView}, **_doc(401, 403, 409, 422)},
+    responses={201: {"model": StatusView}, **_doc(400, 401, 403, 409, 422)},
 )
 def start_process(
     body: StartProcess, key: ChannelKey, request: Request, response: Response
@@ -216,7 +216,7 @@ def get_process(
     tags=["processes"],
     summary="Use a control (postpone, cancel, …)",
     response_model=None,
-    responses={200: {"model": StatusView}, **_doc(401, 403, 404, 409, 422)},
+    responses={200: {"model": StatusView}, **_doc(400, 401, 403, 404, 409, 422)},
 )
 def act(
     process_id: ProcessId,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from relevo.config import DEFAULT_PROBLEM_BASE_URL
+from relevo.config import DEFAULT_KEY_CACHE_SECONDS, DEFAULT_PROBLEM_BASE_URL
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.web import api, docs, health, payload, problems
@@ -25,7 +25,7 @@ def create_app(
     hub: Hub,
     *,
     keys: KeyCache | None = None,
-    key_cache_seconds: float = 30.0,
+    key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
     max_body_bytes: int = payload.MAX_BODY_BYTES,
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL,
 ) -> FastAPI:

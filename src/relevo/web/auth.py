@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from relevo.services.keys import ApiKey, KeyCache
+from relevo.services.keys import ApiKey, KeyCache, looks_like_key
 from relevo.web.problems import ProblemError
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer rlv_…")
@@ -30,12 +30,37 @@ def _cache(request: Request) -> KeyCache:
     return cache
 
 
+#: Query parameters that clients commonly (and wrongly) use to send a key in the URL.
+_KEY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "access_token", "token"})
+
+
+def _key_in_query(request: Request) -> str | None:
+    """The name of a query parameter that carries an API key, if any."""
+    for name, value in request.query_params.multi_items():
+        if name.lower() in _KEY_PARAMETERS or looks_like_key(value):
+            return name
+    return None
+
+
 def current_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> ApiKey:
-    """The verified key of this request; raises a 401 problem if it is missing or wrong."""
+    """The verified key of this request; raises a 401 problem if it is missing or wrong,
+    and a 400 problem if a key travels in the URL (URLs are logged and shared)."""
+    parameter = _key_in_query(request)
+    if parameter is not None:
+        raise ProblemError(
+            400,
+            "api-key-in-url",
+            "API key in the URL",
+            f"The query parameter {parameter!r} carries an API key. URLs are written to logs "
+            "and kept in histories, so a key there is refused: send it in the "
+            "'Authorization: Bearer rlv_…' or 'X-API-Key' header instead, and consider the key "
+            "exposed (ask an administrator to revoke it and create a new one).",
+            extensions={"parameter": parameter},
+        )
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise ProblemError(401, "missing-api-key", "API key required", _HOW, headers=_CHALLENGE)

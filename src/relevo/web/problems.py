@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.services.hub import KeyInUse, NotFound, UnknownKind
@@ -96,6 +97,17 @@ async def _edge(request: Request, error: ProblemError) -> Response:
 
 
 async def _validation(request: Request, error: RequestValidationError) -> Response:
+    unparseable = [item for item in error.errors() if item.get("type") == "json_invalid"]
+    if unparseable:
+        where = unparseable[0].get("ctx", {}).get("error", "")
+        return problem(
+            request,
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"The body is not valid JSON ({where or 'cannot be decoded'}); nothing was "
+            "applied. Send a JSON object as described in /openapi.json.",
+        )
     errors = [
         {"location": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
         for item in error.errors()
@@ -176,16 +188,50 @@ async def _refused(request: Request, error: ActionRefused) -> Response:
     return problem(request, 409, "refused", title, detail, {"refusal": refusal})
 
 
-async def _unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem(
-        request,
-        500,
-        "internal-error",
-        "Internal error",
-        "Something failed on our side and it is logged; if it keeps failing, "
-        "tell the people who run this service the time of the request.",
-    )
+class CatchUnexpected:
+    """ASGI middleware answering any unhandled error with a 500 problem.
+
+    Starlette's own last-resort handler re-raises after answering, and the server then
+    closes the connection: a client keeping connections alive would see its next request
+    reset. This middleware answers and swallows the error (it is logged with its traceback),
+    so the connection stays usable. An error after the answer has started cannot be answered
+    any more and goes on up.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; turn an unhandled error before the answer starts into a 500 problem."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:
+            if started:
+                raise
+            request = Request(scope)
+            log.exception(
+                "unhandled error on %s %s", request.method, request.url.path, exc_info=error
+            )
+            response = problem(
+                request,
+                500,
+                "internal-error",
+                "Internal error",
+                "Something failed on our side and it is logged; if it keeps failing, "
+                "tell the people who run this service the time of the request.",
+            )
+            await response(scope, receive, send)
 
 
 HANDLERS: dict[type[Exception], Handler] = {
@@ -198,11 +244,31 @@ HANDLERS: dict[type[Exception], Handler] = {
     KeyInUse: _key_in_use,
     UnknownControl: _unknown_control,
     ActionRefused: _refused,
-    Exception: _unexpected,
 }
 
 
 def install(app: FastAPI) -> None:
-    """Register every problem handler on ``app``."""
+    """Register every problem handler on ``app`` and document every error answer of its
+    OpenAPI document as ``application/problem+json``."""
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
+    app.add_middleware(CatchUnexpected)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = as_problem_documents(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def as_problem_documents(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every 4xx/5xx answer described as a problem+json ``Problem``."""
+    reference = {"$ref": "#/components/schemas/Problem"}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                if status[:1] in ("4", "5"):
+                    answer["content"] = {MEDIA_TYPE: {"schema": dict(reference)}}
+    return document
