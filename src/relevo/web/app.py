@@ -48,8 +48,7 @@ def create_app(
     app.state.hub = hub
     app.state.keys = keys or KeyCache(hub.store, ttl=key_cache_seconds)
     app.state.max_body_bytes = max_body_bytes
-    app.state.problem_base_url = problem_base_url
-    problems.install(app)
+    problems.install(app, problem_base_url)
     app.include_router(api.router)
     app.include_router(health.router)
     docs.install(app)

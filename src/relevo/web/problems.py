@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from relevo.config import DEFAULT_PROBLEM_BASE_URL
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.services.hub import KeyInUse, NotFound, UnknownKind
 
@@ -247,9 +248,11 @@ HANDLERS: dict[type[Exception], Handler] = {
 }
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, base_url: str = DEFAULT_PROBLEM_BASE_URL) -> None:
     """Register every problem handler on ``app`` and document every error answer of its
-    OpenAPI document as ``application/problem+json``."""
+    OpenAPI document as ``application/problem+json``; each problem's ``type`` is
+    ``base_url`` followed by its slug."""
+    app.state.problem_base_url = base_url
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
     app.add_middleware(CatchUnexpected)
