@@ -14,6 +14,7 @@ batches one by one. The design, its invariants and what is safe to change are in
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -106,16 +107,9 @@ def ingest_stream(
         for items in source:
             yield ingestor.ingest(items)
         return
-    stream = _Stream(ingestor, WRITERS[writer](ingestor.store), report or StreamReport())
-    yield from _pipelined(stream, _chain(first, second, source))
-
-
-def _chain(
-    first: Sequence[Inbound], second: Sequence[Inbound], rest: Iterator[Sequence[Inbound]]
-) -> Iterator[Sequence[Inbound]]:
-    yield first
-    yield second
-    yield from rest
+    counts = report if report is not None else StreamReport()
+    stream = _Stream(ingestor, WRITERS[writer](ingestor.store), counts)
+    yield from _pipelined(stream, itertools.chain((first, second), source))
 
 
 @dataclass
@@ -284,21 +278,24 @@ def _plan(
         seen |= earlier.received
         ahead.update(earlier.versions)
     correlation = _with_missed_keys(ingestor, items, reads.correlation, missed)
-    targets = set() if correlation is None else {p for p in correlation.targets if p is not None}
-    # The version a batch in flight (or landed since the read) gives each process.
-    in_flight = {pid: ahead[pid] for pid in targets if pid in ahead}
-    states = None if correlation is None else _states(ingestor, targets, reads, in_flight)
-    if correlation is None or states is None:
+    if correlation is None:
         report.waited += 1
         return None
-    keys_overlaid = correlation is not reads.correlation
+    targets = {pid for pid in correlation.targets if pid is not None}
+    # The version a batch in flight (or landed since the read) gives each process.
+    in_flight = {pid: ahead[pid] for pid in targets if pid in ahead}
+    states = _states(ingestor, targets, reads, in_flight)
+    if states is None:
+        report.waited += 1
+        return None
     if (
-        keys_overlaid
+        correlation is not reads.correlation
         or any(reads.versions.get(pid) != version for pid, version in in_flight.items())
         or any((i.source, i.id) in seen and (i.source, i.id) not in reads.seen for i in items)
     ):
+        # Proof the snapshot was read before a batch it depends on had committed.
         report.overlaid += 1
-        report.keys_overlaid += keys_overlaid
+        report.keys_overlaid += correlation is not reads.correlation
     results, batch = ingestor.decide_batch(
         items,
         now,
