@@ -3,6 +3,8 @@ what went wrong comes back to the process that decided it."""
 
 from __future__ import annotations
 
+import pickle
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,10 +15,13 @@ from relevo.adapters.db.batch_writer import (
     Skipped,
     StaleCorrelation,
     ThreadWriter,
-    WriteJob,
     WriterFailed,
+    answer_for,
+    raise_for,
 )
 from relevo.adapters.db.store import SqlStore, render
+from relevo.adapters.db.writer_protocol import COMMIT_DELAY_VARIABLE
+from relevo.services.batch_writing import WriteJob
 from relevo.services.records import ConcurrencyConflict, KeyConflict, WriteBatch
 
 from .builders import event_entry, make_state, moment, start_batch
@@ -137,3 +142,41 @@ def test_close_waits_for_the_job_in_flight(store: SqlStore) -> None:
     writer.close()
     assert versions(store, "p-1") == {"p-1": 1}
     assert writer._process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Skipped("an earlier batch was not written"),
+        StaleCorrelation("a key changed hands"),
+        ConcurrencyConflict("version 2 of p-1 is already stored"),
+        KeyConflict(("mobile_port_in", "msisdn", "600"), "p-1"),
+        KeyConflict(("mobile_port_in", "msisdn", "600")),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_every_refusal_crosses_the_pipe_as_it_was_raised(error: Exception) -> None:
+    answer = pickle.loads(pickle.dumps(answer_for(error)))
+    with pytest.raises(type(error)) as raised:
+        raise_for(answer)
+    assert str(raised.value) == str(error)
+    if isinstance(error, KeyConflict):
+        assert isinstance(raised.value, KeyConflict)
+        assert (raised.value.key, raised.value.holder) == (error.key, error.holder)
+
+
+def test_the_test_commit_delay_reaches_the_child(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(COMMIT_DELAY_VARIABLE, "0.3")
+    writer = ProcessWriter(store)
+    try:
+        writer.launch(WriteJob(render(start_batch("p-1")), [], {}))
+        writer.land()  # the child is up
+        started = time.perf_counter()
+        writer.launch(WriteJob(render(start_batch("p-2")), [], {}))
+        writer.land()
+        assert time.perf_counter() - started >= 0.3
+    finally:
+        writer.close()
+    assert versions(store, "p-1", "p-2") == {"p-1": 1, "p-2": 1}

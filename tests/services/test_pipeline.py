@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -11,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from relevo.adapters.db.batch_writer import WriteJob
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.migrate import upgrade
 from relevo.adapters.db.store import SqlStore, UnitOfWork
+from relevo.adapters.db.writer_protocol import COMMIT_DELAY_VARIABLE, WriteJob
 from relevo.adapters.db.writes import RenderedBatch
 from relevo.services import pipeline
 from relevo.services.catalog import Catalog
@@ -114,13 +113,16 @@ def run_both(
     catalog: Catalog,
     writer: pipeline.WriterKind,
     arm: Callable[[], None] = lambda: None,
-) -> None:
+) -> pipeline.StreamReport:
+    """Feed ``batches()`` through a stream on ``store`` and one by one on ``other``; both
+    must end alike. The stream's report says which paths it took."""
     streamed = Hub(store, catalog, lambda: MONDAY, stream_writer=writer)
     sequential = Hub(other, catalog, lambda: MONDAY)
     start_all(streamed)
     start_all(sequential)
     arm()
-    got = list(streamed.ingest_stream(batches()))
+    report = pipeline.StreamReport()
+    got = list(pipeline.ingest_stream(streamed.ingestor, batches(), writer, report))
     want = [sequential.ingest(batch) for batch in batches()]
     assert [len(b) for b in got] == [len(b) for b in batches()]
     assert summary(store, got) == summary(other, want)
@@ -128,6 +130,7 @@ def run_both(
         with hub.store.unit_of_work(read_only=True) as uow:
             ids = [s.id for s in uow.find_processes(kind="mobile_port_in", limit=1000)]
         assert all(hub.timeline(pid)["chain_valid"] for pid in ids)
+    return report
 
 
 def on_writer_thread() -> bool:
@@ -142,31 +145,18 @@ def test_a_stream_ends_exactly_as_batches_fed_one_by_one(
     monkeypatch: pytest.MonkeyPatch,
     writer: pipeline.WriterKind,
 ) -> None:
-    land = pipeline._land
-    landed: list[bool] = []
-
-    def counting_land(*args: Any) -> bool:
-        written = land(*args)
-        landed.append(written)
-        return written
-
-    monkeypatch.setattr(pipeline, "_land", counting_land)
-    commit = UnitOfWork.commit
-
-    def slow_commit(self: UnitOfWork) -> None:
-        # The next batch's snapshot must be taken before this commit lands, as it would be
-        # under load; a fast commit could land first and leave nothing to decide again.
-        if on_writer_thread():
-            time.sleep(0.02)
-        commit(self)
-
-    monkeypatch.setattr(UnitOfWork, "commit", slow_commit)
-    run_both(store, other_store, catalog, writer)
-    # Every batch of this stream depends on the one before: the batch in flight adds the
-    # key that correlates the next one's messages, or releases the keys a late message
-    # names. Laid over the snapshot, they let every batch be written as planned.
-    assert landed
-    assert all(landed)
+    # Every writer, the child process too, holds each commit back: the next batch is
+    # planned on a snapshot taken before the batch it depends on is committed.
+    monkeypatch.setenv(COMMIT_DELAY_VARIABLE, "0.05")
+    report = run_both(store, other_store, catalog, writer)
+    # The race happened: batches were planned on snapshots that lacked a batch still
+    # uncommitted, its new versions and the keys it gave laid over them...
+    assert report.overlaid > len(batches()) // 2
+    assert report.keys_overlaid > 0
+    # ...and every batch of this stream, though each depends on the one before, was
+    # written as planned.
+    assert report.launched == len(batches())
+    assert (report.waited, report.refused) == (0, 0)
 
 
 def test_a_batch_that_clashes_in_flight_is_decided_again(
@@ -188,9 +178,13 @@ def test_a_batch_that_clashes_in_flight_is_decided_again(
         nonlocal armed
         armed = True
 
+    monkeypatch.setenv(COMMIT_DELAY_VARIABLE, "0.02")
     monkeypatch.setattr(UnitOfWork, "save", clashing_now_and_then)
-    run_both(store, other_store, catalog, "thread", arm)
+    report = run_both(store, other_store, catalog, "thread", arm)
     assert calls > 6
+    # Batches in flight were refused and decided again from the store.
+    assert report.refused >= calls // 3
+    assert report.overlaid > 0
 
 
 @pytest.mark.parametrize("second_write_fails", [False, True], ids=["lands", "clashes"])

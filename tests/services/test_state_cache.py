@@ -73,6 +73,52 @@ def test_capacity_zero_turns_the_cache_off_and_negative_is_refused() -> None:
         StateCache(-1)
 
 
+# -- states in flight (a streamed batch written but not yet committed) ---------------------
+
+
+def test_a_state_in_flight_goes_only_to_the_batches_planned_on_top_of_it() -> None:
+    cache = StateCache(10)
+    cache.give_back([state("p-1", 3)])
+    uncommitted = state("p-1", 4)
+    cache.hold_in_flight([uncommitted])
+    # Not a stored state: a plain take misses it, even at its version, and leaves it.
+    assert cache.take({"p-1": 4}) == {}
+    cache.give_back([state("p-1", 4)])  # say, another writer committed version 4
+    assert cache.peek("p-1") is uncommitted
+    assert cache.take_in_flight({"p-1": 4}) == {"p-1": uncommitted}
+    assert len(cache) == 0
+
+
+def test_taking_states_in_flight_is_all_or_nothing() -> None:
+    cache = StateCache(10)
+    cache.hold_in_flight([state("p-1", 4), state("p-2", 2)])
+    assert cache.take_in_flight({"p-1": 4, "p-2": 3}) is None
+    assert cache.take_in_flight({"p-1": 4, "p-3": 1}) is None
+    assert len(cache) == 2
+
+
+def test_once_its_batch_commits_a_state_in_flight_is_a_stored_one() -> None:
+    cache = StateCache(10)
+    cache.hold_in_flight([state("p-1", 4)])
+    # The next batch advances it in place and launches before the first one lands.
+    [(_, taken)] = cache.take_in_flight({"p-1": 4}).items()  # type: ignore[union-attr]
+    taken.version = 5
+    cache.hold_in_flight([taken])
+    cache.committed({"p-1": 4})
+    assert cache.take({"p-1": 5}) == {}  # still the second batch's, in flight
+    cache.committed({"p-1": 5})
+    assert cache.take({"p-1": 5}) == {"p-1": taken}
+
+
+def test_a_batch_not_written_leaves_nothing_in_flight_behind() -> None:
+    cache = StateCache(10)
+    cache.hold_in_flight([state("p-1", 4), state("p-2", 2)])
+    cache.not_written(["p-1", "p-2"])
+    assert len(cache) == 0
+    cache.give_back([state("p-1", 3)])
+    assert cache.take({"p-1": 3}) != {}
+
+
 # -- the cache inside ingest, against the real store -------------------------------------
 
 

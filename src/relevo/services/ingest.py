@@ -115,7 +115,6 @@ class Ingestor:
                 try:
                     results, states = self._attempt(uow, items, excluded, key_owner, keep_rejected)
                     uow.commit()
-                    # Only now are these states what the store holds.
                     self.states.give_back(states.values())
                     return results
                 except ConcurrencyConflict:
@@ -140,7 +139,6 @@ class Ingestor:
         seen = uow.inbox_seen((item.source, item.id) for item in items)
         targets = self.correlator.resolve(uow, items).targets
         states = self.load_states(uow, {pid for pid in targets if pid is not None})
-        assert states is not None  # nothing is in flight here
         results, batch = self.decide_batch(
             items, now, seen, targets, states, excluded, key_owner, keep_rejected
         )
@@ -224,32 +222,18 @@ class Ingestor:
             batch.dead_letters.extend(items.refused)
         return results, batch
 
-    def load_states(
-        self, uow: UnitOfWork, ids: set[str], ahead: Mapping[str, int] | None = None
-    ) -> dict[str, ProcessState] | None:
+    def load_states(self, uow: UnitOfWork, ids: set[str]) -> dict[str, ProcessState]:
         """The current states of ``ids`` (unknown ids absent): cached where the stored
-        version confirms the entry, read from the store otherwise.
-
-        ``ahead`` gives versions newer than the store's (a batch still being written); such
-        a state can only come from the cache, and ``None`` says it was not there.
-        """
+        version confirms the entry, read from the store otherwise."""
         if not self.states.enabled:
             return uow.load_states(ids)
-        return self.states_at(uow, uow.process_versions(ids), ahead)
+        return self.states_at(uow, uow.process_versions(ids))
 
-    def states_at(
-        self, uow: UnitOfWork, versions: Mapping[str, int], ahead: Mapping[str, int] | None = None
-    ) -> dict[str, ProcessState] | None:
+    def states_at(self, uow: UnitOfWork, versions: Mapping[str, int]) -> dict[str, ProcessState]:
         """The states of the processes in ``versions`` (their stored versions, as read):
-        cached where the version confirms the entry, read through ``uow`` otherwise.
-        ``ahead`` as for ``load_states``."""
-        versions = dict(versions)
-        if ahead:
-            versions.update((pid, ahead[pid]) for pid in versions.keys() & ahead.keys())
+        cached where the version confirms the entry, read through ``uow`` otherwise."""
         states = self.states.take(versions)
         missing = [pid for pid in versions if pid not in states]
-        if ahead and any(pid in ahead for pid in missing):
-            return None  # evicted while its newer version is still being written
         if missing:
             states.update(uow.load_states(missing))
         return states

@@ -1,35 +1,21 @@
-"""Pipelined ingest: the next batches are decided while the previous ones are written.
+"""Streamed ingest: the next batches are decided while the previous ones are written.
 
-A batch spends a good part of its time writing rows and committing. For a stream of
-batches (a file, a simulator, a back-end replaying its backlog) a writer (a child process
-by default, see ``Store.batch_writer``) writes and commits batches while this
-process decides the next ones on top of them, with up to ``DEPTH`` batches in flight:
-
-1. **Plan** the next batch on what the store said when its reads began (on PostgreSQL they
-   are read on a thread while the batch before is decided, since they mostly wait on the
-   server). That snapshot may lack every batch not yet landed when the reads began, so
-   their effects are laid over it: their messages count as received, their states come
-   from the state cache at the versions they give them, and a key they gave to a process
-   names it. A snapshot taken before a batch was written directly (after a failure) is
-   read again; one that cannot tell whom a key names now (a batch in flight gave it to a
-   second holder) makes the batch wait for those in flight and be decided from the store.
-2. **Land** the oldest batch in flight when the pipeline is full: wait for its commit.
-3. **Launch** the planned batch: hand its rows to the writer, which first checks, in the
-   write transaction, what the snapshot could not know: every correlation key the batch
-   looked up must still have the same holders (a batch before it may have added or
-   released one).
-
-Whatever else could differ is guarded by the store's constraints: a message received
-meanwhile clashes in the inbox, a process changed meanwhile clashes on its next version.
-On any clash or failed check the batch is decided again from the store, synchronously,
-exactly as ``Ingestor.ingest`` would; so are the batches planned on top of it, which the
-writer skips. Each batch is one transaction, and the results are the same as feeding the
-batches one by one.
+For a stream of batches (a file, a simulator, a back-end replaying its backlog) a writer
+(``Store.batch_writer``; the SQL one is ``relevo.adapters.db.batch_writer``) writes and
+commits batches while this process decides the next ones on top of them, with up to
+``DEPTH`` batches in flight. Each batch is **planned** on a snapshot of the store with the
+batches it may lack laid over it, **launched** to the writer (which checks its correlation
+keys again in the transaction), and **landed** when the pipeline is full; a batch the writer
+refuses is decided again from the store, with every batch planned on top of it. The results
+are those of feeding the batches one by one. The design, its invariants and what is safe to
+change are in ``docs/streamed-ingest.md``; who owns a process state, in
+``relevo.services.state_cache``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +31,24 @@ __all__ = ["DEPTH", "WriterKind", "ingest_stream"]
 
 #: Batches in flight at most: one being written, one waiting in the writer's queue.
 DEPTH = 2
+
+
+@dataclass
+class StreamReport:
+    """What a pipelined stream did, counted as it went (all zero when it fell back to one
+    batch at a time). Tests read it to prove which path a stream took."""
+
+    #: Batches handed to the writer.
+    launched: int = 0
+    #: Batches planned on a snapshot that lacked an earlier batch still uncommitted when it
+    #: was read, whose effects (received messages, versions, keys) were laid over it.
+    overlaid: int = 0
+    #: Of those, batches whose correlation came from keys given or released in flight.
+    keys_overlaid: int = 0
+    #: Batches the snapshot could not plan, decided from the store once nothing was in flight.
+    waited: int = 0
+    #: Batches the writer did not write (a clash, a stale key, skipped behind one).
+    refused: int = 0
 
 
 @dataclass
@@ -68,15 +72,19 @@ class _Planned:
 
 
 def ingest_stream(
-    ingestor: Ingestor, batches: Iterable[Sequence[Inbound]], writer: WriterKind = "process"
+    ingestor: Ingestor,
+    batches: Iterable[Sequence[Inbound]],
+    writer: WriterKind = "process",
+    report: StreamReport | None = None,
 ) -> Iterator[list[IngestResult]]:
     """Apply ``batches`` in order, each in its own transaction, yielding each batch's
     results (as ``Ingestor.ingest`` would give them) once it is committed.
 
     ``writer`` says where batches are written (see ``Store.batch_writer``). A batch may
-    be an ``InboundBatch``: its refused items are written with it.
-    Falls back to one batch at a time for a single batch, when the state cache is off, or
-    when the database is an in-memory SQLite one (a single connection).
+    be an ``InboundBatch``: its refused items are written with it. ``report``, when given,
+    counts what the stream did. Falls back to one batch at a time for a single batch, when
+    the state cache is off, or when the database is an in-memory SQLite one (a single
+    connection).
     """
     if writer not in get_args(WriterKind):
         kinds = ", ".join(get_args(WriterKind))
@@ -94,49 +102,43 @@ def ingest_stream(
         for items in source:
             yield ingestor.ingest(items)
         return
-    yield from _pipelined(
-        ingestor, _chain(first, second, source), ingestor.store.batch_writer(writer)
-    )
-
-
-def _chain(
-    first: Sequence[Inbound], second: Sequence[Inbound], rest: Iterator[Sequence[Inbound]]
-) -> Iterator[Sequence[Inbound]]:
-    yield first
-    yield second
-    yield from rest
+    counts = report if report is not None else StreamReport()
+    stream = _Stream(ingestor, ingestor.store.batch_writer(writer), counts)
+    yield from _pipelined(stream, itertools.chain((first, second), source))
 
 
 @dataclass
 class _Reads:
     """What the store said about a batch before it was decided, and what it may have
     missed: every batch not yet landed when the reading began (``since`` is the sequence
-    number of the first of them), unless a batch was written directly since (``redone``)."""
+    number of the first of them), unless a batch was written directly since (the count
+    of direct writes was then above ``direct_writes``)."""
 
     seen: set[tuple[str, str]]
     correlation: Correlation
     versions: dict[str, int]
     since: int
-    redone: int
+    direct_writes: int
 
 
 class _Stream:
     """The bookkeeping of one pipelined stream: batches in flight, the recent batches a
     read may have missed, and the reads prefetched for the next batch."""
 
-    def __init__(self, ingestor: Ingestor, writer: BatchWriter, prefetch: bool) -> None:
+    def __init__(self, ingestor: Ingestor, writer: BatchWriter, report: StreamReport) -> None:
         self.ingestor = ingestor
         self.writer = writer
+        self.report = report
         self.flying: deque[_Planned] = deque()
         #: Batches launched (and not failed), by sequence number, while a read may lack them.
         self.recent: deque[tuple[int, _Planned]] = deque()
         self.launched = 0
         self.landed = 0
-        self.redone = 0  # how many times batches were written directly, outside the writer
+        self.direct_writes = 0
         self.epoch = 0
         self._reader = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-reader")
-            if prefetch
+            if ingestor.store.reads_wait_on_a_server
             else None
         )
 
@@ -144,36 +146,36 @@ class _Stream:
         """What ``items`` need from the store, as a call that returns it: read now on the
         reader thread when prefetching, else read when called."""
         if self._reader is None:
-            return lambda: _read(self.ingestor, items, self.landed, self.redone)
-        return self._reader.submit(_read, self.ingestor, items, self.landed, self.redone).result
+            return lambda: _read(self.ingestor, items, self.landed, self.direct_writes)
+        return self._reader.submit(
+            _read, self.ingestor, items, self.landed, self.direct_writes
+        ).result
 
     def fresh(self, reads: _Reads, items: Sequence[Inbound]) -> _Reads:
         """``reads``, or new ones when batches were written directly since they began."""
-        if reads.redone == self.redone:
+        if reads.direct_writes == self.direct_writes:
             return reads
-        return _read(self.ingestor, items, self.landed, self.redone)
+        return _read(self.ingestor, items, self.landed, self.direct_writes)
 
     def missed_by(self, reads: _Reads) -> list[_Planned]:
         """The batches ``reads`` may not show, oldest first."""
         return [planned for seq, planned in self.recent if seq >= reads.since]
 
     def launch(self, planned: _Planned) -> None:
-        """Hand ``planned`` to the writer and count it in flight."""
+        """Hand ``planned`` to the writer; its states are in flight until it lands."""
         self.writer.launch(planned.job)
-        # The next batches are planned before this one commits: they find these states in
-        # the cache. Should the write fail, they leave the cache and every batch planned on
-        # top of them starts over.
-        self.ingestor.states.give_back(planned.states.values())
+        self.ingestor.states.hold_in_flight(planned.states.values())
         self.flying.append(planned)
         self.recent.append((self.launched, planned))
         self.launched += 1
+        self.report.launched += 1
         while len(self.recent) > DEPTH + 2:
             self.recent.popleft()
 
     def ingest_directly(self, items: Sequence[Inbound]) -> list[IngestResult]:
         """Decide and write ``items`` here, from the store (no batch may be in flight);
         every read begun before is stale from now on."""
-        self.redone += 1
+        self.direct_writes += 1
         return self.ingestor.ingest(items)
 
     def land_oldest(self) -> Generator[list[IngestResult], None, bool]:
@@ -191,6 +193,7 @@ class _Stream:
             self.landed += 1
             _land(self.ingestor, self.writer, later)
             redo.append(later.items)
+        self.report.refused += len(redo)
         self.recent.clear()  # nothing in flight, and what failed was never written
         self.epoch += 1
         for items in redo:
@@ -209,9 +212,9 @@ class _Stream:
 
 
 def _pipelined(
-    ingestor: Ingestor, batches: Iterator[Sequence[Inbound]], writer: BatchWriter
+    stream: _Stream, batches: Iterator[Sequence[Inbound]]
 ) -> Iterator[list[IngestResult]]:
-    stream = _Stream(ingestor, writer, prefetch=ingestor.store.reads_wait_on_a_server)
+    ingestor, report = stream.ingestor, stream.report
     try:
         items = next(batches, None)
         reading = stream.read(items) if items is not None else None
@@ -225,7 +228,7 @@ def _pipelined(
             # The next batch's reads overlap this one's deciding.
             reading = stream.read(following) if following is not None else None
             reads = stream.fresh(reads, items)
-            planned = _plan(ingestor, items, reads, stream.missed_by(reads), stream.epoch)
+            planned = _plan(ingestor, items, reads, stream.missed_by(reads), stream.epoch, report)
             while stream.flying and (len(stream.flying) >= DEPTH or planned is None):
                 if (yield from stream.land_oldest()):
                     planned = None  # decided on top of a write that did not happen
@@ -242,14 +245,14 @@ def _pipelined(
         stream.close()
 
 
-def _read(ingestor: Ingestor, items: Sequence[Inbound], since: int, redone: int) -> _Reads:
+def _read(ingestor: Ingestor, items: Sequence[Inbound], since: int, direct_writes: int) -> _Reads:
     """Read what deciding ``items`` needs: which messages were received, whom the keys
     name, the stored versions of those processes."""
     with ingestor.store.unit_of_work(read_only=True) as uow:
         seen = uow.inbox_seen((item.source, item.id) for item in items)
         correlation = ingestor.correlator.resolve(uow, items)
         versions = uow.process_versions({pid for pid in correlation.targets if pid is not None})
-    return _Reads(seen, correlation, versions, since, redone)
+    return _Reads(seen, correlation, versions, since, direct_writes)
 
 
 def _plan(
@@ -258,9 +261,11 @@ def _plan(
     reads: _Reads,
     missed: Sequence[_Planned],
     epoch: int,
+    report: StreamReport,
 ) -> _Planned | None:
     """Decide ``items`` on ``reads`` with the effects of the batches they ``missed`` laid
-    over them; ``None`` when a state it needs is neither in the store nor in the cache."""
+    over them; ``None`` when the snapshot cannot tell whom a key names, or a state it needs
+    is neither in the store nor in the cache."""
     now = ingestor.clock()
     seen = set(reads.seen)
     ahead: dict[str, int] = {}
@@ -269,17 +274,23 @@ def _plan(
         ahead.update(earlier.versions)
     correlation = _with_missed_keys(ingestor, items, reads.correlation, missed)
     if correlation is None:
+        report.waited += 1
         return None
-    versions = dict(reads.versions)
-    for pid in {pid for pid in correlation.targets if pid is not None} - versions.keys():
-        # Named through a key a missed batch added: that batch changed the process too.
-        if pid not in ahead:
-            return None
-        versions[pid] = ahead[pid]
-    with ingestor.store.unit_of_work(read_only=True) as uow:
-        states = ingestor.states_at(uow, versions, ahead)
+    targets = {pid for pid in correlation.targets if pid is not None}
+    # The version a batch in flight (or landed since the read) gives each process.
+    in_flight = {pid: ahead[pid] for pid in targets if pid in ahead}
+    states = _states(ingestor, targets, reads, in_flight)
     if states is None:
+        report.waited += 1
         return None
+    if (
+        correlation is not reads.correlation
+        or any(reads.versions.get(pid) != version for pid, version in in_flight.items())
+        or any((i.source, i.id) in seen and (i.source, i.id) not in reads.seen for i in items)
+    ):
+        # Proof the snapshot was read before a batch it depends on had committed.
+        report.overlaid += 1
+        report.keys_overlaid += correlation is not reads.correlation
     results, batch = ingestor.decide_batch(
         items,
         now,
@@ -292,6 +303,24 @@ def _plan(
     )
     job = WriteJob(ingestor.store.render(batch), correlation.pairs, correlation.holders, epoch)
     return _Planned(items, results, job, states)
+
+
+def _states(
+    ingestor: Ingestor, targets: set[str], reads: _Reads, in_flight: dict[str, int]
+) -> dict[str, ProcessState] | None:
+    """The states of ``targets``: those ``in_flight`` from the cache, where the batches in
+    flight left them; the others at the version ``reads`` gives them, from the cache or
+    the store. ``None`` when one is in neither."""
+    stored = {
+        pid: reads.versions[pid] for pid in targets - in_flight.keys() if pid in reads.versions
+    }
+    if len(stored) + len(in_flight) < len(targets):
+        return None  # named by a key, yet not stored (and no batch in flight changed it)
+    states = ingestor.states.take_in_flight(in_flight) if in_flight else {}
+    if states is not None and stored:
+        with ingestor.store.unit_of_work(read_only=True) as uow:
+            states.update(ingestor.states_at(uow, stored))
+    return states
 
 
 def _with_missed_keys(
@@ -349,16 +378,15 @@ def _with_missed_keys(
 
 
 def _land(ingestor: Ingestor, writer: BatchWriter, flying: _Planned) -> bool:
-    """Wait for ``flying`` to commit: ``False`` when it was not written because the store
-    changed under it (its states leave the cache, and it must be decided again)."""
+    """Wait for ``flying`` to commit and settle its states in the cache: ``False`` when it
+    was not written because the store changed under it (it must be decided again)."""
     try:
         writer.land()
     except NOT_WRITTEN:
-        # Only this batch's entries describe a write that did not happen; every other
-        # entry is checked against the stored version before it is used.
-        ingestor.states.discard(flying.states)
+        ingestor.states.not_written(flying.versions)
         return False
     except BaseException:
         ingestor.states.clear()
         raise
+    ingestor.states.committed(flying.versions)
     return True

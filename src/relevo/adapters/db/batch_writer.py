@@ -1,19 +1,12 @@
 """Writing decided batches in order, away from the thread that decides them.
 
-A ``WriteJob`` is a rendered batch plus the correlation it was decided with. Writing it
-means, in one transaction: look the batch's correlation keys up again (a batch written
-meanwhile may have added or released one), save the rows, commit. Two writers do that:
-
-* ``ThreadWriter``, a thread of this process. The database driver lets other Python code
-  run while the server works, but every row handed to the driver needs the interpreter.
-* ``ProcessWriter``, a child process with its own connection: the rows travel pickled, and
-  the deciding process keeps its interpreter to itself. It is the faster one (measured in
-  ``bench/README.md``) and the default for streams.
-
-Jobs are written in the order launched, and several may be in flight; ``land`` waits for
-the oldest. A job is decided on top of the ones launched before it, so once one fails, the
-writer skips every later job of the same *epoch* (the caller starts a new epoch after
-deciding the failed ones again).
+A ``WriteJob`` is written in one transaction: check that the correlation keys it looked up
+still have the same holders, save its rows, commit. ``ThreadWriter`` does that on a thread
+of this process; ``ProcessWriter`` in a child process with its own connection (the faster
+one, and the default for streams), talking over pipes in the messages of
+``relevo.adapters.db.writer_protocol``. Jobs are written in the order launched, several
+may be in flight, and once one is not written the rest of its *epoch* is skipped. Why, and
+what must stay true: ``docs/streamed-ingest.md``.
 """
 
 from __future__ import annotations
@@ -22,20 +15,32 @@ import fcntl
 import gc
 import os
 import pickle
-import queue
 import subprocess
 import sys
-import threading
+import time
 import traceback
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import assert_never
 
-from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.store import SqlStore
+from relevo.adapters.db.writer_protocol import (
+    GC_VARIABLE,
+    URL_VARIABLE,
+    Failed,
+    FromWriter,
+    KeyTaken,
+    SkippedJob,
+    StaleKeys,
+    Stop,
+    ToWriter,
+    VersionClash,
+    Written,
+    commit_delay,
+)
 from relevo.adapters.db.writes import RenderedBatch
 from relevo.services.batch_writing import (
     NOT_WRITTEN,
@@ -63,44 +68,81 @@ __all__ = [
 CLOSE_TIMEOUT = 30.0
 #: The largest pipe buffer asked for (Linux only; elsewhere the default stays).
 PIPE_SIZE = 4 * 1024 * 1024
-#: The child's environment: the database URL and the parent's garbage-collector thresholds.
-URL_VARIABLE = "RELEVO_WRITER_DATABASE_URL"
-GC_VARIABLE = "RELEVO_WRITER_GC_THRESHOLD"
 
 
-def write_job(store: SqlStore, job: WriteJob) -> None:
-    """Check, write and commit ``job`` in one transaction of ``store``."""
+def write_job(store: SqlStore, job: WriteJob, delay: float = 0.0) -> None:
+    """Check, write and commit ``job`` in one transaction of ``store`` (after sleeping
+    ``delay`` seconds before the commit: tests only, see ``writer_protocol``)."""
     with store.unit_of_work() as uow:
         if job.pairs and uow.key_holders(job.pairs) != job.holders:
             raise StaleCorrelation("a correlation key changed hands while the batch was decided")
         if not isinstance(job.rendered, RenderedBatch):
             raise TypeError("a SQL batch writer writes batches rendered by the SQL store")
         uow.save(job.rendered)
+        if delay:
+            time.sleep(delay)
         uow.commit()
 
 
-class _Sequencer:
-    """Writes jobs one after the other, skipping the rest of an epoch after a failure."""
+class Sequencer:
+    """Writes jobs one after the other, skipping the rest of an epoch after a failure; the
+    loop of both writers (the child's too)."""
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self.failed_epoch: int | None = None
+        self._delay = commit_delay()
 
     def write(self, job: WriteJob) -> None:
+        """Write ``job``, or raise why it was not (``Skipped`` for the rest of an epoch)."""
         if job.epoch == self.failed_epoch:
             raise Skipped("an earlier batch of this stream was not written")
         try:
-            write_job(self.store, job)
+            write_job(self.store, job, self._delay)
         except BaseException:
             self.failed_epoch = job.epoch
             raise
+
+
+def answer_for(error: Exception) -> FromWriter:
+    """The child's answer for a job whose write raised ``error`` (``raise_for`` undoes it)."""
+    match error:
+        case Skipped():
+            return SkippedJob(str(error))
+        case StaleCorrelation():
+            return StaleKeys(str(error))
+        case ConcurrencyConflict():
+            return VersionClash(str(error))
+        case KeyConflict(key=key, holder=holder):
+            return KeyTaken(key, holder)
+        case _:
+            return Failed("".join(traceback.format_exception(error)))
+
+
+def raise_for(answer: FromWriter) -> None:
+    """Return when ``answer`` says written; else raise what ``BatchWriter.land`` raises."""
+    match answer:
+        case Written():
+            return
+        case SkippedJob(reason):
+            raise Skipped(reason)
+        case StaleKeys(reason):
+            raise StaleCorrelation(reason)
+        case VersionClash(reason):
+            raise ConcurrencyConflict(reason)
+        case KeyTaken(key, holder):
+            raise KeyConflict(key, holder)
+        case Failed(trace):
+            raise WriterFailed(f"the writer process failed:\n{trace}")
+        case _:
+            assert_never(answer)
 
 
 class ThreadWriter:
     """Writes jobs on a thread of this process."""
 
     def __init__(self, store: SqlStore) -> None:
-        self._sequencer = _Sequencer(store)
+        self._sequencer = Sequencer(store)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relevo-writer")
         self._flying: deque[Future[None]] = deque()
 
@@ -161,7 +203,7 @@ class ProcessWriter:
         """Send ``job`` to the child (which reads ahead, so this does not wait for the
         jobs before it)."""
         try:
-            self._to_child.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            self._send(job)
         except OSError as error:
             raise WriterFailed(self._why_gone()) from error
         self._in_flight += 1
@@ -172,22 +214,10 @@ class ProcessWriter:
             return
         self._in_flight -= 1
         try:
-            answer = self._from_child.recv()
+            answer: FromWriter = self._from_child.recv()
         except (EOFError, OSError) as error:
             raise WriterFailed(self._why_gone()) from error
-        kind, *detail = answer
-        if kind == "ok":
-            return
-        if kind == "stale":
-            raise StaleCorrelation(*detail)
-        if kind == "skipped":
-            raise Skipped(*detail)
-        if kind == "conflict":
-            raise ConcurrencyConflict(*detail)
-        if kind == "key":
-            key, holder = detail
-            raise KeyConflict(key, holder)
-        raise WriterFailed(f"the writer process failed:\n{detail[0]}")
+        raise_for(answer)
 
     def close(self) -> None:
         """Let the child finish its jobs, then stop it."""
@@ -195,13 +225,18 @@ class ProcessWriter:
             with suppress(WriterFailed, *NOT_WRITTEN):
                 self.land()
         with suppress(OSError):
-            self._to_child.close()  # end of input: the child leaves its loop
+            self._send(Stop())
+        with suppress(OSError):
+            self._to_child.close()
         try:
             self._process.wait(CLOSE_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         self._from_child.close()
+
+    def _send(self, message: ToWriter) -> None:
+        self._to_child.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _why_gone(self) -> str:
         with suppress(subprocess.TimeoutExpired):
@@ -217,45 +252,3 @@ def _widen(pipe: int) -> None:
     with suppress(OSError, AttributeError):
         limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
         fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, min(limit, PIPE_SIZE))
-
-
-def serve(
-    url: str, gc_threshold: tuple[int, int, int], inbox: Connection, outbox: Connection
-) -> None:
-    """The child's loop: write each job received, answer how it went; stop at the end of
-    the input (the parent closed it, or went away)."""
-    gc.set_threshold(*gc_threshold)  # the parent's process-wide tuning, here too
-    engine = create_engine(url)
-    sequencer = _Sequencer(SqlStore(engine))
-    received: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-
-    def read_ahead() -> None:
-        # Takes the next jobs off the pipe while one is written, so the parent never
-        # waits for the writer to hand one over.
-        while True:
-            try:
-                received.put(inbox.recv_bytes())
-            except (EOFError, OSError):
-                received.put(None)
-                return
-
-    threading.Thread(target=read_ahead, name="relevo-writer-reader", daemon=True).start()
-    try:
-        while (message := received.get()) is not None:
-            answer: tuple[Any, ...]
-            try:
-                sequencer.write(pickle.loads(message))
-                answer = ("ok",)
-            except Skipped as skipped:
-                answer = ("skipped", str(skipped))
-            except StaleCorrelation as stale:
-                answer = ("stale", str(stale))
-            except ConcurrencyConflict as conflict:
-                answer = ("conflict", str(conflict))
-            except KeyConflict as conflict:
-                answer = ("key", conflict.key, conflict.holder)
-            except Exception:
-                answer = ("error", traceback.format_exc())
-            outbox.send(answer)
-    finally:
-        engine.dispose()
