@@ -44,6 +44,11 @@ def build_store(settings: Settings) -> SqlStore:
     return SqlStore(create_engine(settings.database_url))
 
 
+def load_catalog(settings: Settings) -> Catalog:
+    """The shipped catalog, with the definitions of ``settings.catalog_dir`` over it."""
+    return Catalog.load(settings.catalog_dir)
+
+
 def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
     """A Hub over the configured database and catalog (the schema must be migrated).
 
@@ -51,7 +56,7 @@ def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
     """
     return Hub(
         build_store(settings),
-        Catalog.load(settings.catalog_dir),
+        load_catalog(settings),
         clock or system_clock,
         state_cache=settings.state_cache,
         stream_writer=settings.ingest_writer,

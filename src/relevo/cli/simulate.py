@@ -24,10 +24,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from relevo.bootstrap import build_hub, tune_runtime
+from relevo.bootstrap import build_hub, load_catalog, tune_runtime
 from relevo.cli.common import err, fail, failures, out
 from relevo.config import Settings
-from relevo.services.catalog import Catalog
 from relevo.simulate.clock import SimClock
 from relevo.simulate.config import default_text, load_config
 from relevo.simulate.options import SimulationOptions
@@ -145,7 +144,7 @@ def _database(options: SimulationOptions) -> Summary:
 
 
 def _file(path: Path, options: SimulationOptions) -> Summary:
-    catalog = Catalog.load(Settings.from_env().catalog_dir)
+    catalog = load_catalog(Settings.from_env())
     with (
         path.open("wb") as stream,
         _progress() as track,
@@ -159,7 +158,7 @@ def _file(path: Path, options: SimulationOptions) -> Summary:
 def _http(url: str, key: str | None, options: SimulationOptions) -> Summary:
     if not key:
         raise fail(f"--url needs an API key with the ingest and channel scopes: --key or {KEY_ENV}")
-    catalog = Catalog.load(Settings.from_env().catalog_dir)
+    catalog = load_catalog(Settings.from_env())
     headers = {"Authorization": f"Bearer {key}"}
     with (
         httpx.Client(base_url=url, headers=headers, timeout=60.0) as client,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from relevo.domain.compiled import Compiled, guard_holds
@@ -115,10 +115,28 @@ def validate_params(
     return clean
 
 
+Problem = tuple[str, Localized]
+
+
 def _check_param(
     c: Compiled, state: ProcessState, param: Param, value: Any, anchors: dict[str, datetime | None]
-) -> tuple[tuple[str, Localized] | None, Any]:
-    calendar = c.calendar
+) -> tuple[Problem | None, Any]:
+    if param.type in ("choice", "bool", "text", "document"):
+        return _check_plain(param, value)
+    moment = _parse_moment(param, value, c.calendar.tz)
+    if moment is None:
+        code = "invalid_date" if param.type == "date" else "invalid_datetime"
+        return (code, PARAM_PROBLEMS[code]), None
+    problem = _calendar_problem(c, param, moment) or _bound_problem(
+        c, state, param, moment, anchors
+    )
+    if problem is not None:
+        return problem, None
+    return None, iso(moment)
+
+
+def _check_plain(param: Param, value: Any) -> tuple[Problem | None, Any]:
+    """A choice, a yes/no or a text: the value as kept, or why it is refused."""
     if param.type == "choice":
         if not isinstance(value, str) or value not in param.choices:
             return ("invalid_choice", PARAM_PROBLEMS["invalid_choice"]), None
@@ -127,48 +145,63 @@ def _check_param(
         if not isinstance(value, bool):
             return ("invalid_format", PARAM_PROBLEMS["invalid_format"]), None
         return None, value
-    if param.type in ("text", "document"):
-        text = str(value).strip()
-        if param.pattern and not re.fullmatch(param.pattern, text):
-            return ("invalid_format", PARAM_PROBLEMS["invalid_format"]), None
-        return None, text
-    # date and datetime
+    text = str(value).strip()
+    if param.pattern and not re.fullmatch(param.pattern, text):
+        return ("invalid_format", PARAM_PROBLEMS["invalid_format"]), None
+    return None, text
+
+
+def _parse_moment(param: Param, value: Any, tz: tzinfo) -> datetime | None:
+    """A date (at the parameter's time of day) or a datetime, in the calendar's zone when
+    it names none; ``None`` when it does not parse."""
     try:
         if param.type == "date":
             day = date.fromisoformat(str(value))
             clock = time.fromisoformat(param.at) if param.at else time(0, 0)
-            moment = datetime.combine(day, clock, tzinfo=calendar.tz)
-        else:
-            moment = datetime.fromisoformat(str(value))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=calendar.tz)
+            return datetime.combine(day, clock, tzinfo=tz)
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
-        code = "invalid_date" if param.type == "date" else "invalid_datetime"
-        return (code, PARAM_PROBLEMS[code]), None
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def _calendar_problem(c: Compiled, param: Param, moment: datetime) -> Problem | None:
+    """Outside the allowed hours, on a weekend or on a holiday the parameter excludes."""
+    calendar = c.calendar
     local_day = calendar.local(moment).date()
     if param.type == "datetime" and param.between is not None:
         clock = calendar.local(moment).time().replace(tzinfo=None)
         opens, closes = (time.fromisoformat(bound) for bound in param.between)
         if not opens <= clock <= closes:
             template = PARAM_PROBLEMS["outside_hours"]
+            start, end = param.between
             hours = Localized(
-                es=template.es.replace("{from}", param.between[0]).replace(
-                    "{to}", param.between[1]
-                ),
-                en=template.en.replace("{from}", param.between[0]).replace(
-                    "{to}", param.between[1]
-                ),
+                es=template.es.replace("{from}", start).replace("{to}", end),
+                en=template.en.replace("{from}", start).replace("{to}", end),
             )
-            return ("outside_hours", hours), None
+            return "outside_hours", hours
     if "weekends" in param.not_on and local_day.weekday() >= 5:
-        return ("weekend", PARAM_PROBLEMS["weekend"]), None
+        return "weekend", PARAM_PROBLEMS["weekend"]
     if "holidays" in param.not_on and calendar.is_holiday(local_day):
         template = PARAM_PROBLEMS["holiday"]
         named = Localized(
             es=template.es.replace("{name}", calendar.holiday_name(local_day, "es") or ""),
             en=template.en.replace("{name}", calendar.holiday_name(local_day, "en") or ""),
         )
-        return ("holiday", named), None
+        return "holiday", named
+    return None
+
+
+def _bound_problem(
+    c: Compiled,
+    state: ProcessState,
+    param: Param,
+    moment: datetime,
+    anchors: dict[str, datetime | None],
+) -> Problem | None:
+    """Before the parameter's ``min`` or after its ``max`` (by day for dates)."""
+    calendar = c.calendar
+    local_day = calendar.local(moment).date()
     for bound, code in ((param.min, "too_early"), (param.max, "too_late")):
         if bound is None:
             continue
@@ -176,15 +209,12 @@ def _check_param(
         if limit is None:
             continue
         if param.type == "date":
-            outside = (
-                local_day < calendar.local(limit).date()
-                if code == "too_early"
-                else (local_day > calendar.local(limit).date())
-            )
+            limit_day = calendar.local(limit).date()
+            outside = local_day < limit_day if code == "too_early" else local_day > limit_day
         else:
             outside = moment < limit if code == "too_early" else moment > limit
         if outside:
             style = "datetime" if param.type == "datetime" else "date"
             message = fill_moment(PARAM_PROBLEMS[code], "bound", limit, state.timezone, style=style)
-            return (code, message), None
-    return None, iso(moment)
+            return code, message
+    return None

@@ -66,6 +66,13 @@ class BillingDataChange(Flow):
             "installation_address": customer.address,
             "requested_via": self.pick(case, "requested_via"),
         }
+        self.new_data(case, change, fate["invalid"], attributes)
+        case.attributes = attributes
+
+    def new_data(self, case: Case, change: str, invalid: bool, attributes: JSON) -> None:
+        """The old and new values of the change in ``attributes``, and the new ones in
+        ``case.memo["new"]`` (an invalid address or IBAN when ``invalid``)."""
+        rng, customer = case.rng, case.customer
         if change == "billing_address":
             moved = rng.random() < 0.7
             town, postcode = people.city(rng, customer.timezone is not None)
@@ -74,13 +81,13 @@ class BillingDataChange(Flow):
                 if moved
                 else people.address(rng, customer.city, customer.postcode)
             )
-            if fate["invalid"]:
+            if invalid:
                 new = new.split(",")[0]  # no postcode or town: fails validation
             attributes.update(old_billing_address=customer.address, new_billing_address=new)
             case.memo["new"] = {"billing_address": new}
         elif change == "iban":
             new_iban = people.iban(rng)
-            if fate["invalid"]:
+            if invalid:
                 new_iban = new_iban[:-1] + str((int(new_iban[-1]) + 1) % 10)
             attributes.update(old_iban=customer.iban, new_iban=new_iban)
             case.memo["new"] = {"iban": new_iban}
@@ -94,7 +101,6 @@ class BillingDataChange(Flow):
                 new_holder_id=holder,
             )
             case.memo["new"] = {"holder_id": holder, "holder_name": name}
-        case.attributes = attributes
 
     def begin(self, case: Case) -> None:
         days = case.fate.get("bill_days")

@@ -71,20 +71,33 @@ class OnboardingFollowup(Flow):
         case.memo["first_bill"] = first_bill
 
     def begin(self, case: Case) -> None:
-        fate = case.fate
         self.accounts(case)
-        if fate.get("cancelled"):
-            at = case.started_at + timedelta(days=case.rng.uniform(1, 6))
-            reason = case.rng.choice(["no_coverage", "fraud_check", "duplicate_order"])
-            self.when(
-                case,
-                at,
-                lambda c: self.send(
-                    c, self.w.now, "crm", "activation.cancelled", {"reason": reason}
-                ),
-                ["getting_started", "first_use"],
-            )
+        if case.fate.get("cancelled"):
+            self.cancelled(case)
             return
+        self.first_use(case)
+        self.setup_steps(case)
+        self.choices(case)
+        bill_at = self.day_at(case.memo["first_bill"], 6) + timedelta(
+            minutes=case.rng.uniform(0, 90)
+        )
+        self.when(case, bill_at, self.bill, ["getting_started", "first_use"])
+
+    def cancelled(self, case: Case) -> None:
+        """The activation is cancelled in the first days."""
+        at = case.started_at + timedelta(days=case.rng.uniform(1, 6))
+        reason = case.rng.choice(["no_coverage", "fraud_check", "duplicate_order"])
+        self.when(
+            case,
+            at,
+            lambda c: self.send(c, self.w.now, "crm", "activation.cancelled", {"reason": reason}),
+            ["getting_started", "first_use"],
+        )
+
+    def first_use(self, case: Case) -> None:
+        """A withdrawal when the fate says so, then the first detected usage (late or never
+        for customers who do not use the service)."""
+        fate = case.fate
         if fate.get("withdraws") and case.attributes["customer_type"] == "personal":
             self.customer_acts(
                 case, case.started_at + timedelta(days=case.rng.uniform(1, 12)), "withdraw"
@@ -107,6 +120,9 @@ class OnboardingFollowup(Flow):
             lambda c: self.send(c, self.w.now, "network", "usage.first_detected"),
             ["getting_started"],
         )
+
+    def setup_steps(self, case: Case) -> None:
+        """The customer ticks some steps of the setup guide, hours apart."""
         steps = [item.id for item in self.definition.tasks["setup_guide"].checklist]
         moment = case.started_at
         for step in steps:
@@ -120,6 +136,10 @@ class OnboardingFollowup(Flow):
                 {"step": step},
                 stages=["getting_started", "first_use", "first_bill"],
             )
+
+    def choices(self, case: Case) -> None:
+        """A payment method, feature toggles and a call request, as the fate says."""
+        fate = case.fate
         if fate.get("payment_missing") and fate.get("chooses"):
             self.customer_acts(
                 case,
@@ -143,10 +163,6 @@ class OnboardingFollowup(Flow):
                 "request_call",
                 self.call_at,
             )
-        bill_at = self.day_at(case.memo["first_bill"], 6) + timedelta(
-            minutes=case.rng.uniform(0, 90)
-        )
-        self.when(case, bill_at, self.bill, ["getting_started", "first_use"])
 
     def accounts(self, case: Case) -> None:
         expected = int(case.attributes["accounts_expected"])
