@@ -9,20 +9,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from datetime import datetime
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from relevo.adapters.clock import system_clock
-from relevo.adapters.db import migrate as migrations
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.memory import MemoryStore
 from relevo.config import Settings
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
-from relevo.services.keys import KeyCache
 from relevo.services.state_cache import DEFAULT_CAPACITY
-from relevo.web.app import create_app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 Clock = Callable[[], datetime]
 
@@ -82,6 +81,11 @@ def memory_hub(
 def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
     """The HTTP API over ``hub``, configured by ``settings`` (key cache time, problem type
     base URL; the defaults when ``None``)."""
+    # Imported here: the web stack (FastAPI, pydantic models) costs a third of a second of
+    # start-up, which the CLI commands that serve nothing should not pay.
+    from relevo.services.keys import KeyCache
+    from relevo.web.app import create_app
+
     settings = settings or Settings()
     return create_app(
         hub,
@@ -97,12 +101,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
 def schema_revisions(settings: Settings) -> tuple[str | None, str | None]:
     """``(the database's schema revision, the one the code needs)``; ``None``: empty."""
+    from relevo.adapters.db import migrate as migrations  # Alembic only when asked
+
     return migrations.current_revision(settings.database_url), migrations.head_revision()
 
 
 def migrate(settings: Settings) -> str | None:
     """Migrate the configured database to the code's schema; returns the revision it was
     at before (``None``: it was empty)."""
+    from relevo.adapters.db import migrate as migrations  # Alembic only when asked
+
     before = migrations.current_revision(settings.database_url)
     migrations.upgrade(settings.database_url)
     return before

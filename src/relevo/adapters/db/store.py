@@ -15,7 +15,7 @@ from typing import Self
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect, migrate, writes
+from relevo.adapters.db import dialect, writes
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.queries import Queries
 from relevo.adapters.db.support import CHUNK, load_state
@@ -79,6 +79,9 @@ class SqlStore:
 
     def readiness(self) -> Readiness:
         """Whether the database answers, and its schema revision beside the code's."""
+        # Alembic is imported on demand: ingest and reads never need it.
+        from relevo.adapters.db import migrate
+
         head = migrate.head_revision()
         try:
             with self.engine.connect() as connection:
