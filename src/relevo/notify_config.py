@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Literal
 
+from relevo.domain.contact import parse_quiet_hours
+
 SmtpSecurity = Literal["starttls", "tls", "none"]
 SmsProvider = Literal["log", "http"]
 
@@ -84,26 +86,6 @@ class NotifySettings:
         if settings.sms_provider == "http" and not settings.sms_url:
             raise ValueError("RELEVO_SMS_PROVIDER=http needs RELEVO_SMS_URL (the provider's URL)")
         return settings
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time] | None:
-    """``"21:00-09:00"`` as (start, end) wall-clock times; ``None`` for an empty text.
-
-    A window may cross midnight; start equal to end is refused (it would mean always or
-    never)."""
-    text = text.strip()
-    if not text:
-        return None
-    start_text, sep, end_text = text.partition("-")
-    try:
-        if not sep:
-            raise ValueError
-        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
-    except ValueError:
-        raise ValueError(f"quiet hours must look like 21:00-09:00, not {text!r}") from None
-    if start == end:
-        raise ValueError(f"quiet hours {text!r} start and end at the same time")
-    return start, end
 
 
 def _text(name: str, default: str) -> str:

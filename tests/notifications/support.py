@@ -22,8 +22,7 @@ from relevo.services.notifications.ports import (
     SendFailed,
     SmsSender,
 )
-
-from ..scenarios.helpers import Run
+from scenarios.helpers import Run
 
 SECRET = "test-link-secret"
 CATALOG = Catalog.load()

@@ -8,7 +8,6 @@ defaults of ``NotifySettings``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -17,13 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from relevo.domain.compiled import Compiled
+from relevo.domain.contact import contact_email, contact_phone, parse_quiet_hours
 from relevo.domain.model import ProcessState, parse_iso
-from relevo.notify_config import NotifySettings, parse_quiet_hours
+from relevo.notify_config import NotifySettings
 
 #: A cut-off this close makes a message about it critical (it cannot wait for the morning).
 CRITICAL_CUTOFF = timedelta(hours=24)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,26 +60,6 @@ def preferences_for(state: ProcessState, defaults: NotifySettings) -> Preference
         quiet_hours=quiet,
         daily_cap=defaults.daily_cap,
     )
-
-
-def contact_email(value: Any) -> str | None:
-    """``value`` as an e-mail address, or ``None`` if it is not one."""
-    if isinstance(value, str) and _EMAIL.match(value.strip()):
-        return value.strip()
-    return None
-
-
-def contact_phone(value: Any) -> str | None:
-    """``value`` as a phone number (digits, optional leading +; spaces and dashes dropped),
-    Spanish numbers given without the country code getting +34; ``None`` if not one."""
-    if not isinstance(value, str | int):
-        return None
-    text = re.sub(r"[\s\-().]", "", str(value))
-    if not _PHONE.match(text):
-        return None
-    if not text.startswith("+"):
-        text = "+34" + text if len(text) == 9 else "+" + text
-    return text
 
 
 def quiet_until(now: datetime, prefs: Preferences) -> datetime | None:
