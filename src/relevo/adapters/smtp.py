@@ -49,10 +49,11 @@ class SmtpEmailSender:
         message["Date"] = formatdate(localtime=False)
         domain = self.settings.mail_from.rpartition("@")[2] or "relevo.local"
         message["Message-ID"] = make_msgid(idstring=email.message_id, domain=domain)
-        message["Content-Language"] = email.language
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        # After the parts: making the message multipart moves Content-* headers into them.
+        message["Content-Language"] = email.language
         return message
 
     def _connect(self) -> smtplib.SMTP:
