@@ -6,18 +6,27 @@ they need here and never open a store or an engine themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import secrets
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relevo.adapters.clock import system_clock
 from relevo.adapters.db.engine import create_engine
+from relevo.adapters.db.send_log import SqlSendLog
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.memory import MemoryStore
+from relevo.adapters.memory.send_log import MemorySendLog
+from relevo.adapters.sms import HttpSmsSender, LogSmsSender
+from relevo.adapters.smtp import SmtpEmailSender
 from relevo.config import Settings
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
+from relevo.services.notifications.notifier import Notifier
+from relevo.services.notifications.ports import SendLog, SmsSender
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 if TYPE_CHECKING:
@@ -114,3 +123,43 @@ def migrate(settings: Settings) -> str | None:
     before = migrations.current_revision(settings.database_url)
     migrations.upgrade(settings.database_url)
     return before
+
+
+#: Where the demo keeps the link secret it generated, so its links survive a restart.
+DEMO_LINK_SECRET_FILE = Path("var/relevo-link-secret")
+
+
+def build_notifier(settings: Settings, hub: Hub, *, demo: bool = False) -> Notifier:
+    """The deliverer of ``notification.requested`` for ``hub``: SMTP e-mail, the
+    configured SMS provider, the send log in the hub's database (in memory for a memory
+    hub). Raises ValueError without ``RELEVO_LINK_SECRET``, except for the demo
+    (``demo=True``), which generates one and keeps it in ``var/relevo-link-secret``."""
+    notify = settings.notify
+    if demo and not notify.link_secret:
+        notify = dataclasses.replace(notify, link_secret=demo_link_secret(DEMO_LINK_SECRET_FILE))
+    sms: SmsSender = (
+        HttpSmsSender(notify.sms_url, notify.sms_token, notify.sms_from, timeout=notify.sms_timeout)
+        if notify.sms_provider == "http"
+        else LogSmsSender()
+    )
+    store = hub.store
+    log: SendLog = SqlSendLog(store.engine) if isinstance(store, SqlStore) else MemorySendLog()
+    return Notifier(
+        catalog=hub.catalog,
+        states=hub.states,
+        email=SmtpEmailSender(notify),
+        sms=sms,
+        log=log,
+        settings=notify,
+    )
+
+
+def demo_link_secret(path: Path) -> str:
+    """The secret kept in ``path``, made (random, owner-only) on first use."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return secret

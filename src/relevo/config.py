@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from relevo.notify_config import NotifySettings
 from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
@@ -44,6 +45,8 @@ class Settings:
     ingest_writer: WriterKind = "process"
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
+    #: E-mail, SMS, links and quiet hours: see ``relevo.notify_config.NotifySettings``.
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +60,7 @@ class Settings:
             problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
             or DEFAULT_PROBLEM_BASE_URL,
             key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
+            notify=NotifySettings.from_env(),
         )
 
 

@@ -6,6 +6,7 @@ per definition version when the catalog loads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,8 @@ from relevo.domain.model import ProcessState, parse_iso
 from relevo.domain.timerules import DateRule, Duration
 
 _MISSING = object()
+#: A placeholder in a customer-facing text (``{cancel_until.datetime}``).
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 def resolve_path(
@@ -231,6 +234,25 @@ class Compiled:
     def template_guards(self) -> dict[str, Guard | None]:
         """The ``when`` guard of each notification template (a later declaration wins)."""
         return {n.template: n.when for n in self.definition.notifications}
+
+    @cached_property
+    def notification_by_template(self) -> dict[str, Notification]:
+        """The declaration of each notification template (the first declaration wins)."""
+        found: dict[str, Notification] = {}
+        for notification in self.definition.notifications:
+            found.setdefault(notification.template, notification)
+        return found
+
+    @cached_property
+    def template_dates(self) -> dict[str, tuple[str, ...]]:
+        """The process dates each template's text and subject name, in order of appearance:
+        the dates a message announces (a message is stale once one of them moved)."""
+        dates: dict[str, tuple[str, ...]] = {}
+        for template, n in self.notification_by_template.items():
+            texts = [n.text.es, n.text.en, *((n.subject.es, n.subject.en) if n.subject else ())]
+            heads = (name.partition(".")[0] for t in texts for name in _PLACEHOLDER.findall(t))
+            dates[template] = tuple(dict.fromkeys(h for h in heads if h in self.definition.dates))
+        return dates
 
     @cached_property
     def template_channels(self) -> dict[str, list[str]]:

@@ -175,6 +175,7 @@ class _Checker:
             for stage_id in notification.active_in:
                 self.need_stage((*base, "active_in"), stage_id)
             self.texts((*base, "text"), [notification.text])
+            self.texts((*base, "subject"), [notification.subject])
 
     def timers(self) -> None:
         for index, timer in enumerate(self.d.timers):

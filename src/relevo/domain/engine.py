@@ -17,6 +17,7 @@ from datetime import datetime
 
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.contact import CONTACT_ATTRIBUTES, contact_problems
 from relevo.domain.decision import Decision, ignored, rejected
 from relevo.domain.definitions import Definition, Effects
 from relevo.domain.effects import build
@@ -169,7 +170,16 @@ def _start_attributes(definition: Definition, attributes: JSON) -> tuple[JSON, l
         if spec.choices is not None and value not in spec.choices:
             problems.append(f"attribute {name!r} must be one of {spec.choices}, not {value!r}")
         values[name] = value
-    unknown_attributes = sorted(set(attributes) - set(definition.attributes))
+    # Every process may carry how its customer is reached, unless its definition says.
+    contact = {
+        n: v
+        for n, v in attributes.items()
+        if n in CONTACT_ATTRIBUTES and n not in definition.attributes
+    }
+    if contact:
+        problems.extend(contact_problems(contact))
+        values.update(contact)
+    unknown_attributes = sorted(set(attributes) - set(definition.attributes) - set(contact))
     if unknown_attributes:
         problems.append(
             f"unknown attributes {unknown_attributes}; {definition.kind} accepts "

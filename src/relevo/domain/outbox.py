@@ -52,17 +52,29 @@ def outbox_messages(
         for t in templates
         if t not in guards or guard_holds(guards[t], {}, {}, preview.attributes)
     ]
+    opened = list(effects.get("incidents_opened", ()))
     for template in dict.fromkeys(templates):
-        messages.append(notification_message(c, preview, template, version))
+        messages.append(notification_message(c, preview, template, version, opened))
     return messages
 
 
 def notification_message(
-    c: Compiled, state: ProcessState, template: str, version: int
+    c: Compiled,
+    state: ProcessState,
+    template: str,
+    version: int,
+    incidents: list[str] | None = None,
 ) -> OutboxMessage:
-    """The outbox entry that asks the notifier to send ``template`` for ``state``."""
+    """The outbox entry that asks the notifier to send ``template`` for ``state``.
+
+    Besides what to send, the payload keeps what the message is true of, so that the
+    notifier can tell at send time whether a later state made it wrong: the process version
+    and status, its stage, the moments of the dates the template names and the incidents
+    the requesting event opened.
+    """
     declared = c.template_channels.get(template)
     channels = list(declared) if declared is not None else ["sms", "email"]
+    dates = state.dates
     return {
         "topic": NOTIFICATION_TOPIC,
         "key": f"{state.id}:{version}:notify:{template}",
@@ -73,5 +85,15 @@ def notification_message(
             "template": template,
             "channels": channels,
             "language": state.language,
+            "version": version,
+            "definition_version": state.definition_version,
+            "status": state.status,
+            "stage": state.stage,
+            "dates": {
+                name: dates[name]["at"]
+                for name in c.template_dates.get(template, ())
+                if name in dates
+            },
+            "incidents": incidents or [],
         },
     }

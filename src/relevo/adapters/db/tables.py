@@ -178,3 +178,16 @@ api_keys = sa.Table(
     sa.Column("revoked_at", _moment()),
     sa.Index(None, "prefix"),
 )
+
+#: Customer notifications sent, one row per business key (process, template, what it
+#: announces, channel): a key is sent once, and the rows per recipient and day feed the
+#: daily cap.
+notification_sends = sa.Table(
+    "notification_sends",
+    metadata,
+    sa.Column("business_key", sa.String(400), primary_key=True),
+    sa.Column("recipient", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("sent_at", _moment(), nullable=False),
+    sa.Index(None, "recipient", "sent_at"),
+)

@@ -81,6 +81,11 @@ class Notification(Model):
     when: Guard | None = None
     channels: list[Channel] = Field(default_factory=lambda: list[Channel](["sms", "email"]))
     text: Localized
+    #: The e-mail subject (placeholders as in ``text``); the definition's title when absent.
+    subject: Localized | None = None
+    #: Sent at once even in the customer's quiet hours and over the daily cap (a cut-off
+    #: today, a problem only the customer can solve). Also derived at send time.
+    critical: bool = False
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Notification:

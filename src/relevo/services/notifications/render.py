@@ -1,0 +1,100 @@
+"""A notification rendered for one channel and language.
+
+The words come from the definition (the notification's ``text`` and ``subject``, their
+placeholders filled like the status view's); the e-mail layout comes from the Jinja2
+templates shipped in ``relevo/templates/email`` (``<template>.html`` / ``.txt`` when a
+notification has its own, else ``notification.html`` / ``.txt``), always with a plain-text
+part and a footer naming the process reference and the link to the customer's page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from relevo.domain.compiled import Compiled
+from relevo.domain.model import ProcessState
+from relevo.domain.rendering import render
+from relevo.services.notifications.sms_text import SmsText, measure
+
+#: The fixed words of the e-mail layout, per language (Spanish for any other language).
+LABELS: dict[str, dict[str, str]] = {
+    "es": {
+        "greeting": "Hola:",
+        "follow": "Sigue tu trámite y gestiónalo aquí",
+        "button": "Ver mi trámite",
+        "reference": "Referencia",
+        "expiry": "Este enlace es personal: no lo compartas.",
+    },
+    "en": {
+        "greeting": "Hello,",
+        "follow": "Follow and manage your request here",
+        "button": "See my request",
+        "reference": "Reference",
+        "expiry": "This link is personal: do not share it.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    """An e-mail's subject, plain-text part and HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class UnknownTemplate(LookupError):
+    """The process's definition declares no notification with that template."""
+
+
+def body_text(c: Compiled, state: ProcessState, template: str, lang: str) -> str:
+    """The notification's sentence for ``state`` in ``lang``; raises UnknownTemplate."""
+    notification = c.notification_by_template.get(template)
+    if notification is None:
+        raise UnknownTemplate(f"{c.definition.kind} declares no notification {template!r}")
+    return render(notification.text, c, state, lang)
+
+
+def render_email(
+    c: Compiled, state: ProcessState, template: str, lang: str, link: str
+) -> RenderedEmail:
+    """The e-mail for ``template`` in ``lang``: the declared subject (or the process's
+    title), the sentence, and a footer with the reference and ``link``."""
+    body = body_text(c, state, template, lang)
+    notification = c.notification_by_template[template]
+    if notification.subject is not None:
+        subject = render(notification.subject, c, state, lang)
+    else:
+        subject = c.definition.title.get(lang)
+    context = {
+        "lang": lang,
+        "labels": LABELS["en" if lang == "en" else "es"],
+        "subject": subject,
+        "body": body,
+        "link": link,
+        "reference": state.id,
+        "title": c.definition.title.get(lang),
+    }
+    env = _environment()
+    html = env.select_template([f"{template}.html", "notification.html"]).render(context)
+    text = env.select_template([f"{template}.txt", "notification.txt"]).render(context)
+    return RenderedEmail(subject, text, html)
+
+
+def render_sms(c: Compiled, state: ProcessState, template: str, lang: str, link: str) -> SmsText:
+    """The SMS for ``template`` in ``lang``: the sentence then ``link``, measured."""
+    return measure(f"{body_text(c, state, template, lang)} {link}")
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("relevo", "templates/email"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
