@@ -30,7 +30,8 @@ def action_source(actor: str) -> str:
 def refusal(source: str, type_: str) -> str | None:
     """Why a back-end message of ``source`` and ``type_`` is refused, or ``None`` when it
     stays outside relevo's namespace (letter case does not matter)."""
-    if type_[:7].lower().startswith(TYPE_PREFIXES):
+    # The first letter rules out most messages cheaply (this runs for every message).
+    if type_[:1] in "rRtT" and type_[:7].lower().startswith(TYPE_PREFIXES):
         if type_ == TIMER_FIRED:
             return (
                 f"{TIMER_FIRED} is refused: timers are fired by relevo's worker when due; "
@@ -40,7 +41,7 @@ def refusal(source: str, type_: str) -> str | None:
             f"type {type_!r} is refused: types starting 'relevo.' or 'timer.' are relevo's "
             "own; send the event types of the process definition"
         )
-    if source[:7].lower().startswith(SOURCE_PREFIXES):
+    if source[:1] in "rRaA" and source[:7].lower().startswith(SOURCE_PREFIXES):
         return (
             f"source {source!r} is refused: sources starting 'relevo' or 'action:' are "
             "relevo's own; send your back-end's own source (e.g. urn:acme:crm)"
