@@ -584,7 +584,8 @@ def grow_history(store: SqlStore, hub: Hub, lines: Sequence[Line], total: int) -
         for n in range(state.version, total):
             event = dataclasses.replace(template, message_id=f"hist-{line.process_id}-{n}")
             record_events(pending, state, [event], stamp)
-            pending.inbox.append(("provisioning", event.message_id or "", state.id, "accepted"))
+            received = ("provisioning", event.message_id or "", state.id, "accepted", None)
+            pending.inbox.append(received)
         pending.changed_states.append(state)
         if len(pending.events) >= 50_000:
             _save(store, pending)

@@ -90,7 +90,7 @@ def main() -> None:
         lines = create_processes(store, hub.catalog.latest("mobile_port_in"), args.processes, NOW)
         stream = port_in_stream(lines, NOW)
         for owner, name, label in (
-            (UnitOfWork, "inbox_seen", "store: inbox_seen (dedupe)"),
+            (UnitOfWork, "inbox_received", "store: inbox_received (dedupe)"),
             (Correlator, "resolve", "correlator: resolve (key lookups)"),
             (UnitOfWork, "load_states", "store: load_states"),
             (UnitOfWork, "process_versions", "store: process_versions (cache check)"),

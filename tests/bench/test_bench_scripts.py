@@ -21,7 +21,7 @@ if str(BENCH) not in sys.path:
 import run_all  # noqa: E402  (bench/ is not a package: found through sys.path)
 
 PHASES = (
-    "store: inbox_seen (dedupe)",
+    "store: inbox_received (dedupe)",
     "correlator: resolve (key lookups)",
     "store: process_versions (cache check)",
     "engine: decide",

@@ -122,7 +122,7 @@ def test_a_unit_of_work_is_only_usable_inside_its_block(any_store: Store) -> Non
 
 def test_without_a_time_the_batch_is_stamped_with_the_wall_clock(store: SqlStore) -> None:
     before = datetime.now(UTC)
-    _save(store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected")]))
+    _save(store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected", None)]))
     with store.unit_of_work() as uow:
         (row,) = _rows(uow, tables.inbox)
     assert before <= parse_iso(row.received_at) <= datetime.now(UTC)
@@ -150,7 +150,7 @@ def test_a_stored_version_raises_concurrency_conflict_and_the_batch_leaves_no_tr
         changed_states=[make_state("p-2", version=2, stage="scheduled")],
         keys_added=[("mobile_port_in", "nc_reference", "NC-1", "p-2")],
         keys_released=["p-1"],
-        inbox=[("gateway", "m-1", "p-2", "accepted")],
+        inbox=[("gateway", "m-1", "p-2", "accepted", None)],
         outbox=[("p-2", "notification", {"template": "x"}, "idem-1", moment())],
         dead_letters=[("gateway", "m-2", "donor.rejected", {"id": "m-2"}, "unknown key")],
         at=moment(),
@@ -237,7 +237,7 @@ def test_concurrent_writers_never_lose_an_event(any_store: Store) -> None:
 def test_inbox_reports_messages_already_received(store: SqlStore) -> None:
     received = [("gateway", f"m-{n}") for n in range(0, 1200, 2)]
     batch = WriteBatch(
-        inbox=[(source, mid, "p-1", "accepted") for source, mid in received], at=moment()
+        inbox=[(source, mid, "p-1", "accepted", None) for source, mid in received], at=moment()
     )
     _save(store, batch)
 
@@ -250,9 +250,9 @@ def test_inbox_reports_messages_already_received(store: SqlStore) -> None:
 
 
 def test_a_message_received_twice_is_a_conflict(any_store: Store) -> None:
-    _save(any_store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected")]))
+    _save(any_store, WriteBatch(inbox=[("gateway", "m-1", None, "rejected", None)]))
     with any_store.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
-        uow.save(WriteBatch(inbox=[("gateway", "m-1", "p-1", "accepted")]))
+        uow.save(WriteBatch(inbox=[("gateway", "m-1", "p-1", "accepted", None)]))
 
 
 # -- correlation keys -------------------------------------------------------------------

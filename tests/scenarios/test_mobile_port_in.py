@@ -741,6 +741,19 @@ def test_stale_timers_are_recorded_as_ignored() -> None:
     run.assert_replay_matches()
 
 
+def test_an_armed_timer_fired_before_its_due_moment_is_refused() -> None:
+    run = scheduled()
+    due = run.state.timers["timer:window_opens"]
+    version = run.state.version
+
+    decision = run.fire("timer:window_opens", due)  # the clock is days before the window
+
+    assert decision.outcome is Outcome.REJECTED
+    assert decision.reason_code == "timer_not_due"
+    assert due in (decision.reason or "")
+    assert (run.state.stage, run.state.version) == ("scheduled", version)
+
+
 def test_timers_of_a_finished_process_are_ignored() -> None:
     run = scheduled()
     due = run.state.timers["timer:window_opens"]

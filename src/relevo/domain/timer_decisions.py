@@ -1,7 +1,8 @@
 """Deciding what a timer falling due means: an SLA breach, a reminder or a deadline.
 
 A ``timer.fired`` message counts only while the process still has that timer armed at
-that due moment; otherwise it is a stale timer, recorded as ignored.
+that due moment; otherwise it is a stale timer, recorded as ignored. One that comes before
+its due moment is refused: a timer never fires early.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from relevo.domain.compiled import Compiled
 from relevo.domain.decision import Decision, ignored, rejected
 from relevo.domain.effects import build
 from relevo.domain.errors import EffectError
-from relevo.domain.model import TIMER_FIRED, Event, Message, Outcome, ProcessState, iso
+from relevo.domain.model import (
+    TIMER_FIRED,
+    Event,
+    Message,
+    Outcome,
+    ProcessState,
+    iso,
+    parse_iso,
+)
 from relevo.domain.outbox import notification_message
 from relevo.domain.shapes import EventEffects
 
@@ -34,6 +43,11 @@ def decide_timer(c: Compiled, state: ProcessState, message: Message, now: dateti
             now,
             "stale_timer",
             f"timer {name!r} is no longer armed for this process",
+        )
+    if parse_iso(due) > now:
+        return rejected(
+            f"timer {name!r} is due at {due}, not yet: a timer fires only once its moment has come",
+            "timer_not_due",
         )
     kind, _, ref = name.partition(":")
     version = state.version + 1

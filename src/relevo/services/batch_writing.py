@@ -16,8 +16,9 @@ WriterKind = Literal["process", "thread"]
 
 class RenderedRows(Protocol):
     """A batch turned into rows of plain values by its store; what the pipeline reads of
-    it: the inbox rows ``(source, message_id, …)``, the processes whose keys are released
-    and the key rows ``(kind, name, value, process_id, active)``."""
+    it: the inbox rows ``(source, message_id, process_id, outcome, digest, …)``, the
+    processes whose keys are released and the key rows ``(kind, name, value, process_id,
+    active)``."""
 
     @property
     def inbox(self) -> Sequence[tuple[Any, ...]]: ...

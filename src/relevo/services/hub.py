@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.model import JSON, Action, ProcessState
-from relevo.services import intake, maintenance
+from relevo.services import intake, maintenance, timers
 from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
@@ -15,15 +15,18 @@ from relevo.services.pipeline import ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
 from relevo.services.records import OutboxMessage, Readiness
 from relevo.services.state_cache import DEFAULT_CAPACITY, StateCache
+from relevo.services.timers import DueTimer, TimerPass
 from relevo.services.unit_of_work import Store
 
 __all__ = [
+    "DueTimer",
     "Hub",
     "Inbound",
     "IngestResult",
     "KeyInUse",
     "NotFound",
     "StartRequest",
+    "TimerPass",
     "UnknownKind",
 ]
 
@@ -64,6 +67,16 @@ class Hub:
         """Screen received items as CloudEvents and ingest them (see
         ``relevo.services.intake.ingest``): one result per item, in input order."""
         return intake.ingest(self.ingestor, items, self.clock)
+
+    def fire_due_timers(self, *, limit: int = 1000) -> TimerPass:
+        """Fire the timers due now on at most ``limit`` processes, as relevo's worker (see
+        ``relevo.services.timers``); a timer fired twice is applied once."""
+        return timers.fire_due_timers(self.ingestor, limit=limit)
+
+    def fire_timers(self, due: Iterable[DueTimer]) -> TimerPass:
+        """Fire these timers now, as relevo (the simulator's worker says which fall due): one
+        not yet due is refused, one its process no longer has armed is skipped."""
+        return timers.fire_timers(self.ingestor, due)
 
     def refuse(self, payload: JSON, reason: str) -> None:
         """Keep a whole received body that could not be read as events as a dead letter."""

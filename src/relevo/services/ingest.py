@@ -7,7 +7,12 @@ long a process's history is (its state is a snapshot, never a replay).
 
 Every message ends in exactly one place: applied (``accepted``), recorded as an ignored fact
 (``ignored``), answered as a ``duplicate``, or kept as a dead letter with its reason
-(``rejected``).
+(``rejected``). A message re-sent under a received id with a different content is a
+``duplicate`` too (``conflicting_duplicate``): the content received first stays, and the
+new one is kept as a dead letter for inspection.
+
+Messages in relevo's own namespace (``relevo.services.reserved``: timers, actions) are
+refused unless relevo itself sends them, through a ``trusted`` ingest.
 """
 
 from __future__ import annotations
@@ -20,10 +25,18 @@ from typing import Any
 
 from relevo.domain import engine
 from relevo.domain.model import TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
+from relevo.services import reserved, timer_messages
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
 from relevo.services.correlation import Correlator
-from relevo.services.inbound import Inbound, InboundBatch, IngestResult
+from relevo.services.inbound import (
+    CONFLICTING_DUPLICATE,
+    Inbound,
+    InboundBatch,
+    IngestResult,
+    content_digest,
+    duplicate,
+)
 from relevo.services.records import (
     ConcurrencyConflict,
     DeadLetterRow,
@@ -40,6 +53,9 @@ from relevo.services.unit_of_work import Store, UnitOfWork
 __all__ = ["MAX_ATTEMPTS", "Inbound", "InboundBatch", "IngestResult", "Ingestor", "record_events"]
 
 MAX_ATTEMPTS = 8
+
+#: What the inbox knew of each message: ``(source, id)`` → its content digest, if kept.
+Received = Mapping[tuple[str, str], str | None]
 
 
 def backoff(attempt: int) -> None:
@@ -100,12 +116,17 @@ class Ingestor:
         self.states = states if states is not None else StateCache()
         self.correlator = Correlator(catalog)
 
-    def ingest(self, items: Sequence[Inbound], *, keep_rejected: bool = True) -> list[IngestResult]:
+    def ingest(
+        self, items: Sequence[Inbound], *, keep_rejected: bool = True, trusted: bool = False
+    ) -> list[IngestResult]:
         """Apply ``items`` in order; one result per item, in the same order.
 
-        Rejected items become dead letters unless ``keep_rejected`` is false (a replay of a
-        dead letter that fails again must not copy it). When ``items`` is an
-        ``InboundBatch``, its refused items become dead letters in the same transaction.
+        Rejected items (and conflicting duplicates) become dead letters unless
+        ``keep_rejected`` is false (a replay of a dead letter that fails again must not copy
+        it). When ``items`` is an ``InboundBatch``, its refused items become dead letters in
+        the same transaction. Only ``trusted`` items (relevo's own, e.g. its due timers) may
+        use relevo's namespace; a trusted timer its process no longer has armed is skipped
+        (``ignored``, ``timer_moved_on``) and recorded nowhere.
         """
         excluded: dict[int, IngestResult] = {}
         for attempt in range(MAX_ATTEMPTS * 2):
@@ -113,7 +134,9 @@ class Ingestor:
             key_owner: dict[tuple[str, str, str], int] = {}
             with self.store.unit_of_work() as uow:
                 try:
-                    results, states = self._attempt(uow, items, excluded, key_owner, keep_rejected)
+                    results, states = self._attempt(
+                        uow, items, excluded, key_owner, keep_rejected, trusted
+                    )
                     uow.commit()
                     self.states.give_back(states.values())
                     return results
@@ -134,13 +157,14 @@ class Ingestor:
         excluded: dict[int, IngestResult],
         key_owner: dict[tuple[str, str, str], int],
         keep_rejected: bool,
+        trusted: bool,
     ) -> tuple[list[IngestResult], dict[str, ProcessState]]:
         now = self.clock()
-        seen = uow.inbox_seen((item.source, item.id) for item in items)
+        seen = uow.inbox_received((item.source, item.id) for item in items)
         targets = self.correlator.resolve(uow, items).targets
         states = self.load_states(uow, {pid for pid in targets if pid is not None})
         results, batch = self.decide_batch(
-            items, now, seen, targets, states, excluded, key_owner, keep_rejected
+            items, now, seen, targets, states, excluded, key_owner, keep_rejected, trusted
         )
         uow.save(batch)
         return results, states
@@ -149,40 +173,44 @@ class Ingestor:
         self,
         items: Sequence[Inbound],
         now: datetime,
-        seen: set[tuple[str, str]],
+        seen: Received,
         targets: Sequence[str | None],
         states: dict[str, ProcessState],
         excluded: dict[int, IngestResult],
         key_owner: dict[tuple[str, str, str], int],
         keep_rejected: bool,
+        trusted: bool = False,
     ) -> tuple[list[IngestResult], WriteBatch]:
         """Decide every item in order and collect what to write, without touching the store.
 
-        ``seen`` holds the ``(source, id)`` pairs already received, ``targets`` the process
-        each item addresses (``correlate``), ``states`` the current state of those processes
-        (advanced in place). ``excluded`` items keep the result given; ``key_owner`` learns
-        which item added each correlation key. The refused items of an ``InboundBatch``
-        join the batch's dead letters.
+        ``seen`` holds the ``(source, id)`` pairs already received (with their digests),
+        ``targets`` the process each item addresses (``correlate``), ``states`` the current
+        state of those processes (advanced in place). ``excluded`` items keep the result
+        given; ``key_owner`` learns which item added each correlation key. The refused
+        items of an ``InboundBatch`` join the batch's dead letters. ``trusted`` as for
+        ``ingest``.
         """
         at = iso(now)
         batch = WriteBatch(at=at)
         changed: dict[str, ProcessState] = {}
         batch_keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        in_batch: set[tuple[str, str]] = set()
+        in_batch: dict[tuple[str, str], str | None] = {}
         results: list[IngestResult] = []
         for index, item in enumerate(items):
             key = (item.source, item.id)
             if index in excluded:
                 result = excluded[index]
-            elif key in seen or key in in_batch:
-                result = IngestResult(
-                    index,
-                    item.source,
-                    item.id,
-                    Outcome.DUPLICATE,
-                    reason=f"message {item.id!r} from {item.source!r} was already received",
-                    reason_code="duplicate",
-                )
+            elif not trusted and (refusal := reserved.refusal(item.source, item.type)):
+                result = _rejected(index, item, reserved.REASON_CODE, refusal)
+            elif key in in_batch or key in seen:
+                result = duplicate(index, item, in_batch[key] if key in in_batch else seen[key])
+                if result.reason_code == CONFLICTING_DUPLICATE and keep_rejected:
+                    batch.dead_letters.append(_dead_letter(item, result))
+                results.append(result)
+                continue
+            elif trusted and timer_messages.moved_on(item, states.get(targets[index] or "")):
+                results.append(timer_messages.skipped(index, item, targets[index]))
+                continue
             else:
                 keys_before = len(batch.keys_added)
                 target = targets[index]
@@ -195,26 +223,15 @@ class Ingestor:
                     for kind, name, value, pid in batch.keys_added[keys_before:]:
                         key_owner[(kind, name, value)] = index
                         batch_keys[(name, value)] = [(kind, pid)]
-            if result.outcome is Outcome.REJECTED:
-                if keep_rejected:
-                    batch.dead_letters.append(
-                        DeadLetterRow(
-                            source=item.source,
-                            message_id=item.id,
-                            type=item.type,
-                            payload=_raw(item),
-                            reason=result.reason or "rejected",
-                        )
-                    )
-            elif result.outcome is not Outcome.DUPLICATE:
-                in_batch.add(key)
+            refused = result.outcome is Outcome.REJECTED
+            if refused and keep_rejected:
+                batch.dead_letters.append(_dead_letter(item, result))
+            if not refused or trusted:
+                # relevo's own messages count as received even when refused: a timer that
+                # cannot fire is a duplicate when fired again, not a new dead letter.
+                digest = in_batch[key] = content_digest(item)
                 batch.inbox.append(
-                    InboxRow(
-                        source=item.source,
-                        message_id=item.id,
-                        process_id=result.process_id,
-                        outcome=result.outcome.value,
-                    )
+                    InboxRow(item.source, item.id, result.process_id, result.outcome.value, digest)
                 )
             results.append(result)
         batch.changed_states.extend(changed.values())
@@ -286,6 +303,16 @@ def _rejected(
     index: int, item: Inbound, code: str, reason: str, pid: str | None = None
 ) -> IngestResult:
     return IngestResult(index, item.source, item.id, Outcome.REJECTED, pid, reason, code)
+
+
+def _dead_letter(item: Inbound, result: IngestResult) -> DeadLetterRow:
+    return DeadLetterRow(
+        source=item.source,
+        message_id=item.id,
+        type=item.type,
+        payload=_raw(item),
+        reason=result.reason or "rejected",
+    )
 
 
 def _key_culprit(

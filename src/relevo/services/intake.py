@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.model import JSON, Outcome
+from relevo.services import reserved
 from relevo.services.cloudevents import Invalid, parse_event
 from relevo.services.inbound import Inbound, InboundBatch, IngestResult
 from relevo.services.ingest import Ingestor
@@ -76,6 +77,8 @@ def screen(items: Sequence[Any], now: Callable[[], datetime]) -> Screened:
                 _dead_letter(payload, parsed.reason, source, id_, parsed.attribute("type"))
             )
             continue
+        if _refused_as_reserved(screened, index, item, parsed):
+            continue
         screened.valid.append(parsed)
         screened.positions.append(index)
     return screened
@@ -112,6 +115,19 @@ def counts(results: Sequence[IngestResult]) -> dict[str, int]:
 def answer(results: Sequence[IngestResult]) -> dict[str, Any]:
     """The JSON body reporting ``results``: ``{"results": [...], "counts": {...}}``."""
     return {"results": [result.as_json() for result in results], "counts": counts(results)}
+
+
+def _refused_as_reserved(screened: Screened, index: int, item: Any, parsed: Inbound) -> bool:
+    """Refuse ``parsed`` when it uses relevo's own namespace (a timer, an action's source):
+    ``True`` when it was."""
+    refusal = reserved.refusal(parsed.source, parsed.type)
+    if refusal is None:
+        return False
+    screened.refused[index] = IngestResult(
+        index, parsed.source, parsed.id, Outcome.REJECTED, None, refusal, reserved.REASON_CODE
+    )
+    screened.dead_letters.append(_dead_letter(item, refusal, parsed.source, parsed.id, parsed.type))
+    return True
 
 
 def _dead_letter(

@@ -60,14 +60,16 @@ class _Planned:
     job: WriteJob
     #: Every state the batch read, as the batch leaves it.
     states: dict[str, ProcessState]
-    #: The messages this batch records as received.
-    received: frozenset[tuple[str, str]] = field(init=False)
+    #: The messages this batch records as received, with their content digests.
+    received: dict[tuple[str, str], str | None] = field(init=False)
     #: The version each process of this batch is at once it commits. Taken now: the states
     #: go back to the cache at launch, and later batches advance them in place.
     versions: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.received = frozenset((source, id_) for source, id_, *_ in self.job.rendered.inbox)
+        self.received = {
+            (source, id_): digest for source, id_, _, _, digest, *_ in self.job.rendered.inbox
+        }
         self.versions = {pid: state.version for pid, state in self.states.items()}
 
 
@@ -114,7 +116,7 @@ class _Reads:
     number of the first of them), unless a batch was written directly since (the count
     of direct writes was then above ``direct_writes``)."""
 
-    seen: set[tuple[str, str]]
+    seen: dict[tuple[str, str], str | None]
     correlation: Correlation
     versions: dict[str, int]
     since: int
@@ -249,7 +251,7 @@ def _read(ingestor: Ingestor, items: Sequence[Inbound], since: int, direct_write
     """Read what deciding ``items`` needs: which messages were received, whom the keys
     name, the stored versions of those processes."""
     with ingestor.store.unit_of_work(read_only=True) as uow:
-        seen = uow.inbox_seen((item.source, item.id) for item in items)
+        seen = uow.inbox_received((item.source, item.id) for item in items)
         correlation = ingestor.correlator.resolve(uow, items)
         versions = uow.process_versions({pid for pid in correlation.targets if pid is not None})
     return _Reads(seen, correlation, versions, since, direct_writes)
@@ -267,10 +269,10 @@ def _plan(
     over them; ``None`` when the snapshot cannot tell whom a key names, or a state it needs
     is neither in the store nor in the cache."""
     now = ingestor.clock()
-    seen = set(reads.seen)
+    seen = dict(reads.seen)
     ahead: dict[str, int] = {}
     for earlier in missed:
-        seen |= earlier.received
+        seen.update(earlier.received)
         ahead.update(earlier.versions)
     correlation = _with_missed_keys(ingestor, items, reads.correlation, missed)
     if correlation is None:

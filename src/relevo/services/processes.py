@@ -23,6 +23,7 @@ from relevo.services.records import (
     OutboxRow,
     WriteBatch,
 )
+from relevo.services.reserved import action_source
 from relevo.services.unit_of_work import Store
 
 
@@ -123,7 +124,8 @@ class Processes:
                 state = uow.get_state(process_id)
                 if state is None:
                     raise NotFound(_no_process(process_id))
-                inbox_key = (f"action:{action.actor}", action.request_id or "")
+                # In a namespace of its own: no back-end message can claim it beforehand.
+                inbox_key = (action_source(action.actor), action.request_id or "")
                 if action.request_id and inbox_key in uow.inbox_seen([inbox_key]):
                     return state
                 compiled = self.compiled(state)

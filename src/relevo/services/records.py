@@ -58,12 +58,15 @@ class KeyRow(NamedTuple):
 
 
 class InboxRow(NamedTuple):
-    """An inbound message recorded as received, and what became of it."""
+    """An inbound message recorded as received, and what became of it; ``digest`` is its
+    content's (``relevo.services.inbound.content_digest``), to tell a re-sent message from
+    a different one under the same id (``None`` for an action's request id)."""
 
     source: str
     message_id: str
     process_id: str | None
     outcome: str
+    digest: str | None = None
 
 
 class OutboxRow(NamedTuple):

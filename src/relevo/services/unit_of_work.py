@@ -53,6 +53,11 @@ class UnitOfWork(Protocol):
         """The ``(source, message_id)`` pairs among ``keys`` already in the inbox."""
         ...
 
+    def inbox_received(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The ``(source, message_id)`` pairs among ``keys`` already in the inbox, each with
+        the content digest it was received with (``None`` when none was kept)."""
+        ...
+
     def lookup_keys(
         self, pairs: Iterable[tuple[str, str]], *, include_inactive: bool = False
     ) -> Holders:

@@ -28,6 +28,7 @@ from relevo.services.records import Holders, KeyConflict, Readiness, WriteBatch
 __all__ = ["RenderedBatch", "SqlStore", "UnitOfWork", "render"]
 
 _INBOX_KEY = ("source", "message_id")
+_INBOX_RECEIVED = (*_INBOX_KEY, "digest")
 
 
 def render(batch: WriteBatch) -> RenderedBatch:
@@ -151,6 +152,16 @@ class UnitOfWork(Queries):
             rows = dialect.select_by_keys(self.connection, t.inbox, _INBOX_KEY, _INBOX_KEY, chunk)
             seen.update((source, message_id) for source, message_id in rows)
         return seen
+
+    def inbox_received(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The pairs among ``keys`` already in the inbox, with their content digests."""
+        received: dict[tuple[str, str], str | None] = {}
+        for chunk in chunks(list(dict.fromkeys(keys)), CHUNK):
+            rows = dialect.select_by_keys(
+                self.connection, t.inbox, _INBOX_RECEIVED, _INBOX_KEY, chunk
+            )
+            received.update(((source, message_id), digest) for source, message_id, digest in rows)
+        return received
 
     def lookup_keys(
         self, pairs: Iterable[tuple[str, str]], *, include_inactive: bool = False

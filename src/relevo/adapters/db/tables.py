@@ -121,6 +121,9 @@ inbox = sa.Table(
     sa.Column("process_id", _id()),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("received_at", _moment(), nullable=False),
+    #: The digest of the message's content, to tell a re-sent message from a different one
+    #: under the same id; empty for actions' request ids and rows older than the column.
+    sa.Column("digest", sa.String(32)),
 )
 
 dead_letters = sa.Table(

@@ -50,7 +50,7 @@ PROCESS_COLUMNS = (
 #: these keeps the customer/subject/kind indexes out of every ingest write.
 CHANGING_COLUMNS = ("status", "stage", "version", "updated_at", "state", "next_timer_at")
 KEY_COLUMNS = ("kind", "name", "value", "process_id", "active")
-INBOX_COLUMNS = ("source", "message_id", "process_id", "outcome", "received_at")
+INBOX_COLUMNS = ("source", "message_id", "process_id", "outcome", "digest", "received_at")
 OUTBOX_COLUMNS = (
     "process_id",
     "topic",

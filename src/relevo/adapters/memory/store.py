@@ -131,6 +131,11 @@ class MemoryUnitOfWork:
         inbox = self._tables.inbox
         return {key for key in keys if key in inbox}
 
+    def inbox_received(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The pairs among ``keys`` already in the inbox, with their content digests."""
+        inbox = self._tables.inbox
+        return {key: inbox[key].digest for key in keys if key in inbox}
+
     def lookup_keys(
         self, pairs: Iterable[tuple[str, str]], *, include_inactive: bool = False
     ) -> Holders:

@@ -73,11 +73,12 @@ class EventEntry(NamedTuple):
 
 
 class InboxEntry(NamedTuple):
-    """What became of an inbound message."""
+    """What became of an inbound message, and the digest of its content."""
 
     process_id: str | None
     outcome: str
     received_at: str
+    digest: str | None
 
 
 @dataclass
@@ -194,7 +195,7 @@ def _add_keys(tables: Tables, batch: WriteBatch) -> None:
 
 
 def _receive(tables: Tables, batch: WriteBatch, at: str) -> None:
-    for source, message_id, process_id, outcome in batch.inbox:
+    for source, message_id, process_id, outcome, digest in batch.inbox:
         if (source, message_id) in tables.inbox:
             raise ConcurrencyConflict("an inbound message was already received")
-        tables.inbox[(source, message_id)] = InboxEntry(process_id, outcome, at)
+        tables.inbox[(source, message_id)] = InboxEntry(process_id, outcome, at, digest)

@@ -7,9 +7,11 @@ tell it which integration messages its outbox holds; the model computes them fro
 actions the simulator made), while the server's own answers are tallied in ``answers`` so a
 run shows whether the server agreed.
 
-Timers are not sent: firing them is the server's worker's job. The server's clock is its
-own, so a run faster than real time (``--speed`` above 1, or no pacing at all) may see
-cut-offs judged differently by the server than by the model; ``answers`` shows it.
+Timers are not sent (the server refuses ``timer.fired`` from any key): firing them is the
+server's worker's job, so a run over HTTP relies on ``relevo worker`` running beside the
+server to fire its processes' timers. The server's clock is its own, so a run faster than
+real time (``--speed`` above 1, or no pacing at all) may see cut-offs judged differently by
+the server than by the model; ``answers`` shows it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A real hub, in-process: what ``populate`` and in-process runs drive.
 
-Starts and actions go through the hub's process service, back-end events (and due timers,
-as the worker will send them) through ``Hub.receive`` (``relevo.services.intake``) — the
-exact path of ``relevo ingest`` and ``POST /v1/events``. The hub's clock is pinned to
+Starts and actions go through the hub's process service, back-end events through
+``Hub.receive`` (``relevo.services.intake``) — the exact path of ``relevo ingest`` and
+``POST /v1/events`` — and due timers through ``Hub.fire_timers``, the trusted path of
+relevo's worker (the edge refuses timers). The hub's clock is pinned to
 simulated time before each operation, so everything it records is dated in the simulation.
 
 Integration messages are read back from the hub's outbox (``Hub.outbox``), in the order
@@ -13,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from itertools import groupby
 
-from relevo.domain import engine
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.domain.model import ProcessState
-from relevo.services.hub import Hub, KeyInUse, NotFound, UnknownKind
+from relevo.services.hub import DueTimer, Hub, IngestResult, KeyInUse, NotFound, UnknownKind
 from relevo.simulate.clock import SettableClock
 from relevo.simulate.ports.base import (
     NOTIFICATION_TOPIC,
@@ -29,7 +29,6 @@ from relevo.simulate.ports.base import (
     StartOp,
     TimerOp,
 )
-from relevo.simulate.ports.model import TIMER_SOURCE
 
 
 class HubPort:
@@ -67,26 +66,17 @@ class HubPort:
 
     def deliver(self, ops: Sequence[EventOp | TimerOp], now: datetime) -> list[Delivered]:
         self._set(now)
-        items: list[Any] = []
-        for op in ops:
-            if isinstance(op, TimerOp):
-                pid = op.case.process_id
-                items.append(
-                    {
-                        "specversion": "1.0",
-                        "id": f"{pid}:{op.name}:{op.due}",
-                        "source": TIMER_SOURCE,
-                        "type": engine.TIMER_FIRED,
-                        "subject": pid,
-                        "time": op.due,
-                        "data": {"name": op.name, "due": op.due},
-                        "relevoactor": "system",
-                        "relevochannel": "timer",
-                    }
-                )
+        results: list[IngestResult] = []
+        # Consecutive events go through the edge, consecutive timers through the trusted
+        # path; in order, so each process sees them as one batch would give them.
+        for is_timer, run in groupby(ops, key=lambda op: isinstance(op, TimerOp)):
+            if is_timer:
+                timers = [_due(op) for op in run if isinstance(op, TimerOp)]
+                results.extend(self.hub.fire_timers(timers).results)
             else:
-                items.append(op.envelope)
-        results = self.hub.receive(items)
+                results.extend(
+                    self.hub.receive([op.envelope for op in run if isinstance(op, EventOp)])
+                )
         for result in results:
             if result.process_id is not None:
                 self._touched.add(result.process_id)
@@ -127,3 +117,9 @@ class HubPort:
 
     def close(self) -> None:
         return None
+
+
+def _due(op: TimerOp) -> DueTimer:
+    pid = op.case.process_id
+    assert pid is not None, "a timer fires only on a started process"
+    return DueTimer(pid, op.name, op.due)

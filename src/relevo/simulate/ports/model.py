@@ -17,8 +17,10 @@ from relevo.domain import engine
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState
 from relevo.domain.model import parse_iso as parse_moment
+from relevo.services import reserved, timer_messages
 from relevo.services.catalog import Catalog
 from relevo.services.cloudevents import Invalid, parse_event
+from relevo.services.inbound import CONFLICTING_DUPLICATE, content_digest
 from relevo.simulate.ports.base import (
     NOTIFICATION_TOPIC,
     ActOp,
@@ -29,7 +31,8 @@ from relevo.simulate.ports.base import (
     TimerOp,
 )
 
-TIMER_SOURCE = "relevo.timers"
+#: The source of the timers relevo fires (``relevo.services.timer_messages``).
+TIMER_SOURCE = timer_messages.TIMER_SOURCE
 
 
 class ModelPort:
@@ -40,7 +43,8 @@ class ModelPort:
         self.prefix = prefix
         self.states: dict[int, ProcessState] = {}
         self._feedback = Feedback()
-        self._seen: set[tuple[str, str]] = set()
+        #: Messages received: (source, id) -> content digest (None for timers).
+        self._seen: dict[tuple[str, str], str | None] = {}
         #: Active correlation keys: (kind, name, value) -> case index.
         self._keys: dict[tuple[str, str, str], int] = {}
 
@@ -85,21 +89,31 @@ class ModelPort:
         if isinstance(op, TimerOp):
             if state is None:
                 return Delivered(Outcome.REJECTED.value, "unknown_process")
+            if not state.active or state.timers.get(op.name) != op.due:
+                # As relevo's worker: a timer its process no longer has armed is skipped.
+                return Delivered(Outcome.IGNORED.value, timer_messages.TIMER_MOVED_ON)
             message = Message(
                 type=engine.TIMER_FIRED,
                 data={"name": op.name, "due": op.due},
                 occurred_at=parse_moment(op.due),
                 source=TIMER_SOURCE,
-                id=f"{state.id}:{op.name}:{op.due}",
+                id=timer_messages.timer_message_id(state.id, op.name, op.due),
                 actor="system",
                 channel="timer",
             )
+            digest = None
         else:
             inbound = parse_event(op.envelope, lambda: now)
             if isinstance(inbound, Invalid):
                 return Delivered(Outcome.REJECTED.value, "invalid_cloudevent")
-            if (inbound.source, inbound.id) in self._seen:
-                return Delivered(Outcome.DUPLICATE.value, "duplicate")
+            if reserved.refusal(inbound.source, inbound.type) is not None:
+                return Delivered(Outcome.REJECTED.value, reserved.REASON_CODE)
+            digest = content_digest(inbound)
+            key = (inbound.source, inbound.id)
+            if key in self._seen:
+                same = self._seen[key] in (None, digest)
+                code = "duplicate" if same else CONFLICTING_DUPLICATE
+                return Delivered(Outcome.DUPLICATE.value, code)
             if state is None or not _names(inbound.data, state):
                 return Delivered(Outcome.REJECTED.value, "unknown_process")
             message = Message(
@@ -116,7 +130,7 @@ class ModelPort:
         decision = engine.decide(compiled, state, message, now)
         if decision.outcome is Outcome.REJECTED:
             return Delivered(decision.outcome.value, decision.reason_code)
-        self._seen.add((message.source, message.id))
+        self._seen[(message.source, message.id)] = digest
         for event in decision.events:
             engine.apply(state, event)
         self._recorded(index, state, decision.events)
