@@ -4,8 +4,8 @@ A message re-sent under an id already received is a duplicate; one whose content
 from what was received under that id is a conflicting duplicate, kept for inspection. Rows
 received before this column have no digest and are answered as plain duplicates.
 
-Revision ID: 0004_v12c
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_v12c"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

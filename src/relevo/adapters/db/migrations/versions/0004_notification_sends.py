@@ -1,6 +1,6 @@
 """The notifications sent to customers, by business key (deduplication, daily cap).
 
-Revision ID: 0004_v13n
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_v13n"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
