@@ -17,11 +17,16 @@ from relevo.adapters.db import migrate as migrations
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.memory import MemoryStore
+from relevo.adapters.webhooks import HttpxWebhookSender
 from relevo.config import Settings
+from relevo.domain.outbox import NOTIFICATION_TOPIC
 from relevo.services.catalog import Catalog
+from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.services.state_cache import DEFAULT_CAPACITY
+from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
+from relevo.services.worker import RetryPolicy, TimerFiring, Worker
 from relevo.web.app import create_app
 
 Clock = Callable[[], datetime]
@@ -101,3 +106,34 @@ def migrate(settings: Settings) -> str | None:
     before = migrations.current_revision(settings.database_url)
     migrations.upgrade(settings.database_url)
     return before
+
+
+def build_worker(
+    hub: Hub,
+    settings: Settings,
+    *,
+    notifier: Deliverer | None = None,
+    sender: WebhookSender | None = None,
+    timers: TimerFiring | None = None,
+    name: str | None = None,
+    batch_size: int = 50,
+) -> Worker:
+    """A worker over ``hub``'s store and clock: integration messages go out as signed
+    webhooks (``sender``: httpx by default); notifications go to ``notifier``, and stay
+    pending for a worker that has one when it is ``None``. Due timers are fired by
+    ``timers``, or by the hub itself when it can."""
+    if timers is None and isinstance(hub, TimerFiring):
+        timers = hub
+    webhooks = WebhookDeliverer(SubscriptionCache(hub.store), sender or HttpxWebhookSender())
+    return Worker(
+        hub.store,
+        hub.clock,
+        deliverers={NOTIFICATION_TOPIC: notifier} if notifier else {},
+        default=webhooks,
+        hold=() if notifier else (NOTIFICATION_TOPIC,),
+        timers=timers,
+        name=name,
+        batch_size=batch_size,
+        lease_seconds=settings.worker_lease_seconds,
+        retry=RetryPolicy(max_attempts=settings.outbox_max_attempts),
+    )
