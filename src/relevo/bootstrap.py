@@ -87,6 +87,7 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         hub,
         keys=KeyCache(hub.store, ttl=settings.key_cache_seconds),
         problem_base_url=settings.problem_base_url,
+        backlog_stuck_seconds=settings.backlog_stuck_seconds,
     )
 
 

@@ -90,6 +90,18 @@ def attempts_of(store: Store, process_id: str, *, notifications_only: bool = Fal
     return [attempt_json(a) for a in found]
 
 
+def waited(since: str | None, now: datetime) -> float:
+    """Seconds from ``since`` (ISO UTC) to ``now``; 0 when there is nothing waiting."""
+    return max((now - datetime.fromisoformat(since)).total_seconds(), 0.0) if since else 0.0
+
+
+def oldest_due_age(store: Store, clock: Clock) -> float:
+    """How long the oldest due outbox message has waited, in seconds (0: none waits)."""
+    now = clock()
+    with store.unit_of_work(read_only=True) as uow:
+        return waited(uow.oldest_due_outbox(iso(now)), now)
+
+
 @dataclass(frozen=True, slots=True)
 class Backlog:
     """The outbox figures and how late the oldest due timer and message are (seconds)."""

@@ -239,6 +239,10 @@ class UnitOfWork(Protocol):
         """The backlog per topic and status, attempts per outcome and the oldest due entry."""
         ...
 
+    def oldest_due_outbox(self, now: str) -> str | None:
+        """The ``available_at`` of the oldest pending entry due by ``now`` (``None``: none)."""
+        ...
+
     # -- webhook subscriptions --------------------------------------------------------
 
     def add_subscription(self, subscription: Subscription) -> None:

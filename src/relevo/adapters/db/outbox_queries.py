@@ -240,14 +240,19 @@ class OutboxQueries:
             sa.select(_o.c.topic, _o.c.status, sa.func.count()).group_by(_o.c.topic, _o.c.status)
         )
         outcomes = conn.execute(sa.select(_a.c.outcome, sa.func.count()).group_by(_a.c.outcome))
-        oldest = conn.execute(
-            sa.select(sa.func.min(_o.c.available_at)).where(_IS_PENDING, _o.c.available_at <= now)
-        ).scalar()
         return OutboxStats(
             backlog=[BacklogCount(topic, status, int(n)) for topic, status, n in backlog],
             attempts={outcome: int(n) for outcome, n in outcomes},
-            oldest_due=oldest,
+            oldest_due=self.oldest_due_outbox(now),
         )
+
+    def oldest_due_outbox(self, now: str) -> str | None:
+        """The oldest due pending entry's ``available_at``: one probe of the partial index."""
+        query = sa.select(sa.func.min(_o.c.available_at)).where(
+            _IS_PENDING, _o.c.available_at <= now
+        )
+        oldest: str | None = self.connection.execute(query).scalar()
+        return oldest
 
     # -- webhook subscriptions --------------------------------------------------------
 

@@ -149,12 +149,17 @@ class OutboxTables:
         """Entries per topic and status, attempts per outcome, the oldest due entry."""
         entries = self._tables.deliveries.values()
         backlog = Counter((e.topic, e.status) for e in entries)
-        due = [e.available_at for e in entries if e.status == PENDING and e.available_at <= now]
         return OutboxStats(
             backlog=[BacklogCount(topic, status, n) for (topic, status), n in backlog.items()],
             attempts=dict(Counter(a.outcome for a in self._tables.attempts)),
-            oldest_due=min(due, default=None),
+            oldest_due=self.oldest_due_outbox(now),
         )
+
+    def oldest_due_outbox(self, now: str) -> str | None:
+        """The ``available_at`` of the oldest pending entry due by ``now``."""
+        entries = self._tables.deliveries.values()
+        due = [e.available_at for e in entries if e.status == PENDING and e.available_at <= now]
+        return min(due, default=None)
 
     # -- webhook subscriptions --------------------------------------------------------
 
