@@ -48,7 +48,7 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(secrets: list[str], status: int = 204) -> Iterator[Receiver]:
+def running_receiver(secrets: list[str], status: int = 204, port: int = 0) -> Iterator[Receiver]:
     """A receiver listening on a free port of 127.0.0.1 while the block runs."""
     holder: dict[str, Receiver] = {}
 
@@ -63,7 +63,7 @@ def running_receiver(secrets: list[str], status: int = 204) -> Iterator[Receiver
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     holder["r"] = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", secrets, status)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
