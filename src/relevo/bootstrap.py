@@ -24,6 +24,7 @@ from relevo.services.catalog import Catalog
 from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
+from relevo.services.milestones import MilestoneReader
 from relevo.services.state_cache import DEFAULT_CAPACITY
 from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
 from relevo.services.worker import RetryPolicy, TimerFiring, Worker
@@ -122,10 +123,12 @@ def build_worker(
     """A worker over ``hub``'s store and clock: integration messages go out as signed
     webhooks (``sender``: httpx by default); notifications go to ``notifier``, and stay
     pending for a worker that has one when it is ``None``. Due timers are fired by
-    ``timers``, or by the hub itself when it can."""
+    ``timers``, or by the hub itself when it can; CRM milestones are derived from the
+    event log while a subscription takes them."""
     if timers is None and isinstance(hub, TimerFiring):
         timers = hub
-    webhooks = WebhookDeliverer(SubscriptionCache(hub.store), sender or HttpxWebhookSender())
+    active = SubscriptionCache(hub.store)
+    webhooks = WebhookDeliverer(active, sender or HttpxWebhookSender())
     return Worker(
         hub.store,
         hub.clock,
@@ -133,6 +136,7 @@ def build_worker(
         default=webhooks,
         hold=() if notifier else (NOTIFICATION_TOPIC,),
         timers=timers,
+        readers=[MilestoneReader(hub.store, hub.clock, active)],
         name=name,
         batch_size=batch_size,
         lease_seconds=settings.worker_lease_seconds,

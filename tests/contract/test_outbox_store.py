@@ -155,3 +155,14 @@ def test_subscriptions_are_stored_listed_and_replaced(any_store: Store) -> None:
         uow.commit()
     with any_store.unit_of_work(read_only=True) as uow:
         assert uow.subscriptions() == [rotated, second]
+
+
+def test_a_log_cursor_moves_only_from_where_it_was(any_store: Store) -> None:
+    with any_store.unit_of_work() as uow:
+        assert uow.log_cursor("r") == 0
+        assert uow.move_log_cursor("r", 0, 5)
+        assert not uow.move_log_cursor("r", 0, 7)  # someone moved it first
+        assert uow.move_log_cursor("r", 5, 9)
+        uow.commit()
+    with any_store.unit_of_work(read_only=True) as uow:
+        assert (uow.log_cursor("r"), uow.log_cursor("other")) == (9, 0)

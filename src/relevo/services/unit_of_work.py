@@ -243,6 +243,15 @@ class UnitOfWork(Protocol):
         """The ``available_at`` of the oldest pending entry due by ``now`` (``None``: none)."""
         ...
 
+    def log_cursor(self, name: str) -> int:
+        """Where the event-log reader ``name`` got to (a log position; 0: the start)."""
+        ...
+
+    def move_log_cursor(self, name: str, expected: int, position: int) -> bool:
+        """Move reader ``name`` from ``expected`` to ``position``; ``False`` (nothing
+        changed) when another reader moved it first."""
+        ...
+
     # -- webhook subscriptions --------------------------------------------------------
 
     def add_subscription(self, subscription: Subscription) -> None:

@@ -254,6 +254,26 @@ class OutboxQueries:
         oldest: str | None = self.connection.execute(query).scalar()
         return oldest
 
+    def log_cursor(self, name: str) -> int:
+        """Where the event-log reader ``name`` got to (0: the start)."""
+        query = sa.select(t.log_cursors.c.position).where(t.log_cursors.c.name == name)
+        return int(self.connection.execute(query).scalar() or 0)
+
+    def move_log_cursor(self, name: str, expected: int, position: int) -> bool:
+        """Move reader ``name`` from ``expected`` to ``position`` unless another moved it."""
+        c = t.log_cursors
+        moved = self.connection.execute(
+            sa.update(c).where(c.c.name == name, c.c.position == expected).values(position=position)
+        ).rowcount
+        if moved or expected != 0:
+            return bool(moved)
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(c.insert().values(name=name, position=position))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
     # -- webhook subscriptions --------------------------------------------------------
 
     def add_subscription(self, subscription: Subscription) -> None:

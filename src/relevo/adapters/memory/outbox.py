@@ -161,6 +161,19 @@ class OutboxTables:
         due = [e.available_at for e in entries if e.status == PENDING and e.available_at <= now]
         return min(due, default=None)
 
+    def log_cursor(self, name: str) -> int:
+        """Where the event-log reader ``name`` got to (0: the start)."""
+        return self._tables.cursors.get(name, 0)
+
+    def move_log_cursor(self, name: str, expected: int, position: int) -> bool:
+        """Move reader ``name`` from ``expected`` to ``position`` unless another moved it."""
+        if self._tables.cursors.get(name, 0) != expected:
+            return False
+        changed = self._change()
+        changed.cursors[name] = position
+        self._keep(changed)
+        return True
+
     # -- webhook subscriptions --------------------------------------------------------
 
     def add_subscription(self, subscription: Subscription) -> None:

@@ -103,6 +103,7 @@ class Tables:
     deliveries: dict[int, OutboxEntry] = field(default_factory=dict)
     attempts: list[DeliveryAttempt] = field(default_factory=list)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    cursors: dict[str, int] = field(default_factory=dict)
     #: The last id handed out per sequence (event positions, keys, outbox, dead letters).
     sequences: dict[str, int] = field(default_factory=dict)
 
