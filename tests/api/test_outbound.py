@@ -42,9 +42,7 @@ def test_a_process_lists_its_notification_attempts_and_its_timeline_shows_them(a
     items = answer.json()["items"]
     assert items and {i["outcome"] for i in items} == {"sent"}
     assert items[0]["facts"] == {"channel": "sms"}
-    timeline = api.client.get(
-        f"/v1/processes/{process_id}/events", headers=api.headers("channel")
-    )
+    timeline = api.client.get(f"/v1/processes/{process_id}/events", headers=api.headers("channel"))
     assert len(timeline.json()["deliveries"]) >= len(items)
 
     missing = api.client.get("/v1/processes/prc_nope/notifications", headers=api.headers("channel"))
