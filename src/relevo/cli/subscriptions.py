@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from relevo.cli.common import failures, open_hub, out
 from relevo.services import subscriptions
@@ -29,7 +28,7 @@ def create(
     with failures(), open_hub() as hub:
         created, secret = subscriptions.create(hub.store, url, event, hub.clock)
     out.print(f"subscription {created.id} -> {created.url}", markup=False)
-    out.print(f"signing secret (shown once, keep it now): {secret}", markup=False)
+    out.print(f"signing secret (shown once, keep it now): {secret}", markup=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -37,11 +36,14 @@ def list_command() -> None:
     """List every subscription (secrets are never shown again)."""
     with failures(), open_hub() as hub:
         found = subscriptions.listing(hub.store)
-    table = Table("id", "url", "event types", "active", "previous secret until")
+    # One line per subscription rather than a table: ids and URLs must never be cut short.
     for s in found:
-        until = s.previous_until or ""
-        table.add_row(s.id, s.url, ", ".join(s.event_types), "yes" if s.active else "no", until)
-    out.print(table)
+        state = "active" if s.active else "inactive"
+        line = f"{s.id}  {state}  {s.url}  types: {', '.join(s.event_types)}"
+        if s.previous_until:
+            line += f"  (previous secret signs until {s.previous_until})"
+        out.print(line, markup=False, soft_wrap=True)
+    out.print(f"{len(found)} subscription(s).")
 
 
 @app.command("rotate")
@@ -57,7 +59,9 @@ def rotate(
         rotated, secret = subscriptions.rotate(
             hub.store, subscription_id, hub.clock, timedelta(hours=overlap_hours)
         )
-    out.print(f"new signing secret of {rotated.id} (shown once): {secret}", markup=False)
+    out.print(
+        f"new signing secret of {rotated.id} (shown once): {secret}", markup=False, soft_wrap=True
+    )
     if rotated.previous_until:
         out.print(f"the previous secret signs too until {rotated.previous_until}", markup=False)
 

@@ -34,13 +34,16 @@ def worker_command(
 
     with failures(), open_hub() as hub:
         worker = build_worker(hub, Settings.from_env(), batch_size=batch)
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         out.print(f"worker {worker.name} {'does one pass' if once else 'started'}", markup=False)
-        if once:
-            _print_pass(worker.run_once(stop))
-        else:
-            worker.run(stop, _print_busy_pass, idle_seconds=idle)
+        try:
+            if once:
+                _print_pass(worker.run_once(stop))
+            else:
+                worker.run(stop, _print_busy_pass, idle_seconds=idle)
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
     out.print("worker stopped")
 
 
@@ -55,4 +58,5 @@ def _print_pass(report: PassReport) -> None:
         f"pass: {report.timers_fired} timer(s) fired, {report.milestones} milestone(s), "
         f"{report.claimed} message(s) claimed; attempts: {outcomes}; {report.dead} dead",
         markup=False,
+        soft_wrap=True,
     )
