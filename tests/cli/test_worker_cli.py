@@ -46,9 +46,10 @@ def test_a_pass_a_dead_message_and_its_replay(runner: CliRunner, hub: Hub) -> No
     listed = runner.invoke(app, ["outbox", "list"])
     assert "1 message(s) with status dead." in listed.output
     assert "ConnectError" in listed.output
-    replayed = runner.invoke(app, ["outbox", "replay", listed.output.split()[0].lstrip("#")])
+    outbox_id = listed.output.split()[0].lstrip("#")
+    replayed = runner.invoke(app, ["outbox", "replay", outbox_id])
     assert replayed.exit_code == 0 and "pending again" in replayed.output
-    again = runner.invoke(app, ["outbox", "replay", "1"])
+    again = runner.invoke(app, ["outbox", "replay", outbox_id])
     assert again.exit_code == 1 and "still pending" in again.output
 
     listing = runner.invoke(app, ["subscriptions", "list"])
