@@ -22,12 +22,18 @@ from relevo.adapters.memory import MemoryStore
 from relevo.adapters.memory.send_log import MemorySendLog
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
 from relevo.adapters.smtp import SmtpEmailSender
+from relevo.adapters.webhooks import HttpxWebhookSender
 from relevo.config import Settings
+from relevo.domain.outbox import NOTIFICATION_TOPIC
 from relevo.services.catalog import Catalog
+from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
+from relevo.services.milestones import MilestoneReader
 from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import SendLog, SmsSender
 from relevo.services.state_cache import DEFAULT_CAPACITY
+from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
+from relevo.services.worker import RetryPolicy, TimerFiring, Worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -100,6 +106,7 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         hub,
         keys=KeyCache(hub.store, ttl=settings.key_cache_seconds),
         problem_base_url=settings.problem_base_url,
+        backlog_stuck_seconds=settings.backlog_stuck_seconds,
     )
 
 
@@ -163,3 +170,35 @@ def demo_link_secret(path: Path) -> str:
     path.write_text(secret + "\n", encoding="utf-8")
     path.chmod(0o600)
     return secret
+def build_worker(
+    hub: Hub,
+    settings: Settings,
+    *,
+    notifier: Deliverer | None = None,
+    sender: WebhookSender | None = None,
+    timers: TimerFiring | None = None,
+    name: str | None = None,
+    batch_size: int = 50,
+) -> Worker:
+    """A worker over ``hub``'s store and clock: integration messages go out as signed
+    webhooks (``sender``: httpx by default); notifications go to ``notifier``, and stay
+    pending for a worker that has one when it is ``None``. Due timers are fired by
+    ``timers``, or by the hub itself when it can; CRM milestones are derived from the
+    event log while a subscription takes them."""
+    if timers is None and isinstance(hub, TimerFiring):
+        timers = hub
+    active = SubscriptionCache(hub.store)
+    webhooks = WebhookDeliverer(active, sender or HttpxWebhookSender())
+    return Worker(
+        hub.store,
+        hub.clock,
+        deliverers={NOTIFICATION_TOPIC: notifier} if notifier else {},
+        default=webhooks,
+        hold=() if notifier else (NOTIFICATION_TOPIC,),
+        timers=timers,
+        readers=[MilestoneReader(hub.store, hub.clock, active)],
+        name=name,
+        batch_size=batch_size,
+        lease_seconds=settings.worker_lease_seconds,
+        retry=RetryPolicy(max_attempts=settings.outbox_max_attempts),
+    )

@@ -19,6 +19,12 @@ DEFAULT_PROBLEM_BASE_URL = "urn:relevo:problem:"
 DEFAULT_KEY_CACHE_SECONDS = 1.0
 #: A longer cache would let a revoked key work on for too long.
 MAX_KEY_CACHE_SECONDS = 60.0
+#: How often a message may fail before it is dead (and waits for a replay).
+DEFAULT_OUTBOX_MAX_ATTEMPTS = 8
+#: How long a worker holds the messages it claimed; a killed worker's are taken over after.
+DEFAULT_WORKER_LEASE_SECONDS = 120.0
+#: How long the oldest due outbox message may wait before ``/readyz`` calls the backlog stuck.
+DEFAULT_BACKLOG_STUCK_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class Settings:
     ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
     9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
     ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
+    The worker: ``RELEVO_OUTBOX_MAX_ATTEMPTS`` failed attempts make a message dead (default
+    8), ``RELEVO_WORKER_LEASE_SECONDS`` is how long a worker holds what it claimed (default
+    120), and ``/readyz`` answers 503 once the oldest due message has waited
+    ``RELEVO_BACKLOG_STUCK_SECONDS`` (default 600).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -47,6 +57,9 @@ class Settings:
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
     #: E-mail, SMS, links and quiet hours: see ``relevo.notify_config.NotifySettings``.
     notify: NotifySettings = field(default_factory=NotifySettings)
+    outbox_max_attempts: int = DEFAULT_OUTBOX_MAX_ATTEMPTS
+    worker_lease_seconds: float = DEFAULT_WORKER_LEASE_SECONDS
+    backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +74,15 @@ class Settings:
             or DEFAULT_PROBLEM_BASE_URL,
             key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
             notify=NotifySettings.from_env(),
+            outbox_max_attempts=max(
+                1, _count("RELEVO_OUTBOX_MAX_ATTEMPTS", DEFAULT_OUTBOX_MAX_ATTEMPTS)
+            ),
+            worker_lease_seconds=max(
+                1, _count("RELEVO_WORKER_LEASE_SECONDS", int(DEFAULT_WORKER_LEASE_SECONDS))
+            ),
+            backlog_stuck_seconds=max(
+                1, _count("RELEVO_BACKLOG_STUCK_SECONDS", int(DEFAULT_BACKLOG_STUCK_SECONDS))
+            ),
         )
 
 

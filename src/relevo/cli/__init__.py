@@ -5,13 +5,14 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from relevo.cli import db, dead_letters, definitions, keys
+from relevo.cli import db, dead_letters, definitions, keys, outbox, subscriptions
 from relevo.cli.common import err
 from relevo.cli.demo import demo
 from relevo.cli.ingest import ingest_command
 from relevo.cli.rebuild import rebuild_command
 from relevo.cli.serve import serve
 from relevo.cli.simulate import simulate_command
+from relevo.cli.worker import worker_command
 
 app = typer.Typer(
     name="relevo",
@@ -27,10 +28,13 @@ app.command("demo")(demo)
 app.command("ingest")(ingest_command)
 app.command("rebuild")(rebuild_command)
 app.command("simulate")(simulate_command)
+app.command("worker")(worker_command)
 app.add_typer(db.app, name="db")
 app.add_typer(definitions.app, name="definitions")
 app.add_typer(keys.app, name="keys")
 app.add_typer(dead_letters.app, name="dead-letters")
+app.add_typer(outbox.app, name="outbox")
+app.add_typer(subscriptions.app, name="subscriptions")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from relevo.bootstrap import app_for, build_hub, migrate, tune_runtime
+from relevo.bootstrap import app_for, build_hub, build_worker, migrate, tune_runtime
 from relevo.cli.common import failures, out
 from relevo.config import Settings
 from relevo.services import keys
@@ -66,6 +66,15 @@ def demo(
         daemon=True,
     )
     live.start()
+    # The worker fires due timers and delivers the outbox beside the trickle; webhooks go
+    # nowhere until a subscription exists ('relevo subscriptions create').
+    worker = threading.Thread(
+        target=build_worker(hub, settings).run,
+        args=(stop,),
+        name="relevo-demo-worker",
+        daemon=True,
+    )
+    worker.start()
     try:
         uvicorn.run(
             app_for(hub, settings),
@@ -77,6 +86,7 @@ def demo(
     finally:
         stop.set()
         live.join(timeout=5)
+        worker.join(timeout=5)
 
 
 def _demo_settings(keep: bool) -> Settings:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.model import JSON, Action, ProcessState
-from relevo.services import intake, maintenance, timers
+from relevo.services import intake, maintenance, outbox_admin, timers
 from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
@@ -130,8 +130,11 @@ class Hub:
         return self.processes.view_of(state, lang, action.role)
 
     def timeline(self, process_id: str) -> JSON:
-        """The audit timeline of a process with its hash chain verified."""
-        return self.processes.timeline(process_id)
+        """The audit timeline of a process with its hash chain verified, and every attempt
+        to deliver its outbound messages (``deliveries``, oldest first)."""
+        timeline = self.processes.timeline(process_id)
+        timeline["deliveries"] = outbox_admin.attempts_of(self.store, process_id)
+        return timeline
 
     def dead_letters(self, status: str | None = "open", limit: int = 100) -> list[JSON]:
         """Dead letters in arrival order (oldest first), as JSON-ready mappings."""

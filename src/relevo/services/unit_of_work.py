@@ -13,6 +13,13 @@ from typing import Any, Protocol, Self
 
 from relevo.domain.model import ProcessState
 from relevo.services.batch_writing import BatchWriter, RenderedRows, WriterKind
+from relevo.services.delivery_records import (
+    AttemptRow,
+    DeliveryAttempt,
+    OutboxEntry,
+    OutboxStats,
+    Subscription,
+)
 from relevo.services.records import (
     ApiKeyRow,
     DeadLetter,
@@ -185,6 +192,83 @@ class UnitOfWork(Protocol):
     def revoke_api_key(self, id: str, at: str) -> None:
         """Revoke a key from ``at`` on (revoking twice keeps the first time);
         ``LookupError`` for an unknown id."""
+        ...
+
+    # -- outbound delivery (the worker, the admin views) ------------------------------
+
+    def claim_outbox(
+        self,
+        worker: str,
+        now: str,
+        lease_until: str,
+        limit: int,
+        *,
+        skip_topics: Sequence[str] = (),
+    ) -> list[OutboxEntry]:
+        """Lease up to ``limit`` pending entries due by ``now`` that no live lease holds
+        (``claimed_until`` absent or past) to ``worker`` until ``lease_until``, oldest due
+        first; entries of ``skip_topics`` are left alone. Two units of work never claim
+        the same entry while its lease lasts."""
+        ...
+
+    def record_attempts(self, worker: str, attempts: Sequence[AttemptRow]) -> int:
+        """Record each attempt, and move each entry ``worker`` still holds to the attempt's
+        status, attempts count and ``available_at``, releasing the lease; returns how many
+        entries moved (an entry whose lease another worker took over keeps its state)."""
+        ...
+
+    def outbox_entries(
+        self, status: str | None = None, *, after: int = 0, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Outbox entries with an id greater than ``after``, of one status (``None``: all),
+        in the order written."""
+        ...
+
+    def get_outbox_entry(self, id: int) -> OutboxEntry | None:
+        """One outbox entry by id, or ``None``."""
+        ...
+
+    def replay_outbox(self, id: int, now: str) -> OutboxEntry:
+        """Make a delivered, superseded or dead entry pending again from ``now`` with its
+        attempts count reset; ``LookupError`` for an unknown id, ``ValueError`` for an entry
+        that is still pending."""
+        ...
+
+    def delivery_attempts(
+        self, *, process_id: str | None = None, outbox_id: int | None = None, limit: int = 1000
+    ) -> list[DeliveryAttempt]:
+        """Recorded attempts of one process's or one entry's messages, oldest first."""
+        ...
+
+    def outbox_stats(self, now: str) -> OutboxStats:
+        """The backlog per topic and status, attempts per outcome and the oldest due entry."""
+        ...
+
+    def oldest_due_outbox(self, now: str) -> str | None:
+        """The ``available_at`` of the oldest pending entry due by ``now`` (``None``: none)."""
+        ...
+
+    def log_cursor(self, name: str) -> int:
+        """Where the event-log reader ``name`` got to (a log position; 0: the start)."""
+        ...
+
+    def move_log_cursor(self, name: str, expected: int, position: int) -> bool:
+        """Move reader ``name`` from ``expected`` to ``position``; ``False`` (nothing
+        changed) when another reader moved it first."""
+        ...
+
+    # -- webhook subscriptions --------------------------------------------------------
+
+    def add_subscription(self, subscription: Subscription) -> None:
+        """Store a new subscription."""
+        ...
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription, oldest first."""
+        ...
+
+    def update_subscription(self, subscription: Subscription) -> None:
+        """Replace the stored subscription of the same id; ``LookupError`` if unknown."""
         ...
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from relevo.services import outbox_admin
 from relevo.services.hub import Hub
 from relevo.web.problems import ProblemError
 from relevo.web.schemas import Health, Problem
@@ -22,11 +23,12 @@ def healthz() -> dict[str, Any]:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="The database answers and is migrated",
+    summary="The database answers, is migrated, and the outbox moves",
     responses={503: {"model": Problem, "description": "Not ready"}},
 )
 def readyz(request: Request) -> dict[str, Any]:
-    """``ok`` when the database answers and its schema is at the code's revision; else 503."""
+    """``ok`` when the database answers, its schema is at the code's revision and the
+    oldest due outbox message has not waited longer than the configured threshold; else 503."""
     hub: Hub = request.app.state.hub
     ready = hub.readiness()
     if not ready.reachable:
@@ -45,4 +47,16 @@ def readyz(request: Request) -> dict[str, Any]:
             f"The database schema is at revision {ready.revision or 'none'} and the code needs "
             f"{ready.head}; run 'relevo db upgrade'.",
         )
-    return {"status": "ok", "checks": {"database": "ok", "schema": str(ready.head)}}
+    age = outbox_admin.oldest_due_age(hub.store, hub.clock)
+    stuck_after: float = request.app.state.backlog_stuck_seconds
+    if age > stuck_after:
+        raise ProblemError(
+            503,
+            "not-ready",
+            "Outbox backlog stuck",
+            f"The oldest due outbox message has waited {age:.0f} s (more "
+            f"than {stuck_after:g} s); check that 'relevo worker' runs and that its receivers "
+            "answer ('relevo outbox list --status pending').",
+        )
+    checks = {"database": "ok", "schema": str(ready.head), "outbox": "ok"}
+    return {"status": "ok", "checks": checks}

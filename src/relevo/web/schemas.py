@@ -125,6 +125,8 @@ class Timeline(_Open):
     chain_valid: bool
     broken_at_version: int | None
     events: list[dict[str, Any]]
+    #: Every attempt to deliver the process's outbound messages, oldest first.
+    deliveries: list[dict[str, Any]] = []
 
 
 class DeadLetterOut(_Open):

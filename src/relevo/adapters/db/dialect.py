@@ -115,6 +115,15 @@ def configure(engine: sa.Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def lock_skipping_taken(conn: sa.Connection, query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` locking the rows it reads and passing over rows other transactions hold
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``), so workers claiming work never queue behind
+    one another. SQLite needs nothing: its writers already run one at a time."""
+    if conn.dialect.name == POSTGRESQL:
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
 def bulk_insert(
     conn: sa.Connection,
     table: sa.Table,

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from relevo.adapters.db import dialect, writes
 from relevo.adapters.db import tables as t
+from relevo.adapters.db.outbox_queries import OutboxQueries
 from relevo.adapters.db.queries import Queries
 from relevo.adapters.db.support import CHUNK, load_state
 from relevo.adapters.db.writes import RenderedBatch
@@ -97,7 +98,7 @@ class SqlStore:
         self.engine.dispose()
 
 
-class UnitOfWork(Queries):
+class UnitOfWork(Queries, OutboxQueries):
     """One transaction: entering opens it, ``commit()`` commits it, leaving the ``with``
     block without committing rolls it back. After ``commit()`` the next statement opens a
     new transaction."""

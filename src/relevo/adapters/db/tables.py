@@ -194,3 +194,44 @@ notification_sends = sa.Table(
     sa.Column("sent_at", _moment(), nullable=False),
     sa.Index(None, "recipient", "sent_at"),
 )
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("outbox_id", sa.BigInteger, nullable=False),
+    # Kept beside the outbox id so a process's notifications are found without an index
+    # on the outbox, whose every extra index page ingest would pay for.
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", _moment(), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("facts", sa.Text),
+    sa.Index(None, "outbox_id"),
+    sa.Index(None, "process_id"),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event_types", sa.Text, nullable=False),
+    # The receiver verifies with the same secret, so it is kept as given, not hashed.
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("previous_secret", sa.String(100)),
+    sa.Column("previous_until", _moment()),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", _moment(), nullable=False),
+)
+
+#: Where a reader of the event log got to (the CRM milestone deriver), moved on with a
+#: conditional update so two workers never derive the same events twice.
+log_cursors = sa.Table(
+    "log_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)

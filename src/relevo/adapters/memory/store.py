@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from relevo.adapters.memory.outbox import OutboxTables
 from relevo.adapters.memory.tables import Tables, apply
 from relevo.domain.model import ProcessState, iso
 from relevo.services.batch_writing import BatchWriter, RenderedRows, WriterKind
@@ -73,7 +74,7 @@ class MemoryStore:
         """Nothing to release."""
 
 
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(OutboxTables):
     """One transaction over a ``MemoryStore`` (see the module docstring)."""
 
     def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:

@@ -14,6 +14,12 @@ from typing import Any, NamedTuple
 import orjson
 
 from relevo.domain.model import JSON, Event, ProcessState
+from relevo.services.delivery_records import (
+    PENDING,
+    DeliveryAttempt,
+    OutboxEntry,
+    Subscription,
+)
 from relevo.services.records import (
     ApiKeyRow,
     ConcurrencyConflict,
@@ -94,6 +100,11 @@ class Tables:
     outbox: list[OutboxMessage] = field(default_factory=list)
     dead_letters: dict[int, DeadLetter] = field(default_factory=dict)
     api_keys: dict[str, ApiKeyRow] = field(default_factory=dict)
+    #: Each outbox message's delivery state, by outbox id.
+    deliveries: dict[int, OutboxEntry] = field(default_factory=dict)
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    cursors: dict[str, int] = field(default_factory=dict)
     #: The last id handed out per sequence (event positions, keys, outbox, dead letters).
     sequences: dict[str, int] = field(default_factory=dict)
 
@@ -165,9 +176,24 @@ def apply(tables: Tables, batch: WriteBatch, at: str) -> None:
         )
     _add_keys(tables, batch)
     _receive(tables, batch, at)
-    for process_id, topic, payload, _key, _available_at in batch.outbox:
+    for process_id, topic, payload, key, available_at in batch.outbox:
         outbox_id = tables.next_id("outbox")
         tables.outbox.append(OutboxMessage(outbox_id, process_id, topic, copy_json(payload)))
+        tables.deliveries[outbox_id] = OutboxEntry(
+            outbox_id,
+            process_id,
+            topic,
+            copy_json(payload),
+            key,
+            at,
+            available_at,
+            0,
+            PENDING,
+            None,
+            None,
+            None,
+            None,
+        )
     for source, message_id, type_, payload, reason in batch.dead_letters:
         letter_id = tables.next_id("dead_letters")
         tables.dead_letters[letter_id] = DeadLetter(

@@ -1,0 +1,243 @@
+"""The worker: one pass fires the due timers, runs the log readers (CRM milestones) and
+delivers a leased batch of outbox messages, recording every attempt.
+
+Delivery is at least once: a message is sent, then its attempt recorded; a worker that dies
+between the two leaves a lease that runs out, and the message is sent again by whoever
+claims it next (receivers deduplicate by its idempotency key). A lease lasts
+``lease_seconds``; a worker stops taking messages from a batch once half of it is spent,
+so a slow receiver cannot make two workers hold one message at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from relevo.domain.model import iso
+from relevo.services.delivery import Deliverer, Delivery, DeliveryOutcome, Envelope
+from relevo.services.delivery_records import (
+    DEAD,
+    PENDING,
+    SENT,
+    SUPERSEDED,
+    AttemptRow,
+    OutboxEntry,
+)
+from relevo.services.unit_of_work import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@runtime_checkable
+class TimerFiring(Protocol):
+    """Fires due timers as events through ingest (``Hub.fire_due_timers``); the answer
+    has a ``fired`` count (or list)."""
+
+    def fire_due_timers(self, *, limit: int = 1000) -> object:
+        """Fire up to ``limit`` due timers."""
+        ...
+
+
+class LogReader(Protocol):
+    """A step that reads the event log and writes outbox messages of its own (the CRM
+    milestones); returns how many messages it wrote."""
+
+    def __call__(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: the n-th failure waits between half and all of
+    ``base_seconds × 2ⁿ⁻¹`` (at most ``cap_seconds``); after ``max_attempts`` failed
+    attempts a message is dead."""
+
+    max_attempts: int = 8
+    base_seconds: float = 5.0
+    cap_seconds: float = 3600.0
+
+    def delay(self, failures: int, rng: random.Random) -> timedelta:
+        """How long to wait after the ``failures``-th failure."""
+        full = min(self.cap_seconds, self.base_seconds * 2 ** max(failures - 1, 0))
+        return timedelta(seconds=rng.uniform(full / 2, full))
+
+
+@dataclass(slots=True)
+class PassReport:
+    """What one pass did."""
+
+    timers_fired: int = 0
+    milestones: int = 0
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    dead: int = 0
+
+    @property
+    def delivered(self) -> int:
+        """How many messages got an attempt in this pass."""
+        return sum(self.outcomes.values())
+
+    @property
+    def busy(self) -> bool:
+        """True when the pass found work (the next one should follow at once)."""
+        return bool(self.timers_fired or self.milestones or self.claimed)
+
+
+def worker_name() -> str:
+    """A name unique to this worker: host, process id and a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Worker:
+    """Delivers the outbox through the deliverer of each topic (``default`` for the rest);
+    topics in ``hold`` are left pending for a worker that can deliver them."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        deliverers: Mapping[str, Deliverer],
+        default: Deliverer,
+        hold: Sequence[str] = (),
+        timers: TimerFiring | None = None,
+        readers: Sequence[LogReader] = (),
+        name: str | None = None,
+        batch_size: int = 50,
+        lease_seconds: float = 120.0,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.deliverers = dict(deliverers)
+        self.default = default
+        self.hold = tuple(hold)
+        self.timers = timers
+        self.readers = tuple(readers)
+        self.name = name or worker_name()
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.retry = retry or RetryPolicy()
+        self.rng = rng or random.Random()
+
+    def run(
+        self,
+        stop: threading.Event,
+        on_pass: Callable[[PassReport], None] | None = None,
+        *,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        """Run passes until ``stop`` is set, resting ``idle_seconds`` after a pass that
+        found nothing to do; a stop finishes the message in hand, records it and returns."""
+        while not stop.is_set():
+            report = self.run_once(stop)
+            if on_pass is not None:
+                on_pass(report)
+            if not report.busy:
+                stop.wait(idle_seconds)
+
+    def run_once(self, stop: threading.Event | None = None) -> PassReport:
+        """One pass: fire due timers, run the log readers, deliver one leased batch."""
+        report = PassReport()
+        if self.timers is not None:
+            report.timers_fired = _count(getattr(self.timers.fire_due_timers(), "fired", 0))
+        for reader in self.readers:
+            report.milestones += reader()
+        self.deliver_batch(report, stop)
+        return report
+
+    def deliver_batch(self, report: PassReport, stop: threading.Event | None = None) -> None:
+        """Claim a batch, deliver it message by message and record every attempt."""
+        started = self.clock()
+        with self.store.unit_of_work() as uow:
+            entries = uow.claim_outbox(
+                self.name,
+                iso(started),
+                iso(started + self.lease),
+                self.batch_size,
+                skip_topics=self.hold,
+            )
+            uow.commit()
+        report.claimed = len(entries)
+        attempts: list[AttemptRow] = []
+        for entry in entries:
+            if stop is not None and stop.is_set():
+                break
+            if self.clock() - started > self.lease / 2:
+                break  # the rest's lease runs out and another pass takes it over
+            attempts.append(self._attempt(entry))
+        with self.store.unit_of_work() as uow:
+            uow.record_attempts(self.name, attempts)
+            uow.commit()
+        for attempt in attempts:
+            report.outcomes[attempt.outcome] += 1
+            report.dead += attempt.status == DEAD
+
+    def _attempt(self, entry: OutboxEntry) -> AttemptRow:
+        """Deliver one entry and say what its attempt and its new state are."""
+        envelope = Envelope(
+            outbox_id=entry.id,
+            message_id=entry.idempotency_key,
+            process_id=entry.process_id,
+            topic=entry.topic,
+            payload=entry.payload,
+            created_at=datetime.fromisoformat(entry.created_at),
+            attempt=entry.attempts + 1,
+        )
+        deliverer = self.deliverers.get(entry.topic, self.default)
+        now = self.clock()
+        try:
+            delivery = deliverer.deliver(envelope, now)
+        except Exception as error:  # a defect: retried like a transient failure, and logged
+            log.exception("delivering outbox message %s failed", entry.id)
+            detail = f"deliverer error: {type(error).__name__}: {error}"
+            delivery = Delivery(DeliveryOutcome.FAILED_TRANSIENT, detail[:500])
+        return self._after(entry, delivery, now)
+
+    def _after(self, entry: OutboxEntry, delivery: Delivery, now: datetime) -> AttemptRow:
+        """The attempt row for ``delivery``, with the entry's status and next try."""
+        outcome = delivery.outcome
+        attempts = entry.attempts + (outcome is not DeliveryOutcome.DEFERRED)
+        status, next_at = PENDING, now
+        if outcome is DeliveryOutcome.SENT:
+            status = SENT
+        elif outcome is DeliveryOutcome.SUPERSEDED:
+            status = SUPERSEDED
+        elif outcome is DeliveryOutcome.DEFERRED:
+            next_at = delivery.retry_at or now + self.retry.delay(1, self.rng)
+        elif outcome is DeliveryOutcome.FAILED_PERMANENT or attempts >= self.retry.max_attempts:
+            status = DEAD
+        else:
+            next_at = now + self.retry.delay(attempts, self.rng)
+        return AttemptRow(
+            outbox_id=entry.id,
+            process_id=entry.process_id,
+            topic=entry.topic,
+            attempt=entry.attempts + 1,
+            at=iso(now),
+            outcome=outcome.value,
+            detail=delivery.detail,
+            facts=delivery.facts,
+            status=status,
+            attempts=attempts,
+            available_at=iso(next_at),
+        )
+
+
+def _count(fired: object) -> int:
+    if isinstance(fired, int):
+        return fired
+    if isinstance(fired, Sequence):
+        return len(fired)
+    return 0

@@ -1,0 +1,60 @@
+"""``relevo worker --once``, ``relevo outbox`` and ``relevo subscriptions``, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from relevo.adapters.db.store import SqlStore
+from relevo.bootstrap import build_hub
+from relevo.cli import app
+from relevo.config import Settings
+from relevo.services.hub import Hub
+from relevo.services.records import OutboxRow, WriteBatch
+
+
+@pytest.fixture
+def runner(db_url: str, store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("RELEVO_DATABASE_URL", db_url)
+    monkeypatch.setenv("RELEVO_OUTBOX_MAX_ATTEMPTS", "1")
+    return CliRunner()
+
+
+@pytest.fixture
+def hub(db_url: str) -> Iterator[Hub]:
+    hub = build_hub(Settings(database_url=db_url))
+    yield hub
+    hub.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_pass_a_dead_message_and_its_replay(runner: CliRunner, hub: Hub) -> None:
+    created = runner.invoke(app, ["subscriptions", "create", "http://127.0.0.1:9/x", "-e", "*"])
+    assert created.exit_code == 0, created.output
+    assert "whsec_" in created.output
+    at = datetime.now(UTC).isoformat()
+    with hub.store.unit_of_work() as uow:
+        uow.save(WriteBatch(outbox=[OutboxRow("prc_1", "t", {}, "k-1", at)], at=at))
+        uow.commit()
+
+    passed = runner.invoke(app, ["worker", "--once"])
+    assert passed.exit_code == 0, passed.output
+    assert "1 message(s) claimed; attempts: 1 failed_transient; 1 dead" in passed.output
+
+    listed = runner.invoke(app, ["outbox", "list"])
+    assert "1 message(s) with status dead." in listed.output
+    assert "ConnectError" in listed.output
+    outbox_id = listed.output.split()[0].lstrip("#")
+    replayed = runner.invoke(app, ["outbox", "replay", outbox_id])
+    assert replayed.exit_code == 0 and "pending again" in replayed.output
+    again = runner.invoke(app, ["outbox", "replay", outbox_id])
+    assert again.exit_code == 1 and "still pending" in again.output
+
+    listing = runner.invoke(app, ["subscriptions", "list"])
+    sub_id = listing.output.split()[0]
+    rotated = runner.invoke(app, ["subscriptions", "rotate", sub_id])
+    assert "previous secret signs too until" in rotated.output
+    assert runner.invoke(app, ["subscriptions", "deactivate", sub_id]).exit_code == 0
+    assert runner.invoke(app, ["subscriptions", "deactivate", "sub_x"]).exit_code == 1
