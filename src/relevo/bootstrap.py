@@ -41,7 +41,7 @@ def tune_runtime() -> None:
 
 def build_store(settings: Settings) -> SqlStore:
     """The SQL store over the configured database (not migrated here)."""
-    return SqlStore(create_engine(settings.database_url))
+    return SqlStore(create_engine(settings.database_url), retry_after=settings.retry_after_seconds)
 
 
 def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relevo.services.pipeline import WriterKind
+from relevo.services.records import DEFAULT_RETRY_AFTER
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
@@ -36,6 +37,8 @@ class Settings:
     ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
     9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
     ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
+    ``RELEVO_RETRY_AFTER_SECONDS`` is how long callers are told to wait (``Retry-After``)
+    when the database cannot serve them (default 2 s).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -44,6 +47,7 @@ class Settings:
     ingest_writer: WriterKind = "process"
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
+    retry_after_seconds: int = DEFAULT_RETRY_AFTER
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +61,7 @@ class Settings:
             problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
             or DEFAULT_PROBLEM_BASE_URL,
             key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
+            retry_after_seconds=_count("RELEVO_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
         )
 
 

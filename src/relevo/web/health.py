@@ -22,11 +22,12 @@ def healthz() -> dict[str, Any]:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="The database answers and is migrated",
+    summary="The database answers, is migrated and takes writes",
     responses={503: {"model": Problem, "description": "Not ready"}},
 )
 def readyz(request: Request) -> dict[str, Any]:
-    """``ok`` when the database answers and its schema is at the code's revision; else 503."""
+    """``ok`` when the database answers, its schema is at the code's revision and it can
+    take writes; else 503."""
     hub: Hub = request.app.state.hub
     ready = hub.readiness()
     if not ready.reachable:
@@ -44,5 +45,13 @@ def readyz(request: Request) -> dict[str, Any]:
             "Database not migrated",
             f"The database schema is at revision {ready.revision or 'none'} and the code needs "
             f"{ready.head}; run 'relevo db upgrade'.",
+        )
+    if not ready.writable:
+        raise ProblemError(
+            503,
+            "not-ready",
+            "Database cannot write",
+            f"The database answers but cannot take writes ({ready.problem}); check that it is "
+            "not a read-only file or replica and that its disk has room.",
         )
     return {"status": "ok", "checks": {"database": "ok", "schema": str(ready.head)}}
