@@ -22,6 +22,7 @@ from relevo.adapters.db.migrate import upgrade
 from relevo.adapters.db.store import SqlStore, render
 from relevo.services.batch_writing import WriteJob
 from relevo.services.records import ConcurrencyConflict, StoreUnavailable, WriteBatch
+from relevo.services.unit_of_work import Store
 
 from .builders import event_entry, make_state, moment, start_batch
 
@@ -196,9 +197,12 @@ def test_a_read_only_database_is_unavailable_not_an_error(tmp_path: Path) -> Non
         store.close()
 
 
-def test_readiness_says_whether_the_store_takes_writes(store: SqlStore, tmp_path: Path) -> None:
-    ready = store.readiness()
+def test_every_store_says_it_takes_writes(any_store: Store) -> None:
+    ready = any_store.readiness()
     assert (ready.reachable, ready.writable, ready.problem) == (True, True, None)
+
+
+def test_readiness_says_when_the_store_cannot_write(tmp_path: Path) -> None:
     read_only = read_only_store(tmp_path / "relevo.db")
     try:
         ready = read_only.readiness()
