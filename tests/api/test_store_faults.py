@@ -99,6 +99,21 @@ def test_writers_that_keep_conflicting_answer_503_with_retry_after(
     assert "Send it again" in body["detail"]
 
 
+def test_a_database_that_does_not_answer_is_503_not_500() -> None:
+    # Nothing listens on port 1: every connection is refused at once.
+    settings = Settings(database_url="postgresql://relevo@127.0.0.1:1/relevo")
+    hub = build_hub(settings, clock=Clock(START))
+    with TestClient(app_for(hub, settings)) as client:
+        response = client.get("/v1/processes", headers={"Authorization": "Bearer rlv_ab_cd"})
+        ready = client.get("/readyz")
+    hub.close()
+
+    body = assert_problem(response, 503, "store-unavailable")
+    assert response.headers["Retry-After"] == str(settings.retry_after_seconds)
+    assert "refused" in body["detail"]
+    assert_problem(ready, 503, "not-ready")
+
+
 @pytest.fixture
 def read_only_api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An API over a SQLite file opened read-only (every write fails, even as root), with
