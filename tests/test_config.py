@@ -6,6 +6,7 @@ import pytest
 
 from relevo.bootstrap import build_hub
 from relevo.config import Settings
+from relevo.services.records import DEFAULT_RETRY_AFTER
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 
@@ -43,3 +44,21 @@ def test_an_unknown_ingest_writer_says_what_is_expected(monkeypatch: pytest.Monk
 def test_the_hub_built_from_settings_streams_through_the_configured_writer() -> None:
     settings = Settings(database_url="sqlite://", ingest_writer="thread")
     assert build_hub(settings).stream_writer == "thread"
+
+
+def test_the_retry_after_of_an_unavailable_store_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RELEVO_RETRY_AFTER_SECONDS", raising=False)
+    assert Settings.from_env().retry_after_seconds == DEFAULT_RETRY_AFTER
+    monkeypatch.setenv("RELEVO_RETRY_AFTER_SECONDS", "30")
+    settings = Settings.from_env()
+    assert settings.retry_after_seconds == 30
+    hub = build_hub(Settings(database_url="sqlite://", retry_after_seconds=30))
+    try:
+        assert hub.store.retry_after == 30  # type: ignore[attr-defined]
+    finally:
+        hub.close()
+    monkeypatch.setenv("RELEVO_RETRY_AFTER_SECONDS", "soon")
+    with pytest.raises(ValueError, match="RELEVO_RETRY_AFTER_SECONDS must be a whole number"):
+        Settings.from_env()

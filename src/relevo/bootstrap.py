@@ -55,7 +55,7 @@ def tune_runtime() -> None:
 
 def build_store(settings: Settings) -> SqlStore:
     """The SQL store over the configured database (not migrated here)."""
-    return SqlStore(create_engine(settings.database_url))
+    return SqlStore(create_engine(settings.database_url), retry_after=settings.retry_after_seconds)
 
 
 def load_catalog(settings: Settings) -> Catalog:

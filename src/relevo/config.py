@@ -8,6 +8,7 @@ from pathlib import Path
 
 from relevo.notify_config import NotifySettings
 from relevo.services.pipeline import WriterKind
+from relevo.services.records import DEFAULT_RETRY_AFTER
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
 DEFAULT_DATABASE_URL = "sqlite:///var/relevo.db"
@@ -47,6 +48,8 @@ class Settings:
     8), ``RELEVO_WORKER_LEASE_SECONDS`` is how long a worker holds what it claimed (default
     120), and ``/readyz`` answers 503 once the oldest due message has waited
     ``RELEVO_BACKLOG_STUCK_SECONDS`` (default 600).
+    ``RELEVO_RETRY_AFTER_SECONDS`` is how long callers are told to wait (``Retry-After``)
+    when the database cannot serve them (default 2 s).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -60,6 +63,7 @@ class Settings:
     outbox_max_attempts: int = DEFAULT_OUTBOX_MAX_ATTEMPTS
     worker_lease_seconds: float = DEFAULT_WORKER_LEASE_SECONDS
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS
+    retry_after_seconds: int = DEFAULT_RETRY_AFTER
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +87,7 @@ class Settings:
             backlog_stuck_seconds=max(
                 1, _count("RELEVO_BACKLOG_STUCK_SECONDS", int(DEFAULT_BACKLOG_STUCK_SECONDS))
             ),
+            retry_after_seconds=_count("RELEVO_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
         )
 
 

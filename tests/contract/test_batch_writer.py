@@ -22,7 +22,12 @@ from relevo.adapters.db.batch_writer import (
 from relevo.adapters.db.store import SqlStore, render
 from relevo.adapters.db.writer_protocol import COMMIT_DELAY_VARIABLE
 from relevo.services.batch_writing import WriteJob
-from relevo.services.records import ConcurrencyConflict, KeyConflict, WriteBatch
+from relevo.services.records import (
+    ConcurrencyConflict,
+    KeyConflict,
+    StoreUnavailable,
+    WriteBatch,
+)
 
 from .builders import event_entry, make_state, moment, start_batch
 
@@ -152,6 +157,7 @@ def test_close_waits_for_the_job_in_flight(store: SqlStore) -> None:
         ConcurrencyConflict("version 2 of p-1 is already stored"),
         KeyConflict(("mobile_port_in", "msisdn", "600"), "p-1"),
         KeyConflict(("mobile_port_in", "msisdn", "600")),
+        StoreUnavailable("attempt to write a readonly database"),
     ],
     ids=lambda error: type(error).__name__,
 )

@@ -15,6 +15,7 @@ from relevo.bootstrap import build_hub
 from relevo.config import Settings
 from relevo.domain.errors import DefinitionError
 from relevo.services.hub import Hub
+from relevo.services.records import ConcurrencyConflict, StoreUnavailable
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -51,6 +52,17 @@ def failures() -> Iterator[None]:
         for problem in error.problems:
             err.print(str(problem), soft_wrap=True, markup=False)
         raise fail(f"{len(error.problems)} problem(s) in the process definitions") from None
+    except StoreUnavailable as error:
+        raise fail(
+            f"{error}. Check RELEVO_DATABASE_URL, that the database is up and can write "
+            "(not read-only, disk not full), then run the command again: what was already "
+            "written is recognised and not applied twice."
+        ) from None
+    except ConcurrencyConflict as error:
+        raise fail(
+            f"other writers kept changing the same processes ({error}); nothing of the last "
+            "change was written. Run the command again."
+        ) from None
     except sa.exc.OperationalError as error:
         raise fail(
             f"the database failed: {error.orig or error}. Check RELEVO_DATABASE_URL "

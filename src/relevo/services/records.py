@@ -19,10 +19,31 @@ Holders = dict[tuple[str, str], list[tuple[str, str]]]
 
 class ConcurrencyConflict(Exception):
     """Another writer got there first: a ``(process_id, version)`` or an inbound message
-    ``(source, message_id)`` is already stored, or a changed process no longer exists.
+    ``(source, message_id)`` is already stored, a changed process no longer exists, or
+    the database broke a deadlock (or a lock wait) between two writers by aborting this one.
 
     Reloading the states and deciding again resolves it.
     """
+
+
+#: Seconds a caller is told to wait before trying again when the store cannot serve it
+#: (``StoreUnavailable.retry_after``; ``RELEVO_RETRY_AFTER_SECONDS`` sets it).
+DEFAULT_RETRY_AFTER = 2
+
+
+class StoreUnavailable(Exception):
+    """The store cannot serve this now: the database is unreachable, its connection was
+    lost, it cannot write (read-only, full, failing disk) or stayed locked past its wait.
+
+    Nothing was written, unless the connection broke while committing, when nobody can
+    tell. Trying again after ``retry_after`` seconds may succeed; ``reason`` says what the
+    database reported.
+    """
+
+    def __init__(self, reason: str, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
+        super().__init__(f"the database cannot serve this now: {reason}")
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class KeyConflict(Exception):
@@ -175,12 +196,14 @@ class OutboxMessage:
 @dataclass(frozen=True, slots=True)
 class Readiness:
     """What a store says about its health: whether the database answered (``problem``
-    names the error when not), and its schema revision beside the one the code needs."""
+    names the error when not), whether it can write now (``problem`` says why not), and
+    its schema revision beside the one the code needs."""
 
     reachable: bool
     revision: str | None = None
     head: str | None = None
     problem: str | None = None
+    writable: bool = True
 
 
 #: How a dead letter may be closed.

@@ -300,7 +300,8 @@ class Store(Protocol):
         ...
 
     def readiness(self) -> Readiness:
-        """Whether the database answers and its schema is the one the code needs."""
+        """Whether the database answers, whether it can write now, and whether its schema
+        is the one the code needs."""
         ...
 
     def close(self) -> None:

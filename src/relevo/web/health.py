@@ -23,12 +23,13 @@ def healthz() -> dict[str, Any]:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="The database answers, is migrated, and the outbox moves",
+    summary="The database answers, is migrated, takes writes, and the outbox moves",
     responses={503: {"model": Problem, "description": "Not ready"}},
 )
 def readyz(request: Request) -> dict[str, Any]:
-    """``ok`` when the database answers, its schema is at the code's revision and the
-    oldest due outbox message has not waited longer than the configured threshold; else 503."""
+    """``ok`` when the database answers, its schema is at the code's revision, it can take
+    writes and the oldest due outbox message has not waited longer than the configured
+    threshold; else 503."""
     hub: Hub = request.app.state.hub
     ready = hub.readiness()
     if not ready.reachable:
@@ -46,6 +47,14 @@ def readyz(request: Request) -> dict[str, Any]:
             "Database not migrated",
             f"The database schema is at revision {ready.revision or 'none'} and the code needs "
             f"{ready.head}; run 'relevo db upgrade'.",
+        )
+    if not ready.writable:
+        raise ProblemError(
+            503,
+            "not-ready",
+            "Database cannot write",
+            f"The database answers but cannot take writes ({ready.problem}); check that it is "
+            "not a read-only file or replica and that its disk has room.",
         )
     age = outbox_admin.oldest_due_age(hub.store, hub.clock)
     stuck_after: float = request.app.state.backlog_stuck_seconds

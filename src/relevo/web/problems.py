@@ -24,8 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from relevo.config import DEFAULT_PROBLEM_BASE_URL
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.services.hub import KeyInUse, NotFound, UnknownKind
+from relevo.services.records import ConcurrencyConflict, StoreUnavailable
 
 MEDIA_TYPE = "application/problem+json"
+#: Seconds a client is told to wait after giving way to concurrent writers: they are gone
+#: as soon as they commit, so a second is plenty.
+WRITE_CONFLICT_RETRY_AFTER = 1
 
 log = logging.getLogger("relevo.web")
 
@@ -189,6 +193,34 @@ async def _refused(request: Request, error: ActionRefused) -> Response:
     return problem(request, 409, "refused", title, detail, {"refusal": refusal})
 
 
+async def _store_unavailable(request: Request, error: StoreUnavailable) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem(
+        request,
+        503,
+        "store-unavailable",
+        "Database unavailable",
+        f"The database cannot serve this request now ({error.reason}). Send it again in "
+        f"{error.retry_after} s: nothing of it was applied unless the connection broke while "
+        "committing, and a resent event or action (same id) is recognised and applied once. "
+        "If it lasts, tell the people who run this service.",
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
+async def _write_conflict(request: Request, error: ConcurrencyConflict) -> Response:
+    log.warning("writers kept conflicting on %s %s: %s", request.method, request.url.path, error)
+    return problem(
+        request,
+        503,
+        "write-conflict",
+        "Too many concurrent changes",
+        "Other requests kept changing the same processes at the same moment and this one "
+        "gave way each time; nothing of it was applied. Send it again.",
+        headers={"Retry-After": str(WRITE_CONFLICT_RETRY_AFTER)},
+    )
+
+
 class CatchUnexpected:
     """ASGI middleware answering any unhandled error with a 500 problem.
 
@@ -245,6 +277,8 @@ HANDLERS: dict[type[Exception], Handler] = {
     KeyInUse: _key_in_use,
     UnknownControl: _unknown_control,
     ActionRefused: _refused,
+    StoreUnavailable: _store_unavailable,
+    ConcurrencyConflict: _write_conflict,
 }
 
 

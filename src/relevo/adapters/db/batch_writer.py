@@ -37,6 +37,7 @@ from relevo.adapters.db.writer_protocol import (
     StaleKeys,
     Stop,
     ToWriter,
+    Unavailable,
     VersionClash,
     Written,
     commit_delay,
@@ -50,7 +51,12 @@ from relevo.services.batch_writing import (
     WriteJob,
     WriterFailed,
 )
-from relevo.services.records import ConcurrencyConflict, KeyConflict
+from relevo.services.records import (
+    DEFAULT_RETRY_AFTER,
+    ConcurrencyConflict,
+    KeyConflict,
+    StoreUnavailable,
+)
 
 __all__ = [
     "NOT_WRITTEN",
@@ -115,12 +121,15 @@ def answer_for(error: Exception) -> FromWriter:
             return VersionClash(str(error))
         case KeyConflict(key=key, holder=holder):
             return KeyTaken(key, holder)
+        case StoreUnavailable(reason=reason):
+            return Unavailable(reason)
         case _:
             return Failed("".join(traceback.format_exception(error)))
 
 
-def raise_for(answer: FromWriter) -> None:
-    """Return when ``answer`` says written; else raise what ``BatchWriter.land`` raises."""
+def raise_for(answer: FromWriter, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
+    """Return when ``answer`` says written; else raise what ``BatchWriter.land`` raises
+    (``StoreUnavailable`` with ``retry_after``)."""
     match answer:
         case Written():
             return
@@ -132,6 +141,8 @@ def raise_for(answer: FromWriter) -> None:
             raise ConcurrencyConflict(reason)
         case KeyTaken(key, holder):
             raise KeyConflict(key, holder)
+        case Unavailable(reason):
+            raise StoreUnavailable(reason, retry_after)
         case Failed(trace):
             raise WriterFailed(f"the writer process failed:\n{trace}")
         case _:
@@ -198,6 +209,7 @@ class ProcessWriter:
         self._to_child = Connection(to_child_write, readable=False)
         self._from_child = Connection(from_child_read, writable=False)
         self._in_flight = 0
+        self._retry_after = store.retry_after
 
     def launch(self, job: WriteJob) -> None:
         """Send ``job`` to the child (which reads ahead, so this does not wait for the
@@ -217,7 +229,7 @@ class ProcessWriter:
             answer: FromWriter = self._from_child.recv()
         except (EOFError, OSError) as error:
             raise WriterFailed(self._why_gone()) from error
-        raise_for(answer)
+        raise_for(answer, self._retry_after)
 
     def close(self) -> None:
         """Let the child finish its jobs, then stop it."""

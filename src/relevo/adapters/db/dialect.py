@@ -27,10 +27,13 @@ POSTGRESQL = "postgresql"
 #: IMMEDIATE one; PostgreSQL ignores it.
 READ_ONLY = "relevo_read_only"
 
+#: How long a SQLite writer waits for the write lock before giving up ("database is locked").
+BUSY_TIMEOUT_MS = 5000
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
     # Ingest batches touch thousands of index pages: a 32 MiB page cache keeps them hot, and
     # checkpointing every ~40 MiB of WAL instead of every 4 MiB stops a checkpoint (with
@@ -61,9 +64,15 @@ def resolve_url(url: str) -> sa.URL:
 def engine_options(url: sa.URL) -> dict[str, Any]:
     """Extra ``create_engine`` arguments for the database behind ``url``."""
     if url.get_backend_name() == POSTGRESQL:
-        # No server-side prepared statements: a generic plan made while a table was small
-        # (seq scan) outlives its growth, and poolers in transaction mode cannot keep them.
-        return {"connect_args": {"prepare_threshold": None}}
+        return {
+            # No server-side prepared statements: a generic plan made while a table was
+            # small (seq scan) outlives its growth, and poolers in transaction mode cannot
+            # keep them.
+            "connect_args": {"prepare_threshold": None},
+            # A pooled connection the server dropped (restart, failover, idle timeout) is
+            # found by a ping when checked out and replaced, instead of failing the request.
+            "pool_pre_ping": True,
+        }
     return {}
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from relevo.adapters.db import dialect, writes
 from relevo.adapters.db import tables as t
+from relevo.adapters.db.faults import translate, translated, write_refusal
 from relevo.adapters.db.outbox_queries import OutboxQueries
 from relevo.adapters.db.queries import Queries
 from relevo.adapters.db.support import CHUNK, load_state
@@ -24,7 +25,14 @@ from relevo.adapters.db.writes import RenderedBatch
 from relevo.domain.model import ProcessState, iso
 from relevo.services.batch_writing import BatchWriter, WriterKind
 from relevo.services.chunking import chunks
-from relevo.services.records import Holders, KeyConflict, Readiness, WriteBatch
+from relevo.services.records import (
+    DEFAULT_RETRY_AFTER,
+    Holders,
+    KeyConflict,
+    Readiness,
+    StoreUnavailable,
+    WriteBatch,
+)
 
 __all__ = ["RenderedBatch", "SqlStore", "UnitOfWork", "render"]
 
@@ -39,10 +47,16 @@ def render(batch: WriteBatch) -> RenderedBatch:
 
 
 class SqlStore:
-    """Hands out units of work over one engine (SQLite or PostgreSQL)."""
+    """Hands out units of work over one engine (SQLite or PostgreSQL).
 
-    def __init__(self, engine: sa.Engine) -> None:
+    A unit of work raises ``ConcurrencyConflict`` when the database aborts it to break a
+    deadlock between writers, and ``StoreUnavailable`` (telling callers to wait
+    ``retry_after`` seconds) for a storage fault; see ``relevo.adapters.db.faults``.
+    """
+
+    def __init__(self, engine: sa.Engine, *, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
         self.engine = engine
+        self.retry_after = retry_after
 
     @property
     def reads_wait_on_a_server(self) -> bool:
@@ -62,7 +76,7 @@ class SqlStore:
         ``read_only`` lets SQLite readers run beside a writer instead of queueing for the
         write lock; such a unit of work must not write.
         """
-        return UnitOfWork(self.engine, read_only=read_only)
+        return UnitOfWork(self.engine, read_only=read_only, retry_after=self.retry_after)
 
     def render(self, batch: WriteBatch) -> RenderedBatch:
         """The rows of ``batch`` as ``render`` gives them."""
@@ -80,7 +94,9 @@ class SqlStore:
         raise ValueError(f"unknown ingest writer {kind!r}: use process or thread")
 
     def readiness(self) -> Readiness:
-        """Whether the database answers, and its schema revision beside the code's."""
+        """Whether the database answers, whether it can take a write now (see
+        ``faults.write_refusal``; ``problem`` says why not), and its schema revision beside
+        the code's."""
         # Alembic is imported on demand: ingest and reads never need it.
         from relevo.adapters.db import migrate
 
@@ -91,7 +107,10 @@ class SqlStore:
             revision = migrate.current_revision(self.engine)
         except sa.exc.SQLAlchemyError as error:
             return Readiness(reachable=False, head=head, problem=type(error).__name__)
-        return Readiness(reachable=True, revision=revision, head=head)
+        refusal = write_refusal(self.engine)
+        return Readiness(
+            reachable=True, revision=revision, head=head, problem=refusal, writable=not refusal
+        )
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -103,16 +122,24 @@ class UnitOfWork(Queries, OutboxQueries):
     block without committing rolls it back. After ``commit()`` the next statement opens a
     new transaction."""
 
-    def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, read_only: bool = False, retry_after: int = DEFAULT_RETRY_AFTER
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._retry_after = retry_after
         self._conn: sa.Connection | None = None
 
     def __enter__(self) -> Self:
-        conn = self._engine.connect()
-        if self._read_only:
-            conn.execution_options(**{dialect.READ_ONLY: True})
-        conn.begin()
+        with translated(self._retry_after):
+            conn = self._engine.connect()
+            try:
+                if self._read_only:
+                    conn.execution_options(**{dialect.READ_ONLY: True})
+                conn.begin()
+            except BaseException:
+                conn.close()
+                raise
         self._conn = conn
         return self
 
@@ -123,11 +150,21 @@ class UnitOfWork(Queries, OutboxQueries):
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.rollback()
-            finally:
-                conn.close()
+        if conn is None:
+            return
+        try:
+            with translated(self._retry_after):
+                try:
+                    conn.rollback()
+                finally:
+                    conn.close()
+        except StoreUnavailable:
+            if exc is None:
+                raise
+            # The block's own error (the connection broke, most likely) says more.
+        mapped = translate(exc, self._retry_after) if isinstance(exc, Exception) else None
+        if mapped is not None:
+            raise mapped from exc
 
     @property
     def connection(self) -> sa.Connection:
@@ -138,7 +175,8 @@ class UnitOfWork(Queries, OutboxQueries):
 
     def commit(self) -> None:
         """Commit everything written since the transaction began."""
-        self.connection.commit()
+        with translated(self._retry_after):
+            self.connection.commit()
 
     def rollback(self) -> None:
         """Discard everything written since the transaction began."""
@@ -231,11 +269,13 @@ class UnitOfWork(Queries, OutboxQueries):
         """Write a batch set-wise: one statement per table that has rows.
 
         The batch is atomic: on ``ConcurrencyConflict`` or ``KeyConflict`` nothing of it is
-        written and the unit of work stays usable (the caller may reload and retry).
+        written and the unit of work stays usable (the caller may reload and retry); after
+        a deadlock (a ``ConcurrencyConflict`` too) retry in a new unit of work, as this one
+        still holds its locks.
         """
         rendered = batch if isinstance(batch, RenderedBatch) else render(batch)
         try:
-            with self.connection.begin_nested():
+            with translated(self._retry_after), self.connection.begin_nested():
                 writes.write(self.connection, rendered)
         except writes.KeyInsertFailed as failure:
             raise self._key_conflict(rendered) from failure.__cause__

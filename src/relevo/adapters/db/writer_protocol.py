@@ -81,6 +81,14 @@ class KeyTaken:
 
 
 @dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Not written: the database could not serve the job (a storage fault; see
+    ``relevo.adapters.db.faults``); the parent says how long to wait."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     """An unexpected error in the child: the job's transaction was abandoned (unless the
     commit itself broke, when nobody can tell)."""
@@ -88,4 +96,4 @@ class Failed:
     traceback: str
 
 
-FromWriter = Written | SkippedJob | StaleKeys | VersionClash | KeyTaken | Failed
+FromWriter = Written | SkippedJob | StaleKeys | VersionClash | KeyTaken | Unavailable | Failed

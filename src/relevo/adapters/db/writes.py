@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -126,7 +127,18 @@ def write(conn: sa.Connection, batch: RenderedBatch) -> None:
     Raises ``ConcurrencyConflict`` when an event version, a new process or an inbound
     message is already stored or a changed process is missing, and ``KeyInsertFailed``
     when an active correlation key is taken. The caller owns the transaction.
+
+    Rows are locked in one order whatever order the batch names them in, so that two
+    batches over the same processes queue behind each other instead of deadlocking: the
+    changed processes first, by id (a batch that appends to a process always changes it,
+    so any two batches sharing a process meet there before either inserts an event), then
+    the keys and inbound messages, each sorted by their unique columns. Events and outbox
+    messages keep the order decided: their ids are the log's order.
     """
+    if batch.changed_processes:
+        rows = sorted(batch.changed_processes, key=_first)
+        if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
+            raise ConcurrencyConflict("a changed process is no longer stored")
     if batch.events:
         with _conflict_on_clash("an event version is already stored"):
             dialect.bulk_insert(conn, t.events, EVENT_COLUMNS, batch.events)
@@ -134,23 +146,26 @@ def write(conn: sa.Connection, batch: RenderedBatch) -> None:
         columns = ("id", *PROCESS_COLUMNS)
         with _conflict_on_clash("a new process already exists"):
             dialect.bulk_insert(conn, t.processes, columns, batch.new_processes)
-    if batch.changed_processes:
-        rows = batch.changed_processes
-        if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
-            raise ConcurrencyConflict("a changed process is no longer stored")
-    dialect.clear_flag(conn, t.correlation_keys, "active", "process_id", batch.released)
+    dialect.clear_flag(conn, t.correlation_keys, "active", "process_id", sorted(batch.released))
     if batch.keys:
+        # Stable: keys of one name and value keep their order, which says who held it last.
+        keys = sorted(batch.keys, key=_name_and_value)
         try:
-            dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, batch.keys)
+            dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, keys)
         except sa.exc.IntegrityError as error:
             raise KeyInsertFailed from error
     if batch.inbox:
         with _conflict_on_clash("an inbound message was already received"):
-            dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, batch.inbox)
+            dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, sorted(batch.inbox, key=_source_id))
     if batch.outbox:
         dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, batch.outbox)
     if batch.dead_letters:
         dialect.bulk_insert(conn, t.dead_letters, DEAD_LETTER_COLUMNS, batch.dead_letters)
+
+
+_first = operator.itemgetter(0)
+_name_and_value = operator.itemgetter(1, 2)
+_source_id = operator.itemgetter(0, 1)
 
 
 @contextlib.contextmanager

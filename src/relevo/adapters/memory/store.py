@@ -67,8 +67,8 @@ class MemoryStore:
         raise NotImplementedError("the in-memory store writes streams one batch at a time")
 
     def readiness(self) -> Readiness:
-        """Always ready."""
-        return Readiness(reachable=True, revision=REVISION, head=REVISION)
+        """Always ready: memory always answers and takes writes."""
+        return Readiness(reachable=True, revision=REVISION, head=REVISION, writable=True)
 
     def close(self) -> None:
         """Nothing to release."""
