@@ -18,6 +18,7 @@ from relevo.adapters.clock import system_clock
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.send_log import SqlSendLog
 from relevo.adapters.db.store import SqlStore
+from relevo.adapters.mail_log import LogEmailSender
 from relevo.adapters.memory import MemoryStore
 from relevo.adapters.memory.send_log import MemorySendLog
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
@@ -154,7 +155,7 @@ def build_notifier(settings: Settings, hub: Hub, *, demo: bool = False) -> Notif
     return Notifier(
         catalog=hub.catalog,
         states=hub.states,
-        email=SmtpEmailSender(notify),
+        email=LogEmailSender() if notify.email_provider == "log" else SmtpEmailSender(notify),
         sms=sms,
         log=log,
         settings=notify,
@@ -170,6 +171,8 @@ def demo_link_secret(path: Path) -> str:
     path.write_text(secret + "\n", encoding="utf-8")
     path.chmod(0o600)
     return secret
+
+
 def build_worker(
     hub: Hub,
     settings: Settings,

@@ -12,6 +12,7 @@ from relevo.domain.contact import parse_quiet_hours
 
 SmtpSecurity = Literal["starttls", "tls", "none"]
 SmsProvider = Literal["log", "http"]
+EmailProvider = Literal["smtp", "log"]
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_QUIET_HOURS = "21:00-09:00"
@@ -23,7 +24,9 @@ DEFAULT_LINK_DAYS = 30
 class NotifySettings:
     """How relevo reaches customers.
 
-    E-mail goes over SMTP to ``RELEVO_SMTP_HOST`` (default ``127.0.0.1``) port
+    E-mail goes through ``RELEVO_EMAIL_PROVIDER`` = ``smtp`` (default) or ``log`` (written
+    to the log, for the demo). Over SMTP it goes to ``RELEVO_SMTP_HOST`` (default
+    ``127.0.0.1``) port
     ``RELEVO_SMTP_PORT`` (default 587 with ``starttls``, 465 with ``tls``, 25 with ``none``),
     ``RELEVO_SMTP_SECURITY`` = ``starttls`` (default) | ``tls`` (implicit TLS) | ``none``,
     logging in with ``RELEVO_SMTP_USERNAME`` / ``RELEVO_SMTP_PASSWORD`` when a user is set,
@@ -40,6 +43,7 @@ class NotifySettings:
     ``RELEVO_DAILY_CAP`` non-critical messages a day per address (default 5; 0: no cap).
     """
 
+    email_provider: EmailProvider = "smtp"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 587
     smtp_security: SmtpSecurity = "starttls"
@@ -63,8 +67,10 @@ class NotifySettings:
         """Notification settings from ``RELEVO_*`` variables; ValueError naming a bad one."""
         security = _choice("RELEVO_SMTP_SECURITY", ("starttls", "tls", "none"))
         provider = _choice("RELEVO_SMS_PROVIDER", ("log", "http"))
+        email = _choice("RELEVO_EMAIL_PROVIDER", ("smtp", "log"))
         default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
         settings = cls(
+            email_provider=email,  # type: ignore[arg-type]
             smtp_host=_text("RELEVO_SMTP_HOST", "127.0.0.1"),
             smtp_port=_whole("RELEVO_SMTP_PORT", default_port),
             smtp_security=security,  # type: ignore[arg-type]

@@ -30,7 +30,21 @@ def hub(db_url: str) -> Iterator[Hub]:
     hub.store.engine.dispose()  # type: ignore[attr-defined]
 
 
-def test_a_pass_a_dead_message_and_its_replay(runner: CliRunner, hub: Hub) -> None:
+def test_the_worker_refuses_to_start_without_a_link_secret(
+    runner: CliRunner, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELEVO_LINK_SECRET", raising=False)
+
+    refused = runner.invoke(app, ["worker", "--once"])
+
+    assert refused.exit_code == 1
+    assert "RELEVO_LINK_SECRET" in refused.output
+
+
+def test_a_pass_a_dead_message_and_its_replay(
+    runner: CliRunner, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELEVO_LINK_SECRET", "a-test-secret-of-some-length")
     created = runner.invoke(app, ["subscriptions", "create", "http://127.0.0.1:9/x", "-e", "*"])
     assert created.exit_code == 0, created.output
     assert "whsec_" in created.output

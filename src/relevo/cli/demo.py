@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from datetime import UTC, datetime
@@ -14,7 +15,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from relevo.bootstrap import app_for, build_hub, build_worker, migrate, tune_runtime
+from relevo.bootstrap import (
+    app_for,
+    build_hub,
+    build_notifier,
+    build_worker,
+    migrate,
+    tune_runtime,
+)
 from relevo.cli.common import failures, out
 from relevo.config import Settings
 from relevo.services import keys
@@ -69,7 +77,7 @@ def demo(
     # The worker fires due timers and delivers the outbox beside the trickle; webhooks go
     # nowhere until a subscription exists ('relevo subscriptions create').
     worker = threading.Thread(
-        target=build_worker(hub, settings).run,
+        target=build_worker(hub, settings, notifier=build_notifier(settings, hub, demo=True)).run,
         args=(stop,),
         name="relevo-demo-worker",
         daemon=True,
@@ -97,7 +105,11 @@ def _demo_settings(keep: bool) -> Settings:
     if not keep:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-    return Settings(database_url=f"sqlite:///{DEMO_DATABASE}", catalog_dir=configured.catalog_dir)
+    # Messages to simulated customers are written to the log, never sent.
+    quiet = dataclasses.replace(configured.notify, email_provider="log", sms_provider="log")
+    return Settings(
+        database_url=f"sqlite:///{DEMO_DATABASE}", catalog_dir=configured.catalog_dir, notify=quiet
+    )
 
 
 def _populate(hub: Hub, processes: int, seed: int, keep: bool) -> dict[str, Any]:

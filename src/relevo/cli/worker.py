@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from relevo.bootstrap import build_worker, tune_runtime
+from relevo.bootstrap import build_notifier, build_worker, tune_runtime
 from relevo.cli.common import failures, open_hub, out
 from relevo.config import Settings
 from relevo.services.worker import PassReport
@@ -22,8 +22,10 @@ def worker_command(
         float, typer.Option(min=0.05, help="Seconds to rest after a pass that found nothing.")
     ] = 1.0,
 ) -> None:
-    """Fire due timers and deliver the outbox (webhooks; notifications once a notifier is
-    configured) until stopped. SIGTERM or Ctrl-C finishes the message in hand and exits."""
+    """Fire due timers and deliver the outbox (signed webhooks, e-mail and SMS to customers)
+    until stopped. SIGTERM or Ctrl-C finishes the message in hand and exits.
+
+    Needs RELEVO_LINK_SECRET (the key that signs the links in every message)."""
     tune_runtime()
     stop = threading.Event()
 
@@ -33,7 +35,9 @@ def worker_command(
         stop.set()
 
     with failures(), open_hub() as hub:
-        worker = build_worker(hub, Settings.from_env(), batch_size=batch)
+        settings = Settings.from_env()
+        notifier = build_notifier(settings, hub)
+        worker = build_worker(hub, settings, notifier=notifier, batch_size=batch)
         before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         out.print(f"worker {worker.name} {'does one pass' if once else 'started'}", markup=False)
         try:
