@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from relevo.domain.parking import DEFAULT_PARK_TTL
 from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
@@ -18,6 +21,10 @@ DEFAULT_PROBLEM_BASE_URL = "urn:relevo:problem:"
 DEFAULT_KEY_CACHE_SECONDS = 1.0
 #: A longer cache would let a revoked key work on for too long.
 MAX_KEY_CACHE_SECONDS = 60.0
+#: How long a message that arrived before its stage waits for it (the engine's default).
+DEFAULT_PARK_TTL_HOURS = DEFAULT_PARK_TTL / timedelta(hours=1)
+#: A month: a message that waited longer is stale, not early.
+MAX_PARK_TTL_HOURS = 720.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class Settings:
     ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
     9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
     ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
+    ``RELEVO_PARK_TTL_HOURS`` is how long a back-end message that arrived before the stage
+    that accepts it waits for that stage (default 72 h, at most 720 h); after that it is kept
+    as a dead letter with the reason.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -44,6 +54,12 @@ class Settings:
     ingest_writer: WriterKind = "process"
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
+    park_ttl_hours: float = DEFAULT_PARK_TTL_HOURS
+
+    @property
+    def park_ttl(self) -> timedelta:
+        """``park_ttl_hours`` as a duration."""
+        return timedelta(hours=self.park_ttl_hours)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +73,7 @@ class Settings:
             problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
             or DEFAULT_PROBLEM_BASE_URL,
             key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
+            park_ttl_hours=_hours("RELEVO_PARK_TTL_HOURS", DEFAULT_PARK_TTL_HOURS),
         )
 
 
@@ -83,15 +100,33 @@ def _count(name: str, default: int) -> int:
 
 
 def _seconds(name: str, default: float) -> float:
+    return _number(
+        name,
+        default,
+        lambda value: 0 <= value <= MAX_KEY_CACHE_SECONDS,
+        f"a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}",
+    )
+
+
+def _hours(name: str, default: float) -> float:
+    return _number(
+        name,
+        default,
+        lambda value: 0 < value <= MAX_PARK_TTL_HOURS,
+        f"a number of hours above 0 and at most {MAX_PARK_TTL_HOURS:g}",
+    )
+
+
+def _number(name: str, default: float, fits: Callable[[float], bool], expected: str) -> float:
+    """The number in environment variable ``name`` (``default`` when unset); raises
+    ValueError saying it must be ``expected`` when it does not ``fits``."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not 0 <= value <= MAX_KEY_CACHE_SECONDS:
-        raise ValueError(
-            f"{name} must be a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}, not {text!r}"
-        )
+        value = float("nan")
+    if not fits(value):
+        raise ValueError(f"{name} must be {expected}, not {text!r}")
     return value

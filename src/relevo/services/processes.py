@@ -129,8 +129,9 @@ class Processes:
                 compiled = self.compiled(state)
                 now = self.clock()
                 event = engine.decide_action(compiled, state, action, now)
+                events = [event, *engine.settle(compiled, state, [event], now)]
                 batch = WriteBatch(at=iso(now))
-                record_events(batch, state, [event], iso(now))
+                record_events(batch, state, events, iso(now))
                 batch.changed_states.append(state)
                 if action.request_id:
                     source, message_id = inbox_key
