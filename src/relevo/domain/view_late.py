@@ -43,7 +43,8 @@ def announced(text: str, state: ProcessState, since: str) -> list[str]:
     """The dates ``text`` announces: those it names that were still ahead when it started
     to apply (``since``). A date already past then ("supplied since Monday") is a fact the
     text reports, never a plan that can be late."""
-    return [name for name in dates_in(text, state) if state.dates[name]["at"] > since]
+    start = parse_iso(since)
+    return [name for name in dates_in(text, state) if deadline(state.dates[name]) > start]
 
 
 def entered_at(state: ProcessState) -> str:
