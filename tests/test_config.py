@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from relevo.bootstrap import build_hub
@@ -62,3 +64,25 @@ def test_the_retry_after_of_an_unavailable_store_comes_from_the_environment(
     monkeypatch.setenv("RELEVO_RETRY_AFTER_SECONDS", "soon")
     with pytest.raises(ValueError, match="RELEVO_RETRY_AFTER_SECONDS must be a whole number"):
         Settings.from_env()
+def test_the_park_time_to_live_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RELEVO_PARK_TTL_HOURS", raising=False)
+    assert Settings.from_env().park_ttl == timedelta(hours=72)
+    monkeypatch.setenv("RELEVO_PARK_TTL_HOURS", "1.5")
+    assert Settings.from_env().park_ttl == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "721", "soon", "nan"])
+def test_a_bad_park_time_to_live_says_what_is_expected(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setenv("RELEVO_PARK_TTL_HOURS", text)
+    with pytest.raises(ValueError, match="RELEVO_PARK_TTL_HOURS must be a number of hours above 0"):
+        Settings.from_env()
+
+
+def test_the_hub_parks_messages_for_the_configured_time() -> None:
+    hub = build_hub(Settings(database_url="sqlite://", park_ttl_hours=2))
+    try:
+        assert hub.ingestor.park_ttl == timedelta(hours=2)
+    finally:
+        hub.close()

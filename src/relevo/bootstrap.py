@@ -75,6 +75,7 @@ def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
         clock or system_clock,
         state_cache=settings.state_cache,
         stream_writer=settings.ingest_writer,
+        park_ttl=settings.park_ttl,
     )
 
 

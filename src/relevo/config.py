@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from relevo.domain.parking import DEFAULT_PARK_TTL
 from relevo.notify_config import NotifySettings
 from relevo.services.pipeline import WriterKind
 from relevo.services.records import DEFAULT_RETRY_AFTER
@@ -26,6 +29,10 @@ DEFAULT_OUTBOX_MAX_ATTEMPTS = 8
 DEFAULT_WORKER_LEASE_SECONDS = 120.0
 #: How long the oldest due outbox message may wait before ``/readyz`` calls the backlog stuck.
 DEFAULT_BACKLOG_STUCK_SECONDS = 600.0
+#: How long a message that arrived before its stage waits for it (the engine's default).
+DEFAULT_PARK_TTL_HOURS = DEFAULT_PARK_TTL / timedelta(hours=1)
+#: A month: a message that waited longer is stale, not early.
+MAX_PARK_TTL_HOURS = 720.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Settings:
     ``RELEVO_BACKLOG_STUCK_SECONDS`` (default 600).
     ``RELEVO_RETRY_AFTER_SECONDS`` is how long callers are told to wait (``Retry-After``)
     when the database cannot serve them (default 2 s).
+    ``RELEVO_PARK_TTL_HOURS`` is how long a back-end message that arrived before the stage
+    that accepts it waits for that stage (default 72 h, at most 720 h); after that it is kept
+    as a dead letter with the reason.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -64,6 +74,12 @@ class Settings:
     worker_lease_seconds: float = DEFAULT_WORKER_LEASE_SECONDS
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS
     retry_after_seconds: int = DEFAULT_RETRY_AFTER
+    park_ttl_hours: float = DEFAULT_PARK_TTL_HOURS
+
+    @property
+    def park_ttl(self) -> timedelta:
+        """``park_ttl_hours`` as a duration."""
+        return timedelta(hours=self.park_ttl_hours)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,6 +104,7 @@ class Settings:
                 1, _count("RELEVO_BACKLOG_STUCK_SECONDS", int(DEFAULT_BACKLOG_STUCK_SECONDS))
             ),
             retry_after_seconds=_count("RELEVO_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
+            park_ttl_hours=_hours("RELEVO_PARK_TTL_HOURS", DEFAULT_PARK_TTL_HOURS),
         )
 
 
@@ -114,15 +131,33 @@ def _count(name: str, default: int) -> int:
 
 
 def _seconds(name: str, default: float) -> float:
+    return _number(
+        name,
+        default,
+        lambda value: 0 <= value <= MAX_KEY_CACHE_SECONDS,
+        f"a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}",
+    )
+
+
+def _hours(name: str, default: float) -> float:
+    return _number(
+        name,
+        default,
+        lambda value: 0 < value <= MAX_PARK_TTL_HOURS,
+        f"a number of hours above 0 and at most {MAX_PARK_TTL_HOURS:g}",
+    )
+
+
+def _number(name: str, default: float, fits: Callable[[float], bool], expected: str) -> float:
+    """The number in environment variable ``name`` (``default`` when unset); raises
+    ValueError saying it must be ``expected`` when it does not ``fits``."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not 0 <= value <= MAX_KEY_CACHE_SECONDS:
-        raise ValueError(
-            f"{name} must be a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}, not {text!r}"
-        )
+        value = float("nan")
+    if not fits(value):
+        raise ValueError(f"{name} must be {expected}, not {text!r}")
     return value

@@ -9,8 +9,11 @@ and checks after every step that:
 * every customer-facing text of the status view is present and filled in, in es and en;
 * a control the view shows as allowed is never refused for a reason other than its
   parameters, and one shown as not allowed is refused for exactly the reason shown;
-* every message yields either one recorded event (accepted or ignored) or a rejection that
-  records nothing and leaves the state untouched; ``decide`` never changes the state;
+* every message yields either one recorded event (accepted, parked or ignored), followed by
+  those of the parked messages it lets apply or expire, or a rejection that records nothing
+  and leaves the state untouched; ``decide`` never changes the state;
+* a parked message waits only while the process is active and a later stage accepts it,
+  with its expiry timer armed;
 * the state's version equals the number of recorded events;
 * folding the recorded log from the start gives the live state.
 """
@@ -335,6 +338,10 @@ def _check_state(c: Compiled, run: Run) -> None:
     assert set(state.tasks) <= set(d.tasks)
     if not state.active:
         assert state.timers == {}
+        assert state.parked == []
+    for entry in state.parked:
+        assert entry["type"] in c.awaited_in(state.stage), (entry["type"], state.stage)
+        assert state.timers.get(f"park:{entry['key']}") == entry["expires_at"]
     assert state.version == len(run.events)
 
     for lang in LANGS:
@@ -402,9 +409,7 @@ def _run_step(c: Compiled, run: Run, step: tuple[Any, ...], counter: int) -> Non
         verdict = controls.check(c, run.state, control_id, role, run.now)
         before = _snapshot(run)
         action = Action(control_id, _resolve(params, run.now), "prop", "web", role)
-        _same_as_full_recompute(
-            c, run, lambda c_, state: [engine.decide_action(c_, state, action, run.now)]
-        )
+        _same_as_full_recompute(c, run, lambda c_, state: _acted(c_, state, action, run.now))
         try:
             event = engine.decide_action(c, run.state, action, run.now)
         except ActionRefused as refused:
@@ -417,14 +422,15 @@ def _run_step(c: Compiled, run: Run, step: tuple[Any, ...], counter: int) -> Non
         else:
             assert verdict.allowed
             assert _snapshot(run) == before
-            engine.apply(run.state, event)
-            run.events.append(event)
+            for each in [event, *engine.settle(c, run.state, [event], run.now)]:
+                engine.apply(run.state, each)
+                run.events.append(each)
     elif kind == "advance":
         seen = len(run.decisions)
         run.advance(run.now + timedelta(minutes=step[1]))
         for decision in run.decisions[seen:]:
             assert decision.outcome in (Outcome.ACCEPTED, Outcome.IGNORED)
-            assert len(decision.events) == 1
+            assert len(decision.events) >= 1
     elif kind == "late":
         run.now += timedelta(minutes=step[1])  # the timer worker is late; nothing fires yet
     elif kind == "stale":
@@ -447,6 +453,11 @@ def _run_step(c: Compiled, run: Run, step: tuple[Any, ...], counter: int) -> Non
         message = Message(engine.TIMER_FIRED, data, run.now, "timer", f"t-{counter}")
         decision = _decide_and_apply(c, run, message)
         assert decision.outcome is Outcome.REJECTED
+
+
+def _acted(c: Compiled, state: Any, action: Action, now: datetime) -> list[Any]:
+    event = engine.decide_action(c, state, action, now)
+    return [event, *engine.settle(c, state, [event], now)]
 
 
 def _recomputing_everything(c: Compiled) -> Compiled:
@@ -484,13 +495,21 @@ def _decide_and_apply(c: Compiled, run: Run, message: Message) -> engine.Decisio
         assert decision.reason and decision.reason_code
     else:
         assert decision.outcome in (Outcome.ACCEPTED, Outcome.IGNORED)
-        assert len(decision.events) == 1
-        event = decision.events[0]
+        event, *follow_ups = decision.events
         assert (event.type == engine.IGNORED) == (decision.outcome is Outcome.IGNORED)
         if decision.outcome is Outcome.IGNORED:
             assert event.data["reason"] and event.data["reason_code"] == decision.reason_code
-        engine.apply(run.state, event)
-        run.events.append(event)
+        if event.type == engine.PARKED:
+            assert decision.reason_code == "parked"
+        parked = {(e["source"], e["message_id"]) for e in run.state.parked}
+        for follow_up in follow_ups:
+            if follow_up.type == engine.EXPIRED:
+                assert follow_up.effects["dead_letter"]["reason"]
+            else:
+                assert (follow_up.source, follow_up.message_id) in parked
+        for each in decision.events:
+            engine.apply(run.state, each)
+            run.events.append(each)
     return decision
 
 

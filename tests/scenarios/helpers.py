@@ -122,8 +122,9 @@ class Run:
             self.advance(at)
         action = Action(control, dict(params or {}), actor=actor, channel="web", role=role)
         event = engine.decide_action(self.c, self.state, action, self.now)
-        engine.apply(self.state, event)
-        self.events.append(event)
+        for each in [event, *engine.settle(self.c, self.state, [event], self.now)]:
+            engine.apply(self.state, each)
+            self.events.append(each)
         return event
 
     def fire(self, name: str, due: str | None = None) -> Decision:
@@ -213,6 +214,13 @@ def ignored_reason(decision: Decision) -> str:
     """The reason code of an ignored message (recorded on the process as a fact)."""
     assert decision.outcome is Outcome.IGNORED, (decision.outcome, decision.reason)
     assert [e.type for e in decision.events] == [engine.IGNORED]
+    return decision.reason_code or ""
+
+
+def parked_reason(decision: Decision) -> str:
+    """The reason code of a message parked until a later stage accepts it (``parked``)."""
+    assert decision.outcome is Outcome.ACCEPTED, (decision.outcome, decision.reason)
+    assert [e.type for e in decision.events] == [engine.PARKED]
     return decision.reason_code or ""
 
 

@@ -26,6 +26,7 @@ from .helpers import (
     ignored_reason,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -826,13 +827,14 @@ def test_a_cancelled_bill_ends_the_cycle() -> None:
     run.assert_replay_matches()
 
 
-def test_out_of_order_messages_are_recorded_not_lost() -> None:
+def test_early_messages_wait_for_their_stage_not_lost() -> None:
     run = opened()
-    assert ignored_reason(run.send("payment.received")) == "out_of_order"
-    assert (
-        ignored_reason(run.send("dunning.notice_sent", {"sent_on": "2027-01-04"})) == "out_of_order"
-    )
-    assert run.state.ignored == 2
+    assert parked_reason(run.send("payment.received")) == "parked"
+    assert parked_reason(run.send("dunning.notice_sent", {"sent_on": "2027-01-04"})) == "parked"
+    assert [entry["type"] for entry in run.state.parked] == [
+        "payment.received",
+        "dunning.notice_sent",
+    ]
     assert run.state.stage == "period_open"
     run.assert_replay_matches()
 

@@ -22,6 +22,7 @@ from .helpers import (
     event_topics,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -664,15 +665,13 @@ def test_controls_offered_in_each_stage() -> None:
     run.assert_replay_matches()
 
 
-def test_out_of_order_messages_are_ignored_and_kept() -> None:
+def test_early_messages_wait_for_their_stage() -> None:
     run = requested()
-    assert (
-        send_ignored(run, "distributor.accepted", {"activation_date": "2026-10-14"})
-        == "out_of_order"
-    )
-    assert send_ignored(run, "bill.issued", {"bill_id": "F-0"}) == "out_of_order"
+    early = run.send("distributor.accepted", {"activation_date": "2026-10-14"})
+    assert parked_reason(early) == "parked"
+    assert parked_reason(run.send("bill.issued", {"bill_id": "F-0"})) == "parked"
     assert run.send("distributor.rejected", {}).outcome is Outcome.REJECTED
-    assert run.state.ignored == 2
+    assert len(run.state.parked) == 2
     run.assert_replay_matches()
 
 

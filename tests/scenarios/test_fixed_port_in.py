@@ -22,6 +22,7 @@ from .helpers import (
     event_topics,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -603,12 +604,12 @@ def test_equipment_returned_is_refused_before_the_port() -> None:
     assert refusal(porting(), "equipment_returned").code == "not_in_stage"
 
 
-def test_out_of_order_messages_are_recorded_as_ignored() -> None:
+def test_early_messages_wait_for_their_stage() -> None:
     run = requested()
-    assert send_ignored(run, "visit.completed") == "out_of_order"
-    assert send_ignored(run, "port.executed") == "out_of_order"
-    assert send_ignored(run, "document.accepted", {"requirement": "passport"}) == "out_of_order"
-    assert run.state.ignored == 3
+    assert parked_reason(run.send("visit.completed")) == "parked"
+    assert parked_reason(run.send("port.executed")) == "parked"
+    assert parked_reason(run.send("document.accepted", {"requirement": "passport"})) == "parked"
+    assert (len(run.state.parked), run.state.ignored) == (3, 0)
     assert run.state.stage == "requested"
     run.assert_replay_matches()
 

@@ -813,23 +813,20 @@ def test_failed_port_ends_with_the_outcome_text() -> None:
 # -- messages that do not fit ------------------------------------------------------------------
 
 
-def test_out_of_order_message_is_recorded_as_ignored_with_a_reason() -> None:
-    run = requested()
-    decision = run.send("donor.confirmed")
+def test_a_message_no_later_stage_accepts_is_recorded_as_ignored_with_a_reason() -> None:
+    run = in_donor_check()
+    decision = run.send("nc.rejected", {"code": "ENUME"})
     assert decision.outcome is Outcome.IGNORED
     assert decision.reason_code == "out_of_order"
     assert decision.reason == (
-        "donor.confirmed is not expected in stage 'requested' (expected in: donor_check)"
+        "nc.rejected is not expected in stage 'donor_check' (expected in: requested)"
     )
     (event,) = decision.events
     assert event.type == "message.ignored"
     assert event.data["reason_code"] == "out_of_order"
     assert event.effects == {}
-    assert (run.state.stage, run.state.ignored, run.state.version) == ("requested", 1, 2)
-
-    executed_early = run.send("port.executed")
-    assert executed_early.reason_code == "out_of_order"
-    assert "expected in: porting, scheduled" in (executed_early.reason or "")
+    assert (run.state.stage, run.state.ignored, run.state.version) == ("donor_check", 1, 3)
+    assert run.state.parked == []
     run.assert_replay_matches()
 
 

@@ -20,6 +20,7 @@ from .helpers import (
     event_topics,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -531,11 +532,9 @@ def test_controls_offered_in_each_stage() -> None:
 
 def test_out_of_order_messages_are_ignored_and_kept() -> None:
     run = planning()
-    assert (
-        send_ignored(run, "new_supply.activated", {"activation_date": "2026-10-26"})
-        == "out_of_order"
-    )
-    assert send_ignored(run, "bill.final_issued", {"bill_id": "X"}) == "out_of_order"
+    early = run.send("new_supply.activated", {"activation_date": "2026-10-26"})
+    assert parked_reason(early) == "parked"
+    assert parked_reason(run.send("bill.final_issued", {"bill_id": "X"})) == "parked"
     run = new_active()
     assert send_ignored(run, "field.incidence", {"code": "01"}) == "out_of_order"
     run.assert_replay_matches()

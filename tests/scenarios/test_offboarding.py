@@ -26,6 +26,7 @@ from .helpers import (
     ignored_reason,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -519,7 +520,7 @@ def test_final_bill_controls_refused_outside_the_final_bill() -> None:
     run = terminated()
     assert refusal(run, "dispute_final_bill", {"reason": "other"}).code == "not_in_stage"
     assert refusal(run, "request_payment_plan", {"instalments": "2"}).code == "not_in_stage"
-    assert ignored_reason(run.send("payment.received")) == "out_of_order"
+    assert parked_reason(run.send("payment.received")) == "parked"
 
 
 # -- revocation checklist --------------------------------------------------------------------
@@ -562,9 +563,9 @@ def test_energy_checklist_has_its_own_items() -> None:
     run.assert_replay_matches()
 
 
-def test_revocation_before_termination_is_out_of_order() -> None:
+def test_revocation_before_termination_waits_for_it() -> None:
     run = requested()
-    assert ignored_reason(run.send("access.revoked", {"item": "self_care"})) == "out_of_order"
+    assert parked_reason(run.send("access.revoked", {"item": "self_care"})) == "parked"
 
 
 # -- data: export, erasure, blocking ---------------------------------------------------------
@@ -616,7 +617,7 @@ def test_data_blocked_needs_its_proof_and_only_after_settlement() -> None:
     assert decision.outcome is Outcome.REJECTED
     assert decision.reason == "data.blocked needs data field(s) blocked_on, retention_until"
     run = final_bill()
-    assert ignored_reason(run.send("data.blocked", PROOF)) == "out_of_order"
+    assert parked_reason(run.send("data.blocked", PROOF)) == "parked"
 
 
 # -- goodbye: survey, consent-gated offer ----------------------------------------------------

@@ -26,6 +26,7 @@ from .helpers import (
     ignored_reason,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -482,9 +483,9 @@ def test_request_call_for_human_attention() -> None:
     run.assert_replay_matches()
 
 
-def test_out_of_order_messages_are_recorded() -> None:
+def test_early_messages_wait_for_their_stage() -> None:
     run = started()
-    assert ignored_reason(run.send("payment.received")) == "out_of_order"
-    assert ignored_reason(run.send("check_in.logged", {"item": "call_made"})) == "out_of_order"
-    assert run.state.ignored == 2
+    assert parked_reason(run.send("payment.received")) == "parked"
+    assert parked_reason(run.send("check_in.logged", {"item": "call_made"})) == "parked"
+    assert len(run.state.parked) == 2
     run.assert_replay_matches()

@@ -27,6 +27,7 @@ from .helpers import (
     ignored_reason,
     load,
     madrid,
+    parked_reason,
     problem_codes,
     refusal,
     run_templates,
@@ -512,9 +513,9 @@ def test_tracking_code_format_is_checked_at_start() -> None:
         Run.start(C, MONDAY, subject=CODE, attributes={})
 
 
-def test_out_of_order_messages_are_recorded() -> None:
+def test_early_messages_wait_for_their_stage() -> None:
     run = received()
-    assert ignored_reason(run.send("visit.completed", {"outcome": "fixed"})) == "out_of_order"
+    assert parked_reason(run.send("visit.completed", {"outcome": "fixed"})) == "parked"
     decision = run.send("appointment.missed", {})
     assert (decision.outcome, decision.reason_code) == (Outcome.REJECTED, "missing_data")
     run.assert_replay_matches()

@@ -172,7 +172,43 @@ class Compiled:
         names = self._timer_names_by_stage.get(stage)
         return names if names is not None else self._timer_names(stage)
 
+    def awaited_in(self, stage: str) -> frozenset[str]:
+        """The message types a later stage reachable from ``stage`` accepts: one of them
+        arriving early waits for its stage (see ``relevo.domain.parking``)."""
+        return self._awaited.get(stage, frozenset())
+
     # Per-definition lookups, built on first use: the engine needs them on every event.
+
+    @cached_property
+    def _awaited(self) -> dict[str, frozenset[str]]:
+        d = self.definition
+        every = list(self.stages)
+        moves: dict[str, set[str]] = {stage: set() for stage in every}
+        steps = [(t.from_, t.to) for t in d.transitions]
+        steps += [(t.active_in, t.then.to) for t in d.timers]
+        steps += [(control.allowed_in, control.to) for control in d.controls.values()]
+        for sources, target in steps:
+            if target is None or target not in moves:
+                continue
+            for source in every if "*" in sources else sources:
+                moves.setdefault(source, set()).add(target)
+        accepting: dict[str, set[str]] = {stage: set() for stage in every}
+        for transition in d.transitions:
+            for stage in every if "*" in transition.from_ else transition.from_:
+                accepting.setdefault(stage, set()).update(transition.on)
+        awaited: dict[str, frozenset[str]] = {}
+        for stage in every:
+            seen: set[str] = set()
+            todo = list(moves[stage])
+            while todo:
+                current = todo.pop()
+                if current not in seen:
+                    seen.add(current)
+                    todo.extend(moves.get(current, ()))
+            order = self.stage_order[stage]
+            later = [s for s in seen if self.stage_order.get(s, -1) > order]
+            awaited[stage] = frozenset(t for s in later for t in accepting.get(s, ()))
+        return awaited
 
     @cached_property
     def _timer_names_by_stage(self) -> dict[str, frozenset[str]]:

@@ -2,7 +2,8 @@
 
 Both are functions of their arguments only: no clock reads, no I/O. A message the definition
 does not allow right now is never an exception that loses it: ``decide`` turns it into a
-recorded ``message.ignored`` fact with the reason. A message that cannot be understood at all
+recorded ``message.ignored`` fact with the reason, or, when a later stage accepts it, parks
+it until the process gets there (``parking``). A message that cannot be understood at all
 (unknown type, missing data) is *rejected*: it is not recorded on the process and the caller
 keeps it as a dead letter.
 
@@ -13,9 +14,9 @@ module is the engine's one entry point and re-exports them.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from relevo.domain import controls
+from relevo.domain import controls, parking
 from relevo.domain.compiled import Compiled, guard_holds
 from relevo.domain.contact import CONTACT_ATTRIBUTES, contact_problems
 from relevo.domain.decision import Decision, ignored, rejected
@@ -24,8 +25,10 @@ from relevo.domain.effects import build
 from relevo.domain.errors import EffectError, InvalidStart
 from relevo.domain.fold import apply, replay
 from relevo.domain.model import (
+    EXPIRED,
     IGNORED,
     JSON,
+    PARKED,
     STARTED,
     TIMER_FIRED,
     Action,
@@ -38,7 +41,9 @@ from relevo.domain.model import (
 from relevo.domain.timer_decisions import decide_timer
 
 __all__ = [
+    "EXPIRED",
     "IGNORED",
+    "PARKED",
     "STARTED",
     "TIMER_FIRED",
     "Decision",
@@ -46,6 +51,7 @@ __all__ = [
     "decide",
     "decide_action",
     "replay",
+    "settle",
     "start",
 ]
 
@@ -188,8 +194,39 @@ def _start_attributes(definition: Definition, attributes: JSON) -> tuple[JSON, l
     return values, problems
 
 
-def decide(c: Compiled, state: ProcessState, message: Message, now: datetime) -> Decision:
-    """What ``message`` means for ``state`` at ``now``. Never modifies ``state``."""
+def decide(
+    c: Compiled,
+    state: ProcessState,
+    message: Message,
+    now: datetime,
+    park_ttl: timedelta = parking.DEFAULT_PARK_TTL,
+) -> Decision:
+    """What ``message`` means for ``state`` at ``now``. Never modifies ``state``.
+
+    A message a later stage accepts is parked for ``park_ttl``; the decision's events end
+    with those of the parked messages that apply (or can no longer apply) once its own are
+    applied.
+    """
+    decision = _decide(c, state, message, now, park_ttl)
+    if state.parked and decision.events:
+        decision.events.extend(parking.settle(c, state, decision.events, now, _decide))
+    return decision
+
+
+def settle(c: Compiled, state: ProcessState, events: list[Event], now: datetime) -> list[Event]:
+    """The events of the parked messages that apply (or expire) once ``events`` (decided
+    outside ``decide``: an action's) are applied to ``state``, which is only read."""
+    return parking.settle(c, state, events, now, _decide)
+
+
+def _decide(
+    c: Compiled,
+    state: ProcessState,
+    message: Message,
+    now: datetime,
+    park_ttl: timedelta | None = None,
+) -> Decision:
+    """``decide`` without settling parked messages; parks only when ``park_ttl`` is given."""
     if message.type == TIMER_FIRED:
         return decide_timer(c, state, message, now)
     definition = c.definition
@@ -232,6 +269,8 @@ def decide(c: Compiled, state: ProcessState, message: Message, now: datetime) ->
             f"{message.type} is not expected in stage {state.stage!r} "
             f"(expected in: {', '.join(expected)})"
         )
+        if park_ttl is not None and message.type in c.awaited_in(state.stage):
+            return parking.park(state, message, now, park_ttl, detail)
     return ignored(state, message, now, "out_of_order", detail)
 
 

@@ -17,6 +17,7 @@ from relevo.domain.model import (
     ProcessState,
     Status,
 )
+from relevo.domain.shapes import ParkedChange
 
 #: Enum member access goes through a descriptor; ``apply`` compares with the plain value.
 _ACTIVE = Status.ACTIVE.value
@@ -64,6 +65,8 @@ def apply(state: ProcessState, event: Event) -> ProcessState:
         state.timers.update(timers.get("set", {}))
     if status is not None and status != _ACTIVE:
         state.timers.clear()
+    if "parked" in effects:
+        _apply_parked(state, effects["parked"])
     history = effects.get("history")
     if history:
         state.history.extend(history)
@@ -107,6 +110,15 @@ def _apply_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
         }
     for task_id, items in effects.get("checklist", {}).items():
         state.tasks[task_id]["checked"] = {**state.tasks[task_id]["checked"], **items}
+
+
+def _apply_parked(state: ProcessState, change: ParkedChange) -> None:
+    removed = change.get("remove")
+    if removed:
+        state.parked = [entry for entry in state.parked if entry["key"] not in removed]
+    added = change.get("add")
+    if added is not None:
+        state.parked = [*state.parked, added]
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any] | None) -> None:

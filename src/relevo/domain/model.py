@@ -18,15 +18,18 @@ from relevo.domain.shapes import (
     EventEffects,
     HistoryEntry,
     IncidentEntry,
+    ParkedMessage,
     RequirementEntry,
     StageVisit,
     TaskEntry,
 )
 
 __all__ = [
+    "EXPIRED",
     "HISTORY_LIMIT",
     "IGNORED",
     "JSON",
+    "PARKED",
     "STARTED",
     "TERMINAL_STATUSES",
     "TIMER_FIRED",
@@ -60,8 +63,12 @@ TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELLED, Status.FAILED
 #: Event types the engine records by itself. A timer falling due arrives as a
 #: ``timer.fired`` message (``data.name`` says which timer); a message the definition does
 #: not allow now is recorded as ``message.ignored``; every log begins with ``process.started``.
+#: A message that arrived before the stage that accepts it is ``message.parked`` until it
+#: applies, or ``message.expired`` (kept as a dead letter) when it no longer can.
 TIMER_FIRED = "timer.fired"
 IGNORED = "message.ignored"
+PARKED = "message.parked"
+EXPIRED = "message.expired"
 STARTED = "process.started"
 
 # Enum member access goes through a descriptor; the hot paths compare with the plain value.
@@ -213,6 +220,8 @@ class ProcessState:
     timers: dict[str, str] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
     ignored: int = 0
+    #: Messages waiting for a later stage, in arrival order (see ``domain.parking``).
+    parked: list[ParkedMessage] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -251,6 +260,7 @@ class ProcessState:
             "timers": self.timers,
             "history": self.history,
             "ignored": self.ignored,
+            "parked": self.parked,
         }
 
     @classmethod

@@ -113,6 +113,40 @@ class OutboxMessage(TypedDict):
     payload: JSON
 
 
+class ParkedMessage(TypedDict):
+    """A message that arrived before the stage that accepts it (``ProcessState.parked``),
+    kept until it applies or expires. ``key`` names its expiry timer (``park:<key>``)."""
+
+    key: str
+    type: str
+    data: JSON
+    occurred_at: str
+    received_at: str
+    expires_at: str
+    source: str | None
+    message_id: str | None
+    actor: str
+    channel: str
+
+
+class ParkedChange(TypedDict, total=False):
+    """A message an event parks (``add``) and the parked messages it releases (``remove``)."""
+
+    add: ParkedMessage
+    remove: list[str]
+
+
+class DeadLetterRequest(TypedDict):
+    """A message the process lets go of without applying it, for ingest to keep as a dead
+    letter: the CloudEvent it came as (``payload``) and why."""
+
+    source: str
+    message_id: str | None
+    type: str
+    payload: JSON
+    reason: str
+
+
 class TimerPlan(TypedDict, total=False):
     """Timers an event arms (name to due moment) and cancels (names)."""
 
@@ -140,3 +174,5 @@ class EventEffects(TypedDict, total=False):
     history: list[HistoryEntry]
     outbox: list[OutboxMessage]
     timers: TimerPlan
+    parked: ParkedChange
+    dead_letter: DeadLetterRequest

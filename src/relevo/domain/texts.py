@@ -109,3 +109,44 @@ PARAM_PROBLEMS: dict[str, Localized] = {
 }
 
 CONTROL_UNTIL: Localized = L("Puedes hacerlo hasta el {until}.", "You can do this until {until}.")
+
+#: Said when the date a step was planned for has passed and the step has not happened.
+LATE_STEP: Localized = L(
+    "Este paso se ha retrasado: estaba previsto para el {date} y aún no ha ocurrido.",
+    "This step is late: it was planned for {date} and has not happened yet.",
+)
+
+#: What we do about a late step, by who has to act: whom we chase, in each language.
+CHASED: dict[str, Localized] = {
+    "current_provider": L("a tu compañía actual", "your current provider"),
+    "central_node": L("al sistema central de portabilidad", "the central portability system"),
+    "distributor": L("a la distribuidora", "the distribution company"),
+    "technician": L("al técnico", "the technician"),
+    "courier": L("a la empresa de mensajería", "the courier"),
+    "field_service": L("al servicio técnico", "the field service"),
+    "new_provider": L("a tu nueva compañía", "your new provider"),
+}
+CHASING: Localized = L(
+    "Estamos reclamando {who} una respuesta y te avisaremos en cuanto la tengamos.",
+    "We are chasing {who} for an answer and will let you know as soon as we have it.",
+)
+WORKING_ON_IT: Localized = L(
+    "Nuestro equipo ya está en ello y te avisaremos en cuanto avance.",
+    "Our team is on it and we will let you know as soon as it moves on.",
+)
+WAITING_FOR_YOU: Localized = L(
+    "Este paso depende de ti: mira más abajo qué necesitamos o escríbenos si tienes dudas.",
+    "This step needs you: see below what we need, or get in touch if you have questions.",
+)
+OWED: Localized = L(
+    "Por el retraso te corresponde una compensación de {amount} hasta hoy.",
+    "For the delay you are owed {amount} in compensation so far.",
+)
+
+#: The agent view's line for a message waiting for the stage that accepts it.
+WAITING_MESSAGE: Localized = L(
+    "En espera: {type} llegó antes de tiempo; se aplicará cuando el proceso llegue al paso "
+    "que lo admite (espera hasta el {until}).",
+    "Waiting: {type} arrived early; it applies when the process reaches the step that "
+    "accepts it (it waits until {until}).",
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from relevo.domain import parking
 from relevo.domain.compiled import Compiled
 from relevo.domain.decision import Decision, ignored, rejected
 from relevo.domain.effects import build
@@ -50,6 +51,16 @@ def decide_timer(c: Compiled, state: ProcessState, message: Message, now: dateti
             "timer_not_due",
         )
     kind, _, ref = name.partition(":")
+    if kind == parking.PARK_TIMER:
+        expired = parking.expire(
+            state,
+            ref,
+            now,
+            "park_expired",
+            f"the process did not reach a stage that accepts it before {due}",
+            message,
+        )
+        return Decision(Outcome.ACCEPTED, [expired] if expired else [])
     version = state.version + 1
     effects: EventEffects
     if kind == "sla":

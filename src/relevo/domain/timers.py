@@ -37,7 +37,11 @@ def plan_timers(c: Compiled, before: ProcessState, after: ProcessState, now: dat
             if spent.get(name) == due:
                 continue
         armed[name] = due
-    cancelled = sorted(name for name in before.timers if name not in wanted)
+    # A parked message's expiry is no function of the definition: it stays until it fires
+    # or the message leaves (see ``parking``).
+    cancelled = sorted(
+        name for name in before.timers if name not in wanted and not name.startswith("park:")
+    )
     plan: TimerPlan = {}
     if armed:
         plan["set"] = armed

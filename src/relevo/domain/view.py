@@ -11,11 +11,27 @@ from datetime import datetime
 from relevo.domain import controls
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Task
-from relevo.domain.model import JSON, ProcessState, Status
-from relevo.domain.rendering import PLACEHOLDER, placeholder, render
+from relevo.domain.formatting import moment_text
+from relevo.domain.model import JSON, ProcessState, Status, parse_iso
+from relevo.domain.rendering import placeholder, render
 from relevo.domain.shapes import Tick
-from relevo.domain.texts import ACTORS, REQUIREMENT_STATES, STAGE_STATES, STATUSES
+from relevo.domain.texts import (
+    ACTORS,
+    REQUIREMENT_STATES,
+    STAGE_STATES,
+    STATUSES,
+    WAITING_MESSAGE,
+)
 from relevo.domain.view_compensation import compensation_rows
+from relevo.domain.view_late import (
+    announced,
+    awaited_dates,
+    dates_in,
+    entered_at,
+    late_text,
+    passed,
+    sla_due,
+)
 
 __all__ = ["build_view", "render"]
 
@@ -27,7 +43,8 @@ def build_view(
     lang = "en" if lang == "en" else "es"
     definition = c.definition
     stage = c.stages.get(state.stage)
-    headline, headline_date = _headline(c, state, lang)
+    owed = compensation_rows(c, state, now, lang)
+    headline, headline_date, headline_late = _headline(c, state, now, lang, owed)
     return {
         "id": state.id,
         "kind": state.kind,
@@ -40,6 +57,7 @@ def build_view(
         "status_label": STATUSES[state.status].get(lang),
         "headline": headline,
         "headline_date": headline_date,
+        "headline_late": headline_late,
         "outcome": _outcome(c, state, lang),
         "stage": None
         if stage is None
@@ -50,15 +68,15 @@ def build_view(
             "actor": stage.actor,
             "actor_label": ACTORS[stage.actor].get(lang),
         },
-        "stages": _stages(c, state, lang),
-        "next": _next(c, state, lang),
+        "stages": _stages(c, state, now, lang),
+        "next": _next(c, state, now, lang, owed),
         "needed": _needed(c, state, lang),
         "incidents": _incidents(c, state, lang),
         "controls": _controls(c, state, now, lang, role),
-        "dates": _dates(c, state, lang),
+        "dates": _dates(c, state, now, lang),
         "tasks": _tasks(c, state, lang, role),
-        "compensation": compensation_rows(c, state, now, lang),
-        "history": _history(c, state, lang),
+        "compensation": owed,
+        "history": _waiting(state, lang, role) + _history(c, state, lang),
         "keys": dict(state.keys),
         "created_at": state.created_at,
         "updated_at": state.updated_at,
@@ -66,20 +84,32 @@ def build_view(
     }
 
 
-def _headline(c: Compiled, state: ProcessState, lang: str) -> tuple[str, str | None]:
+def _headline(
+    c: Compiled, state: ProcessState, now: datetime, lang: str, owed: list[JSON]
+) -> tuple[str, str | None, bool]:
+    """The headline, the date it announces, and whether that date passed without the step
+    happening (then the headline says so instead of announcing it)."""
     if state.status != Status.ACTIVE.value:
         outcome = c.definition.outcomes[state.status]  # type: ignore[index]
-        return render(outcome.headline, c, state, lang), None
-    headline = c.stages[state.stage].headline
+        return render(outcome.headline, c, state, lang), None, False
+    stage = c.stages[state.stage]
+    headline = stage.headline
+    since = entered_at(state)
     for code in state.open_incidents():
         override = c.definition.incidents[code].headline
         if override is not None:
-            headline = override
+            headline, since = override, state.incidents[code]["opened_at"]
             break
-    names = [m.group(1).split(".")[0] for m in PLACEHOLDER.finditer(headline.get(lang))]
-    date_name = next((n for n in names if n in state.dates), None)
+    text = headline.get(lang)
+    for name in announced(text, state, since):
+        entry = state.dates[name]
+        if passed(entry, now):
+            style = "date" if entry.get("end") else "datetime"
+            late = late_text(state, stage, parse_iso(entry["at"]), style, owed, lang)
+            return late, entry["at"], True
+    date_name = next(iter(dates_in(text, state)), None)
     headline_date = state.dates[date_name]["at"] if date_name else None
-    return render(headline, c, state, lang), headline_date
+    return render(headline, c, state, lang), headline_date, False
 
 
 def _outcome(c: Compiled, state: ProcessState, lang: str) -> str | None:
@@ -89,7 +119,7 @@ def _outcome(c: Compiled, state: ProcessState, lang: str) -> str | None:
     return render(outcome.description, c, state, lang)
 
 
-def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+def _stages(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
     entered: dict[str, str] = {}
     for visit in state.stage_history:
         entered[visit["stage"]] = visit["entered_at"]
@@ -107,10 +137,12 @@ def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
         # A pending stage shows only a planned date, never that of an earlier visit.
         date_value: str | None = None if status == "pending" else entered.get(stage.id)
         date_kind = "actual" if date_value else None
+        late = False
         if status == "pending" and stage.next_date and stage.next_date in state.dates:
             planned = state.dates[stage.next_date]
             date_value = planned["at"]
             date_kind = "confirmed" if planned["confirmed"] else "estimated"
+            late = passed(planned, now)
         rows.append(
             {
                 "id": stage.id,
@@ -122,12 +154,17 @@ def _stages(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
                 "state_label": STAGE_STATES[status].get(lang),
                 "date": date_value,
                 "date_kind": date_kind,
+                "late": late,
             }
         )
     return rows
 
 
-def _next(c: Compiled, state: ProcessState, lang: str) -> JSON | None:
+def _next(
+    c: Compiled, state: ProcessState, now: datetime, lang: str, owed: list[JSON]
+) -> JSON | None:
+    """Who acts next, what they do and by when; a step whose moment has passed says it is
+    late and what we do about it instead."""
     if state.status != Status.ACTIVE.value:
         return None
     for code in state.open_incidents():
@@ -139,25 +176,32 @@ def _next(c: Compiled, state: ProcessState, lang: str) -> JSON | None:
                 "what": render(incident.what_you_can_do, c, state, lang),
                 "when": None,
                 "confirmed": None,
+                "late": False,
             }
     stage = c.stages[state.stage]
     when: str | None = None
     confirmed: bool | None = None
+    late = False
     if stage.next_date:
         planned = state.dates.get(stage.next_date)
         if planned is not None:
-            when, confirmed = planned["at"], planned["confirmed"]
+            when, confirmed, late = planned["at"], planned["confirmed"], passed(planned, now)
     else:
         # Without a date of its own, the stage's SLA says by when it should move on.
-        due = state.timers.get(f"sla:{stage.id}")
-        if due:
-            when, confirmed = due, False
+        when = sla_due(state, stage)
+        if when:
+            confirmed, late = False, parse_iso(when) < now
+    if late and when is not None:
+        what = late_text(state, stage, parse_iso(when), "datetime", owed, lang)
+    else:
+        what = render(stage.next_step or stage.description, c, state, lang)
     return {
         "who": stage.actor,
         "who_label": ACTORS[stage.actor].get(lang),
-        "what": render(stage.next_step or stage.description, c, state, lang),
+        "what": what,
         "when": when,
         "confirmed": confirmed,
+        "late": late,
     }
 
 
@@ -274,7 +318,9 @@ def _checklist(task: Task, checked: dict[str, Tick], lang: str, role: str) -> li
     return rows
 
 
-def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+def _dates(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
+    """The visible dates; ``late`` marks one the current step waits for that has passed."""
+    awaited = awaited_dates(c, state, lang)
     rows: list[JSON] = []
     for name, date_def in c.definition.dates.items():
         entry = state.dates.get(name)
@@ -288,9 +334,31 @@ def _dates(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
                 "end": entry.get("end"),
                 "confirmed": entry["confirmed"],
                 "text": placeholder(name + ".datetime", c, state, lang),
+                "late": name in awaited and passed(entry, now),
             }
         )
     rows.sort(key=lambda row: row["at"])
+    return rows
+
+
+def _waiting(state: ProcessState, lang: str, role: str) -> list[JSON]:
+    """For agents, the messages waiting for a later stage, newest first (customers do not
+    see message types)."""
+    if role == "customer" or not state.parked:
+        return []
+    rows: list[JSON] = []
+    for entry in reversed(state.parked):
+        until = moment_text(parse_iso(entry["expires_at"]), lang, "datetime", state.timezone)
+        text = WAITING_MESSAGE.get(lang).replace("{type}", entry["type"])
+        rows.append(
+            {
+                "at": entry["received_at"],
+                "kind": "waiting",
+                "ref": entry["type"],
+                "text": text.replace("{until}", until),
+                "by": None,
+            }
+        )
     return rows
 
 

@@ -12,7 +12,8 @@ from relevo.domain.rendering import render
 
 
 def compensation_rows(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
-    """Every compensation ``state`` has earned by ``now``, in ``lang``."""
+    """Every compensation ``state`` has earned by ``now``, in ``lang``: a date-based one
+    counts only the time after its date spent in its ``while_in`` stages."""
     rows = []
     for comp_id, rule in c.definition.compensation.items():
         if rule.on_incident is not None:
@@ -23,9 +24,12 @@ def compensation_rows(c: Compiled, state: ProcessState, now: datetime, lang: str
                 rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
             continue
         start = state.dates.get(rule.after or "")
-        if start is None:
+        visits = [visit for visit in state.stage_history if visit["stage"] in rule.while_in]
+        if start is None or not visits:
+            # Owed only for time spent in its stages: a process that never got there
+            # (still "requested", say) is owed nothing, whatever its dates say.
             continue
-        begin = parse_iso(start["at"])
+        begin = max(parse_iso(start["at"]), parse_iso(visits[0]["entered_at"]))
         end = now if state.active else parse_iso(state.updated_at)
         left = _left_stages_at(state, rule.while_in)
         if left is not None:

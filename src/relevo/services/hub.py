@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from relevo.domain.model import JSON, Action, ProcessState
+from relevo.domain.parking import DEFAULT_PARK_TTL
 from relevo.services import intake, maintenance, outbox_admin, timers
 from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
@@ -42,14 +43,16 @@ class Hub:
         *,
         state_cache: int = DEFAULT_CAPACITY,
         stream_writer: WriterKind = "process",
+        park_ttl: timedelta = DEFAULT_PARK_TTL,
     ) -> None:
         """``state_cache``: how many process states ingest keeps in memory between
         batches (0 turns the cache off); ``stream_writer``: where ``ingest_stream`` writes
-        batches (see ``relevo.services.pipeline``)."""
+        batches (see ``relevo.services.pipeline``); ``park_ttl``: how long a message that
+        arrived before its stage waits for it."""
         self.store = store
         self.catalog = catalog
         self.clock = clock
-        self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache))
+        self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache), park_ttl)
         self.processes = Processes(store, catalog, clock)
         self.stream_writer: WriterKind = stream_writer
 

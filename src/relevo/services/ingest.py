@@ -5,11 +5,12 @@ Per batch, whatever its size: one inbox query (deduplicate), one or two key quer
 set-wise write per table. Per-event cost therefore does not depend on batch size or on how
 long a process's history is (its state is a snapshot, never a replay).
 
-Every message ends in exactly one place: applied (``accepted``), recorded as an ignored fact
-(``ignored``), answered as a ``duplicate``, or kept as a dead letter with its reason
-(``rejected``). A message re-sent under a received id with a different content is a
-``duplicate`` too (``conflicting_duplicate``): the content received first stays, and the
-new one is kept as a dead letter for inspection.
+Every message ends in exactly one place: applied (``accepted``), parked until its stage
+comes (``accepted`` with reason code ``parked``; kept as a dead letter if it never applies),
+recorded as an ignored fact (``ignored``), answered as a ``duplicate``, or kept as a dead
+letter with its reason (``rejected``). A message re-sent under a received id with a
+different content is a ``duplicate`` too (``conflicting_duplicate``): the content received
+first stays, and the new one is kept as a dead letter for inspection.
 
 Messages in relevo's own namespace (``relevo.services.reserved``: timers, actions) are
 refused unless relevo itself sends them, through a ``trusted`` ingest.
@@ -20,11 +21,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from relevo.domain import engine
 from relevo.domain.model import TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
+from relevo.domain.parking import DEFAULT_PARK_TTL
 from relevo.services import reserved, timer_messages
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
@@ -98,6 +100,9 @@ def record_events(
                 )
         if effects.get("status") in TERMINAL_STATUSES:
             batch.keys_released.append(pid)
+        letter = effects.get("dead_letter")
+        if letter is not None:  # a parked message the process let go of
+            batch.dead_letters.append(DeadLetterRow(**letter))
 
 
 class Ingestor:
@@ -109,8 +114,11 @@ class Ingestor:
         catalog: Catalog,
         clock: Callable[[], datetime],
         states: StateCache | None = None,
+        park_ttl: timedelta = DEFAULT_PARK_TTL,
     ) -> None:
+        """``park_ttl``: how long a message that arrived before its stage waits for it."""
         self.store = store
+        self.park_ttl = park_ttl
         self.catalog = catalog
         self.clock = clock
         self.states = states if states is not None else StateCache()
@@ -282,7 +290,7 @@ class Ingestor:
             actor=item.actor,
             channel=item.channel,
         )
-        decision = engine.decide(compiled, state, message, now)
+        decision = engine.decide(compiled, state, message, now, self.park_ttl)
         if decision.outcome is Outcome.REJECTED:
             code = decision.reason_code or "rejected"
             return _rejected(index, item, code, decision.reason or "", target)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
-from relevo.domain.model import JSON, Action, Outcome, ProcessState, iso
+from relevo.domain.model import JSON, PARKED, Action, Outcome, ProcessState, iso
 from relevo.domain.view import build_view
 from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
@@ -131,8 +131,9 @@ class Processes:
                 compiled = self.compiled(state)
                 now = self.clock()
                 event = engine.decide_action(compiled, state, action, now)
+                events = [event, *engine.settle(compiled, state, [event], now)]
                 batch = WriteBatch(at=iso(now))
-                record_events(batch, state, [event], iso(now))
+                record_events(batch, state, events, iso(now))
                 batch.changed_states.append(state)
                 if action.request_id:
                     source, message_id = inbox_key
@@ -197,7 +198,9 @@ class Processes:
         return [summary(state) for state in states]
 
     def timeline(self, process_id: str) -> JSON:
-        """Every event of a process, oldest first, with the hash chain checked."""
+        """Every event of a process, oldest first, with the hash chain checked; a
+        ``message.parked`` event says whether its message is still ``waiting`` for its stage
+        (``parked_status``) or was ``released`` (applied, or expired as a dead letter)."""
         with self.store.unit_of_work(read_only=True) as uow:
             stored = uow.events_of(process_id)
         if not stored:
@@ -205,6 +208,9 @@ class Processes:
         broken_at: int | None = None
         prev = GENESIS
         events: list[JSON] = []
+        let_go = {
+            key for row in stored for key in row.event.effects.get("parked", {}).get("remove", ())
+        }
         for row in stored:
             expected = event_hash(prev, process_id, row.version, row.event)
             if broken_at is None and (row.prev_hash != prev or row.hash != expected):
@@ -219,6 +225,10 @@ class Processes:
                     **row.event.as_record(),
                 }
             )
+            if row.event.type == PARKED:
+                # Still waiting for its stage, or since applied or let go (``message.expired``).
+                waiting = row.event.data.get("key") not in let_go
+                events[-1]["parked_status"] = "waiting" if waiting else "released"
         return {
             "process_id": process_id,
             "chain_valid": broken_at is None,

@@ -49,7 +49,10 @@ class IngestResultOut(BaseModel):
     outcome: Literal["accepted", "duplicate", "ignored", "rejected"]
     process_id: str | None
     reason: str | None
-    reason_code: str | None
+    reason_code: str | None = Field(
+        description="Why: e.g. `parked` (accepted, waiting for a later stage of the process), "
+        "`out_of_order`, `missing_data`, `unknown_process`."
+    )
 
 
 class IngestAnswer(BaseModel):

@@ -147,8 +147,10 @@ class ModelPort:
             return refused.code
         except UnknownControl:
             return "unknown_control"
-        engine.apply(state, event)
-        self._recorded(op.case.index, state, [event])
+        events = [event, *engine.settle(compiled, state, [event], now)]
+        for each in events:
+            engine.apply(state, each)
+        self._recorded(op.case.index, state, events)
         return None
 
     def _recorded(self, index: int, state: ProcessState, events: list[Event]) -> None:
