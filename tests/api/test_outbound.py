@@ -49,6 +49,23 @@ def test_a_process_lists_its_notification_attempts_and_its_timeline_shows_them(a
     assert missing.status_code == 404
 
 
+def test_the_agent_view_shows_notification_attempts_and_the_customer_view_does_not(
+    api: Api,
+) -> None:
+    process_id = api.start()["id"]
+    notify(api, process_id)
+    build_worker(api.hub, Settings(), notifier=Notifier()).run_once()
+
+    agent = api.client.get(
+        f"/v1/processes/{process_id}", params={"role": "agent"}, headers=api.headers("channel")
+    ).json()
+    customer = api.client.get(f"/v1/processes/{process_id}", headers=api.headers("channel")).json()
+
+    assert [a["outcome"] for a in agent["notifications"]] == ["sent"]
+    assert agent["notifications"][0]["detail"] == "sent by sms"
+    assert "notifications" not in customer
+
+
 def test_the_outbox_is_listed_and_replayed_by_an_admin_only(api: Api) -> None:
     notify(api, api.start()["id"])
     listed = api.client.get(

@@ -120,8 +120,14 @@ class Hub:
         return self.processes.view_of(state, request.language)
 
     def view(self, process_id: str, lang: str, role: str = "customer") -> JSON:
-        """The status view of one process; raises NotFound."""
-        return self.processes.view(process_id, lang, role)
+        """The status view of one process; raises NotFound. The agent's view also lists
+        every attempt to deliver the process's notifications (``notifications``)."""
+        view = self.processes.view(process_id, lang, role)
+        if role == "agent":
+            view["notifications"] = outbox_admin.attempts_of(
+                self.store, process_id, notifications_only=True
+            )
+        return view
 
     def find(self, **filters: Any) -> list[JSON]:
         """Process summaries matching the filters (customer_id, key, subject, kind, status)."""

@@ -100,6 +100,11 @@ class StatusView(_Open):
     controls: list[dict[str, Any]]
     dates: list[dict[str, Any]]
     keys: dict[str, str]
+    notifications: list[dict[str, Any]] | None = Field(
+        None,
+        description="Agent view only: every attempt to deliver the process's notifications "
+        "(sent, deferred, superseded, failed), oldest first.",
+    )
 
 
 class ProcessSummary(_Open):
