@@ -467,7 +467,7 @@ def worker_targets(
     pending = latency.get("pending_at_end")
     return [
         (
-            f"outbox delivery ≥ {DELIVERY_TARGET}× bare httpx (2 workers, PostgreSQL)",
+            f"delivery ≥ {DELIVERY_TARGET}× bare httpx loop (2 workers, PostgreSQL)",
             fmt(ratio, ".2f", "×") + (f" on {delivery['database']}" if delivery else ""),
             None if ratio is None or not on_postgres else ratio >= DELIVERY_TARGET,
         ),

@@ -187,7 +187,7 @@ def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     assert verdicts["status p99 ≤ 5 ms in-process, 1,000,000 processes"] == "not measured"
     assert verdicts["100,000 due timers fired ≥ 0.8× ingest (SQLite)"] == "not measured"
     assert verdicts["notification sent ≤ 2 s at p99 while ingesting"] in ("met", "NOT met")
-    delivery = verdicts["outbox delivery ≥ 0.5× bare httpx (2 workers, PostgreSQL)"]
+    delivery = verdicts["delivery ≥ 0.5× bare httpx loop (2 workers, PostgreSQL)"]
     on_postgres = done["worker"].figures["worker"]["database"] == "postgresql"
     assert delivery in (("met", "NOT met") if on_postgres else ("not measured",))
     peer = verdicts["relevo ≥ 40× SpiffWorkflow per event"]
