@@ -266,13 +266,15 @@ def create_processes(
     *,
     first: int = 0,
     chunk: int = 2000,
+    contact: bool = False,
 ) -> list[Line]:
     """Start ``count`` mobile port-ins set-wise through the store (one transaction per
     ``chunk``), each exactly as ``Processes.start`` would: the engine's ``process.started``
     event with its hash, the projection, the correlation keys and the timers.
 
     Process ``n`` has msisdn ``6`` + ``n`` on 8 digits; call again with another ``first``
-    for more.
+    for more. With ``contact``, each also has an e-mail address and that phone number to
+    send notifications to.
     """
     lines: list[Line] = []
     stamp = iso(now)
@@ -282,6 +284,9 @@ def create_processes(
             msisdn = f"6{n:08d}"
             order = f"SO-B{n:08d}"
             modality = "prepaid" if n % 10 < 3 else "postpaid"
+            attributes = {"modality": modality, "sales_channel": "web"}
+            if contact:
+                attributes.update(contact_email=f"c{n}@example.com", contact_phone=msisdn)
             state, event = engine.start(
                 compiled,
                 process_id="prc_" + secrets.token_urlsafe(16),
@@ -290,7 +295,7 @@ def create_processes(
                 language="es",
                 channel="web",
                 actor=f"cus_bench{n:08d}",
-                attributes={"modality": modality, "sales_channel": "web"},
+                attributes=attributes,
                 keys={"crm_order_id": order},
                 now=now,
             )

@@ -24,9 +24,16 @@ after the other so they do not compete for the CPUs, with its output streamed he
    that relevo's own SQL replayed bare, and that SQL plus its engine alone, put on the ratio.
 5. ``bench/sqlite_floor.py``: the statements ``Hub.ingest`` sends on SQLite, replayed bare
    with ``sqlite3``: the most any design with these rows can reach on this machine.
+6. ``bench/worker.py``: outbox delivery by two workers (PostgreSQL when configured, else
+   SQLite) to a local HTTP receiver, beside a bare httpx loop posting the same payloads.
+7. ``bench/timers.py``: 100,000 due timers fired by ``Hub.fire_due_timers`` on SQLite, beside
+   ingesting the same ``timer.fired`` messages.
+8. ``bench/latency.py``: commit-to-sent latency of customer notifications while the hub
+   ingests at full speed.
 
 Each script is given ``--json bench/results/<step>.json`` (``ingest.json``,
-``ingest_phases.json``, ``status.json``, ``peer.json``, ``sqlite_floor.json``; the folder is
+``ingest_phases.json``, ``status.json``, ``peer.json``, ``sqlite_floor.json``,
+``worker.json``, ``timers.json``, ``latency.json``; the folder is
 git-ignored) and writes its figures there; the summary is read from those files, never from
 the printed text, and is itself written to ``bench/results/run_all.json``. The structure of
 each file is described in ``bench/README.md``. Every subprocess has a time limit, after
@@ -52,7 +59,7 @@ from _benchlib import POSTGRES_ENVS, RESULTS, ROOT, finite, machine, postgres_se
 BENCH = ROOT / "bench"
 SUMMARY_JSON = RESULTS / "run_all.json"
 
-#: Targets of issue #4.
+#: Targets of issues #4 and #13.
 INGEST_SQLITE_TARGET = 20_000
 INGEST_POSTGRES_TARGET = 10_000
 HISTORY_TOLERANCE = 0.20
@@ -61,6 +68,11 @@ PEER_TARGET = 40.0
 #: "Memory does not grow with stored processes": the 1,000,000-process reader may use at most
 #: this much more resident memory than the 10,000-process one after the same views.
 MEMORY_TOLERANCE_MB = 10.0
+DELIVERY_TARGET = 0.5
+TIMERS_TARGET = 0.8
+#: The timer target is for this many due timers.
+TIMERS_FULL = 100_000
+LATENCY_TARGET_S = 2.0
 
 
 @dataclass
@@ -180,6 +192,9 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
             Step("status", "status.py", ["--quick", "--http-seconds", "5", *status_extra], 300),
             Step("peer", "peer_spiffworkflow.py", ["--quick"], 300),
             Step("sqlite floor", "sqlite_floor.py", ["--processes", "2000", "--repeat", "1"], 120),
+            Step("worker", "worker.py", ["--messages", "500"], 120),
+            Step("timers", "timers.py", ["--quick"], 120),
+            Step("latency", "latency.py", ["--quick"], 180),
         ]
     return [
         # The simulator mix at half its default size: the same shape, a minute less.
@@ -191,6 +206,9 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
         Step("peer", "peer_spiffworkflow.py", ["--processes", "1000"], 420),
         # The same 20,000-process stream as the ingest step, so the floor sits beside it.
         Step("sqlite floor", "sqlite_floor.py", ["--processes", "20000", "--repeat", "1"], 240),
+        Step("worker", "worker.py", ["--messages", "2000"], 180),
+        Step("timers", "timers.py", ["--processes", str(TIMERS_FULL)], 360),
+        Step("latency", "latency.py", ["--processes", "2000"], 240),
     ]
 
 
@@ -333,6 +351,35 @@ def print_floor(floor: dict[str, Any]) -> None:
         print(f"  {label:<52} {figures['rate']:>8,.0f} events/s  {figures['us']:6.1f} µs/event")
 
 
+def print_worker(worker: dict[str, Any], timers: dict[str, Any], latency: dict[str, Any]) -> None:
+    """Outbox delivery, due timers and notification latency, where they ran."""
+    if not (worker or timers or latency):
+        return
+    print("\nThe worker (issue #13)")
+    if delivery := worker.get("worker"):
+        print(
+            f"  outbox delivery, {delivery['workers']} workers on {delivery['database']}: "
+            f"{delivery['relevo_per_s']:,.0f} messages/s; bare httpx loop "
+            f"{delivery['bare_httpx_per_s']:,.0f}/s ({delivery['ratio']:.2f}×)"
+        )
+    if timers.get("fire"):
+        print(
+            f"  {timers['processes']:,} due timers on SQLite: fired "
+            f"{timers['fire']['rate']:,.0f}/s, ingested as events "
+            f"{timers['ingest']['rate']:,.0f}/s ({timers['ratio']:.2f}×, "
+            f"CPU {fmt(timers['cpu_ratio'], '.2f')}×)"
+        )
+    if latency.get("ingest"):
+        lat = latency["latency_s"]
+        print(
+            f"  notification commit → sent while ingesting {latency['ingest']['rate']:,.0f} "
+            f"events/s: p50 {fmt(lat['p50'], '.2f')} s, p95 {fmt(lat['p95'], '.2f')} s, "
+            f"p99 {fmt(lat['p99'], '.2f')} s over {latency['sent']:,} sent; asked for "
+            f"{fmt(latency['requested_per_s'])}/s, worker attempts "
+            f"{fmt(latency['attempts_per_s'])}/s"
+        )
+
+
 Target = tuple[str, str, bool | None]
 
 
@@ -406,6 +453,38 @@ def other_targets(
     ]
 
 
+def worker_targets(
+    worker: dict[str, Any], timers: dict[str, Any], latency: dict[str, Any]
+) -> list[Target]:
+    """Issue #13: delivery beside a bare loop (on PostgreSQL), 100,000 timers beside ingest,
+    and notification latency while ingesting."""
+    delivery = worker.get("worker", {})
+    ratio = delivery.get("ratio")
+    on_postgres = delivery.get("database") == "postgresql"
+    fire_ratio = timers.get("ratio")
+    full_timers = timers.get("processes", 0) >= TIMERS_FULL
+    p99 = latency.get("latency_s", {}).get("p99")
+    pending = latency.get("pending_at_end")
+    return [
+        (
+            f"delivery ≥ {DELIVERY_TARGET}× bare httpx loop (2 workers, PostgreSQL)",
+            fmt(ratio, ".2f", "×") + (f" on {delivery['database']}" if delivery else ""),
+            None if ratio is None or not on_postgres else ratio >= DELIVERY_TARGET,
+        ),
+        (
+            f"{TIMERS_FULL:,} due timers fired ≥ {TIMERS_TARGET}× ingest (SQLite)",
+            fmt(fire_ratio, ".2f", "×")
+            + (f" over {timers['processes']:,}" if fire_ratio is not None else ""),
+            None if fire_ratio is None or not full_timers else fire_ratio >= TIMERS_TARGET,
+        ),
+        (
+            f"notification sent ≤ {LATENCY_TARGET_S:.0f} s at p99 while ingesting",
+            fmt(p99, ".2f", " s") + (f" ({pending:,} left pending)" if pending else ""),
+            None if p99 is None else p99 <= LATENCY_TARGET_S and not pending,
+        ),
+    ]
+
+
 def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dict[str, Any]:
     """Print the headline figures and the targets from the figures each step wrote; return
     them as a mapping (what ``run_all.json`` holds)."""
@@ -416,6 +495,7 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     ingest, status, peer, floor = (
         figures(name) for name in ("ingest", "status", "peer", "sqlite floor")
     )
+    worker, timers, latency = (figures(name) for name in ("worker", "timers", "latency"))
     print(f"\n{'=' * 100}\n== Summary\n{'=' * 100}")
     for key, value in facts.items():
         print(f"  {key:<22} {value}")
@@ -425,8 +505,13 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     print_status(status)
     print_peer(peer)
     print_floor(floor)
-    targets = ingest_targets(ingest, floor) + other_targets(ingest, status, peer)
-    print("\nTargets (issue #4)")
+    print_worker(worker, timers, latency)
+    targets = (
+        ingest_targets(ingest, floor)
+        + other_targets(ingest, status, peer)
+        + worker_targets(worker, timers, latency)
+    )
+    print("\nTargets (issues #4, #13)")
     for name, measured, met in targets:
         print(f"  {name:<56} {measured:<32} {verdict(met)}")
     print("\nTime per benchmark")
@@ -466,7 +551,10 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["ingest", "ingest phases", "status", "peer", "sqlite floor"],
+        choices=[
+            *("ingest", "ingest phases", "status", "peer", "sqlite floor"),
+            *("worker", "timers", "latency"),
+        ],
         help="run only this benchmark (repeatable)",
     )
     args = parser.parse_args()

@@ -36,6 +36,7 @@ FLOOR_RUNS = (
     "bare replay, writes without the projection update",
 )
 PEER_PROCESSES = 30
+TIMERS = 200
 #: Each benchmark at a tiny size, as run_all would run it.
 TINY = [
     run_all.Step(
@@ -59,6 +60,9 @@ TINY = [
         "peer", "peer_spiffworkflow.py", ["--processes", str(PEER_PROCESSES), "--no-stock"], 300
     ),
     run_all.Step("sqlite floor", "sqlite_floor.py", ["--processes", "60", "--repeat", "1"], 300),
+    run_all.Step("worker", "worker.py", ["--messages", "40"], 300),
+    run_all.Step("timers", "timers.py", ["--processes", str(TIMERS)], 300),
+    run_all.Step("latency", "latency.py", ["--processes", "30", "--idle", "0.1"], 300),
 ]
 SPIFF_INSTALLED = importlib.util.find_spec("SpiffWorkflow") is not None
 
@@ -137,6 +141,36 @@ def test_peer_writes_the_ratio_and_its_ceilings(done: dict[str, run_all.Step]) -
     assert figures["status_agrees"] == PEER_PROCESSES
 
 
+def test_worker_delivers_every_message_beside_the_bare_loop(
+    done: dict[str, run_all.Step],
+) -> None:
+    figures = done["worker"].figures["worker"]
+
+    assert figures["messages"] == 40 and figures["workers"] == 2
+    assert figures["ratio"] == pytest.approx(figures["relevo_per_s"] / figures["bare_httpx_per_s"])
+
+
+def test_timers_fire_the_same_timers_that_are_ingested_beside(
+    done: dict[str, run_all.Step],
+) -> None:
+    figures = done["timers"].figures
+
+    assert figures["fire"]["events"] == figures["ingest"]["events"] == TIMERS
+    # Every timer applied once on each side, with the same outcomes.
+    assert figures["fire"]["outcomes"] == {"accepted": TIMERS}
+    assert figures["same_outcomes"] is True
+    assert figures["ratio"] == pytest.approx(figures["fire"]["rate"] / figures["ingest"]["rate"])
+
+
+def test_latency_measures_every_notification_sent(done: dict[str, run_all.Step]) -> None:
+    figures = done["latency"].figures
+
+    assert figures["pending_at_end"] == 0
+    assert figures["sent"] == figures["attempts"]["sent"] > 0
+    assert sum(figures["attempts"].values()) == figures["notifications"]
+    assert 0 <= figures["latency_s"]["p50"] <= figures["latency_s"]["p99"]
+
+
 def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     done: dict[str, run_all.Step], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,9 +185,17 @@ def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     assert verdicts["ingest PostgreSQL ≥ 10,000 events/s"] == "not measured"
     assert verdicts["history 10 vs 1,000 events within 20 % (wall time)"] == "not measured"
     assert verdicts["status p99 ≤ 5 ms in-process, 1,000,000 processes"] == "not measured"
+    assert verdicts["100,000 due timers fired ≥ 0.8× ingest (SQLite)"] == "not measured"
+    assert verdicts["notification sent ≤ 2 s at p99 while ingesting"] in ("met", "NOT met")
+    delivery = verdicts["delivery ≥ 0.5× bare httpx loop (2 workers, PostgreSQL)"]
+    on_postgres = done["worker"].figures["worker"]["database"] == "postgresql"
+    assert delivery in (("met", "NOT met") if on_postgres else ("not measured",))
     peer = verdicts["relevo ≥ 40× SpiffWorkflow per event"]
     assert peer in (("met", "NOT met") if SPIFF_INSTALLED else ("not measured",))
-    for line in ("SQLite, simulator mix", "engine: decide", "in-process,", "bare replay"):
+    for line in (
+        *("SQLite, simulator mix", "engine: decide", "in-process,", "bare replay"),
+        *("outbox delivery, 2 workers", "due timers on SQLite", "commit → sent"),
+    ):
         assert line in printed
     assert summary["steps"]["ingest"]["figures"] == done["ingest"].figures
 
