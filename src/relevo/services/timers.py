@@ -63,6 +63,9 @@ def fire_due_timers(ingestor: Ingestor, *, limit: int = 1000) -> TimerPass:
         armed = due_now(states.get(pid), now)
         timers.extend(armed)
         moved_on += not armed
+    # These states are as committed: handed to the cache, ingest takes them (after checking
+    # their version) instead of reading and decoding each again.
+    ingestor.states.give_back(states.values())
     done = fire_timers(ingestor, timers)
     return TimerPass(done.fired, done.skipped + moved_on, done.results)
 
