@@ -94,11 +94,15 @@ def test_an_expired_message_becomes_a_dead_letter_with_the_reason(
         subject=pid,
         channel="timer",
     )
-    assert outcomes(parking_hub, [fired]) == [("accepted", None)]
+    # A timer is fired by relevo itself (the trusted path the worker uses), never by ingest.
+    assert outcomes(parking_hub, [fired]) == [("rejected", "reserved_namespace")]
+    (result,) = parking_hub.ingestor.ingest([fired], trusted=True)
+    assert (result.outcome.value, result.reason_code) == ("accepted", None)
     state = parking_hub.states([pid])[pid]
     assert (state.stage, state.parked) == ("requested", [])
     assert not any(n.startswith("park:") for n in state.timers)
-    (letter,) = parking_hub.dead_letters()
+    forged, letter = parking_hub.dead_letters()
+    assert "timers are fired by relevo's worker when due" in str(forged["reason"])
     assert (letter["source"], letter["message_id"], letter["type"]) == (
         "nc-gateway",
         "m1",

@@ -90,6 +90,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(hub: Hub, db_url: str) -> None:
             "PYTHONPATH": str(SRC),
             "RELEVO_DATABASE_URL": db_url,
             "RELEVO_WORKER_LEASE_SECONDS": "2",
+            "RELEVO_LINK_SECRET": "a-test-secret-for-the-worker",
         }
         child = subprocess.Popen(
             [
