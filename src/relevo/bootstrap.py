@@ -21,6 +21,7 @@ from relevo.config import Settings
 from relevo.services.catalog import Catalog
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
+from relevo.services.limits import Limits
 from relevo.services.state_cache import DEFAULT_CAPACITY
 from relevo.web.app import create_app
 
@@ -55,6 +56,7 @@ def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
         clock or system_clock,
         state_cache=settings.state_cache,
         stream_writer=settings.ingest_writer,
+        limits=Limits(event_bytes=settings.max_event_bytes, json_depth=settings.max_json_depth),
     )
 
 
@@ -75,12 +77,14 @@ def memory_hub(
 
 
 def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
-    """The HTTP API over ``hub``, configured by ``settings`` (key cache time, problem type
-    base URL; the defaults when ``None``)."""
+    """The HTTP API over ``hub``, configured by ``settings`` (key cache time, body size
+    limits, problem type base URL; the defaults when ``None``)."""
     settings = settings or Settings()
     return create_app(
         hub,
         keys=KeyCache(hub.store, ttl=settings.key_cache_seconds),
+        max_body_bytes=settings.max_body_bytes,
+        max_events_body_bytes=settings.max_events_body_bytes,
         problem_base_url=settings.problem_base_url,
     )
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from relevo.services import limits
 from relevo.services.pipeline import WriterKind
 from relevo.services.state_cache import DEFAULT_CAPACITY
 
@@ -18,6 +20,7 @@ DEFAULT_PROBLEM_BASE_URL = "urn:relevo:problem:"
 DEFAULT_KEY_CACHE_SECONDS = 1.0
 #: A longer cache would let a revoked key work on for too long.
 MAX_KEY_CACHE_SECONDS = 60.0
+_SIZE = re.compile(r"(\d+)\s*(B|KiB|MiB)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,14 @@ class Settings:
     ``RELEVO_PROBLEM_BASE_URL`` is the start of every error's ``type`` in API answers (RFC
     9457), the problem's slug appended: point it at where you publish docs/problems.md, e.g.
     ``https://docs.example.com/relevo/problems#`` (its sections are named by slug).
+
+    Limits on what is received (each refused with a 4xx problem naming the limit):
+    ``RELEVO_MAX_BODY_BYTES`` bounds the body of every request but ``POST /v1/events``
+    (default 1 MiB), ``RELEVO_MAX_EVENTS_BODY_BYTES`` the body of ``POST /v1/events``
+    (default 64 MiB), ``RELEVO_MAX_EVENT_BYTES`` one event as JSON, in a batch or a file
+    (default 256 KiB; a larger one is refused alone and kept, cut short, as a dead letter),
+    and ``RELEVO_MAX_JSON_DEPTH`` how deep an event's data, a process's attributes or an
+    action's params may nest (default 32 levels, at most 200).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -44,6 +55,10 @@ class Settings:
     ingest_writer: WriterKind = "process"
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
+    max_body_bytes: int = limits.DEFAULT_BODY_BYTES
+    max_events_body_bytes: int = limits.DEFAULT_EVENTS_BODY_BYTES
+    max_event_bytes: int = limits.DEFAULT_EVENT_BYTES
+    max_json_depth: int = limits.DEFAULT_JSON_DEPTH
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +72,12 @@ class Settings:
             problem_base_url=os.environ.get("RELEVO_PROBLEM_BASE_URL", "").strip()
             or DEFAULT_PROBLEM_BASE_URL,
             key_cache_seconds=_seconds("RELEVO_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
+            max_body_bytes=_bytes("RELEVO_MAX_BODY_BYTES", limits.DEFAULT_BODY_BYTES),
+            max_events_body_bytes=_bytes(
+                "RELEVO_MAX_EVENTS_BODY_BYTES", limits.DEFAULT_EVENTS_BODY_BYTES
+            ),
+            max_event_bytes=_bytes("RELEVO_MAX_EVENT_BYTES", limits.DEFAULT_EVENT_BYTES),
+            max_json_depth=_depth("RELEVO_MAX_JSON_DEPTH"),
         )
 
 
@@ -93,5 +114,35 @@ def _seconds(name: str, default: float) -> float:
     if not 0 <= value <= MAX_KEY_CACHE_SECONDS:
         raise ValueError(
             f"{name} must be a number of seconds from 0 to {MAX_KEY_CACHE_SECONDS:g}, not {text!r}"
+        )
+    return value
+
+
+def _bytes(name: str, default: int) -> int:
+    """A size from ``name``: a number of bytes, or of KiB or MiB (``256KiB``, ``64 MiB``)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    match = _SIZE.fullmatch(text.replace("_", ""))
+    value = 0
+    if match:
+        unit = (match[2] or "b").lower()
+        value = int(match[1]) * {"b": 1, "kib": limits.KIB, "mib": limits.MIB}[unit]
+    if value < 1:
+        raise ValueError(
+            f"{name} must be a size of at least 1 byte, e.g. 1048576, 256KiB or 64MiB, not {text!r}"
+        )
+    return value
+
+
+def _depth(name: str) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return limits.DEFAULT_JSON_DEPTH
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= limits.MOST_JSON_DEPTH:
+        raise ValueError(
+            f"{name} must be a whole number of levels from 1 to {limits.MOST_JSON_DEPTH}, "
+            f"not {text!r}"
         )
     return value

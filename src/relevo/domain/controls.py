@@ -17,6 +17,7 @@ from relevo.domain.definitions import Control, Localized, Param
 from relevo.domain.errors import ActionRefused, FieldProblem, UnknownControl
 from relevo.domain.formatting import fill_moment
 from relevo.domain.model import JSON, ProcessState, iso, parse_iso
+from relevo.domain.moments import within_span
 from relevo.domain.texts import PARAM_PROBLEMS, REFUSALS
 
 
@@ -143,6 +144,8 @@ def _check_param(
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=calendar.tz)
     except ValueError:
+        moment = None
+    if moment is None or not within_span(moment):
         code = "invalid_date" if param.type == "date" else "invalid_datetime"
         return (code, PARAM_PROBLEMS[code]), None
     local_day = calendar.local(moment).date()

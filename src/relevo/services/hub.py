@@ -11,6 +11,7 @@ from relevo.services import intake, maintenance
 from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
+from relevo.services.limits import Limits
 from relevo.services.pipeline import ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
 from relevo.services.records import OutboxMessage, Readiness
@@ -39,15 +40,18 @@ class Hub:
         *,
         state_cache: int = DEFAULT_CAPACITY,
         stream_writer: WriterKind = "process",
+        limits: Limits | None = None,
     ) -> None:
         """``state_cache``: how many process states ingest keeps in memory between
         batches (0 turns the cache off); ``stream_writer``: where ``ingest_stream`` writes
-        batches (see ``relevo.services.pipeline``)."""
+        batches (see ``relevo.services.pipeline``); ``limits``: the policy on received
+        events and JSON values (the defaults when ``None``)."""
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.limits = limits or Limits()
         self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache))
-        self.processes = Processes(store, catalog, clock)
+        self.processes = Processes(store, catalog, clock, self.limits)
         self.stream_writer: WriterKind = stream_writer
 
     def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:
@@ -63,7 +67,7 @@ class Hub:
     def receive(self, items: Sequence[Any]) -> list[IngestResult]:
         """Screen received items as CloudEvents and ingest them (see
         ``relevo.services.intake.ingest``): one result per item, in input order."""
-        return intake.ingest(self.ingestor, items, self.clock)
+        return intake.ingest(self.ingestor, items, self.clock, self.limits)
 
     def refuse(self, payload: JSON, reason: str) -> None:
         """Keep a whole received body that could not be read as events as a dead letter."""

@@ -279,6 +279,9 @@ class MemoryUnitOfWork:
         changed.dead_letters[id] = replace(
             letter, status=status, resolution=resolution, resolved_at=at
         )
+        changed.open_digests = {
+            digest: held for digest, held in changed.open_digests.items() if held != id
+        }
         self._keep(changed)
 
     # -- API keys ---------------------------------------------------------------------
