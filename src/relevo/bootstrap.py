@@ -29,6 +29,7 @@ from relevo.domain.outbox import NOTIFICATION_TOPIC
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
+from relevo.services.limits import Limits
 from relevo.services.milestones import MilestoneReader
 from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import SendLog, SmsSender
@@ -76,6 +77,7 @@ def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
         state_cache=settings.state_cache,
         stream_writer=settings.ingest_writer,
         park_ttl=settings.park_ttl,
+        limits=Limits(event_bytes=settings.max_event_bytes, json_depth=settings.max_json_depth),
     )
 
 
@@ -96,8 +98,8 @@ def memory_hub(
 
 
 def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
-    """The HTTP API over ``hub``, configured by ``settings`` (key cache time, problem type
-    base URL; the defaults when ``None``)."""
+    """The HTTP API over ``hub``, configured by ``settings`` (key cache time, body size
+    limits, problem type base URL; the defaults when ``None``)."""
     # Imported here: the web stack (FastAPI, pydantic models) costs a third of a second of
     # start-up, which the CLI commands that serve nothing should not pay.
     from relevo.services.keys import KeyCache
@@ -107,6 +109,8 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
     return create_app(
         hub,
         keys=KeyCache(hub.store, ttl=settings.key_cache_seconds),
+        max_body_bytes=settings.max_body_bytes,
+        max_events_body_bytes=settings.max_events_body_bytes,
         problem_base_url=settings.problem_base_url,
         backlog_stuck_seconds=settings.backlog_stuck_seconds,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from relevo.domain.parking import DEFAULT_PARK_TTL
 from relevo.notify_config import NotifySettings
+from relevo.services import limits
 from relevo.services.pipeline import WriterKind
 from relevo.services.records import DEFAULT_RETRY_AFTER
 from relevo.services.state_cache import DEFAULT_CAPACITY
@@ -33,6 +35,7 @@ DEFAULT_BACKLOG_STUCK_SECONDS = 600.0
 DEFAULT_PARK_TTL_HOURS = DEFAULT_PARK_TTL / timedelta(hours=1)
 #: A month: a message that waited longer is stale, not early.
 MAX_PARK_TTL_HOURS = 720.0
+_SIZE = re.compile(r"(\d+)\s*(B|KiB|MiB)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,14 @@ class Settings:
     ``RELEVO_PARK_TTL_HOURS`` is how long a back-end message that arrived before the stage
     that accepts it waits for that stage (default 72 h, at most 720 h); after that it is kept
     as a dead letter with the reason.
+
+    Limits on what is received (each refused with a 4xx problem naming the limit):
+    ``RELEVO_MAX_BODY_BYTES`` bounds the body of every request but ``POST /v1/events``
+    (default 1 MiB), ``RELEVO_MAX_EVENTS_BODY_BYTES`` the body of ``POST /v1/events``
+    (default 64 MiB), ``RELEVO_MAX_EVENT_BYTES`` one event as JSON, in a batch or a file
+    (default 256 KiB; a larger one is refused alone and kept, cut short, as a dead letter),
+    and ``RELEVO_MAX_JSON_DEPTH`` how deep an event's data, a process's attributes or an
+    action's params may nest (default 32 levels, at most 200).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -80,6 +91,10 @@ class Settings:
     def park_ttl(self) -> timedelta:
         """``park_ttl_hours`` as a duration."""
         return timedelta(hours=self.park_ttl_hours)
+    max_body_bytes: int = limits.DEFAULT_BODY_BYTES
+    max_events_body_bytes: int = limits.DEFAULT_EVENTS_BODY_BYTES
+    max_event_bytes: int = limits.DEFAULT_EVENT_BYTES
+    max_json_depth: int = limits.DEFAULT_JSON_DEPTH
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,6 +120,12 @@ class Settings:
             ),
             retry_after_seconds=_count("RELEVO_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
             park_ttl_hours=_hours("RELEVO_PARK_TTL_HOURS", DEFAULT_PARK_TTL_HOURS),
+            max_body_bytes=_bytes("RELEVO_MAX_BODY_BYTES", limits.DEFAULT_BODY_BYTES),
+            max_events_body_bytes=_bytes(
+                "RELEVO_MAX_EVENTS_BODY_BYTES", limits.DEFAULT_EVENTS_BODY_BYTES
+            ),
+            max_event_bytes=_bytes("RELEVO_MAX_EVENT_BYTES", limits.DEFAULT_EVENT_BYTES),
+            max_json_depth=_depth("RELEVO_MAX_JSON_DEPTH"),
         )
 
 
@@ -160,4 +181,34 @@ def _number(name: str, default: float, fits: Callable[[float], bool], expected: 
         value = float("nan")
     if not fits(value):
         raise ValueError(f"{name} must be {expected}, not {text!r}")
+    return value
+
+
+def _bytes(name: str, default: int) -> int:
+    """A size from ``name``: a number of bytes, or of KiB or MiB (``256KiB``, ``64 MiB``)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    match = _SIZE.fullmatch(text.replace("_", ""))
+    value = 0
+    if match:
+        unit = (match[2] or "b").lower()
+        value = int(match[1]) * {"b": 1, "kib": limits.KIB, "mib": limits.MIB}[unit]
+    if value < 1:
+        raise ValueError(
+            f"{name} must be a size of at least 1 byte, e.g. 1048576, 256KiB or 64MiB, not {text!r}"
+        )
+    return value
+
+
+def _depth(name: str) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return limits.DEFAULT_JSON_DEPTH
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= limits.MOST_JSON_DEPTH:
+        raise ValueError(
+            f"{name} must be a whole number of levels from 1 to {limits.MOST_JSON_DEPTH}, "
+            f"not {text!r}"
+        )
     return value

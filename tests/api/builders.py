@@ -69,16 +69,7 @@ class Api:
 
     def start(self, **overrides: Any) -> dict[str, Any]:
         """Start a mobile port-in and return its status view."""
-        body: dict[str, Any] = {
-            "kind": "mobile_port_in",
-            "customer_id": "cust-1",
-            "subject": "612345678",
-            "keys": {"crm_order_id": "ORD-1"},
-            "attributes": {"modality": "postpaid"},
-            "language": "es",
-            "channel": "web",
-        }
-        body.update(overrides)
+        body = start_body(**overrides)
         response = self.client.post("/v1/processes", json=body, headers=self.headers("channel"))
         assert response.status_code == 201, response.text
         view: dict[str, Any] = response.json()
@@ -108,6 +99,21 @@ class Api:
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
         return items
+
+
+def start_body(**overrides: Any) -> dict[str, Any]:
+    """The body starting a mobile port-in, with ``overrides`` applied."""
+    body: dict[str, Any] = {
+        "kind": "mobile_port_in",
+        "customer_id": "cust-1",
+        "subject": "612345678",
+        "keys": {"crm_order_id": "ORD-1"},
+        "attributes": {"modality": "postpaid"},
+        "language": "es",
+        "channel": "web",
+    }
+    body.update(overrides)
+    return body
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:

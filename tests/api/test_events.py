@@ -228,7 +228,7 @@ def test_other_media_types_are_refused_with_the_ones_accepted(api: Api) -> None:
 
 
 def test_a_body_over_the_limit_is_refused(api: Api) -> None:
-    small = TestClient(create_app(api.hub, max_body_bytes=1000))
+    small = TestClient(create_app(api.hub, max_events_body_bytes=1000))
     batch = [accepted_by_nc() for _ in range(20)]
 
     response = small.post("/v1/events", json=batch, headers={**api.headers("ingest"), **BATCH})

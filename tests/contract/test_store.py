@@ -520,3 +520,20 @@ def test_api_keys_are_stored_found_and_revoked(any_store: Store) -> None:
 
         with pytest.raises(LookupError):
             uow.revoke_api_key("nope", moment(5))
+
+
+def test_the_same_dead_letter_content_is_kept_once_while_open(any_store: Store) -> None:
+    line = {"file": "events.jsonl", "line": 7, "text": '{"id": '}
+    again = ("cli", None, None, line, "line 7 is not valid JSON (at 12:03)")
+    _save(any_store, WriteBatch(dead_letters=[again, again], at=moment(3)))
+    _save(any_store, WriteBatch(dead_letters=[(*again[:4], "a later reason")], at=moment(4)))
+    with any_store.unit_of_work() as uow:
+        [letter] = uow.dead_letters()
+        uow.resolve_dead_letter(letter.id, "discarded", "fixed at the source", moment(5))
+        uow.commit()
+
+    # Once the dead letter is resolved, the same content refused again is kept anew.
+    _save(any_store, WriteBatch(dead_letters=[again], at=moment(6)))
+
+    with any_store.unit_of_work(read_only=True) as uow:
+        assert [d.status for d in uow.dead_letters(None)] == ["discarded", "open"]

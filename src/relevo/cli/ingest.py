@@ -17,7 +17,7 @@ from relevo.bootstrap import tune_runtime
 from relevo.cli.common import err, fail, failures, open_hub, out
 from relevo.domain.model import Outcome
 from relevo.services.inbound import InboundBatch
-from relevo.services.intake import Screened, Unreadable, counts, screen
+from relevo.services.intake import Line, Screened, Unreadable, counts, screen
 
 #: How many rejected lines are listed one by one before summarising the rest.
 SHOWN_REJECTIONS = 50
@@ -63,8 +63,8 @@ def ingest_command(
 
             def screened_batches() -> Iterator[InboundBatch]:
                 for lines, items, size in _batches(file, batch):
-                    screened = screen(items, hub.clock)
-                    waiting.append((lines, screened, size))
+                    screened = screen(items, hub.clock, hub.limits, lines)
+                    waiting.append(([line.number for line in lines], screened, size))
                     yield screened.batch
 
             done = 0  # the last line of the last batch whose results came back
@@ -107,9 +107,9 @@ def _is_simulation(file: Path) -> bool:
     return False
 
 
-def _batches(file: Path, size: int) -> Iterator[tuple[list[int], list[Any], int]]:
-    """``(line numbers, decoded items, bytes read)`` per batch; blank lines are skipped."""
-    lines: list[int] = []
+def _batches(file: Path, size: int) -> Iterator[tuple[list[Line], list[Any], int]]:
+    """``(lines, decoded items, bytes read)`` per batch; blank lines are skipped."""
+    lines: list[Line] = []
     items: list[Any] = []
     read = 0
     with file.open("rb") as stream:
@@ -117,7 +117,7 @@ def _batches(file: Path, size: int) -> Iterator[tuple[list[int], list[Any], int]
             read += len(line)
             if not line.strip():
                 continue
-            lines.append(number)
+            lines.append(Line(file.name, number, line.rstrip(b"\r\n")))
             items.append(_decode(line, number))
             if len(items) >= size:
                 yield lines, items, read

@@ -17,6 +17,7 @@ from relevo.domain.definitions import Control, Localized, Param
 from relevo.domain.errors import ActionRefused, FieldProblem, UnknownControl
 from relevo.domain.formatting import fill_moment
 from relevo.domain.model import JSON, ProcessState, iso, parse_iso
+from relevo.domain.moments import within_span
 from relevo.domain.texts import PARAM_PROBLEMS, REFUSALS
 
 
@@ -124,7 +125,7 @@ def _check_param(
     if param.type in ("choice", "bool", "text", "document"):
         return _check_plain(param, value)
     moment = _parse_moment(param, value, c.calendar.tz)
-    if moment is None:
+    if moment is None or not within_span(moment):
         code = "invalid_date" if param.type == "date" else "invalid_datetime"
         return (code, PARAM_PROBLEMS[code]), None
     problem = _calendar_problem(c, param, moment) or _bound_problem(

@@ -11,6 +11,7 @@ from relevo.domain.compiled import Compiled, resolve_path
 from relevo.domain.definitions import Effects
 from relevo.domain.errors import EffectError
 from relevo.domain.model import JSON, ProcessState, iso
+from relevo.domain.moments import SPAN, within_span
 from relevo.domain.shapes import DateEntry
 
 
@@ -20,14 +21,17 @@ def to_moment(value: Any, c: Compiled, at: str | None, where: str) -> datetime:
     Accepts an ISO 8601 date-time with offset, or a plain ``YYYY-MM-DD`` date read in the
     calendar's zone at local time ``at`` (midnight when absent).
     """
+    local_date = False
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
         try:
             if len(value) == 10:
                 clock = time.fromisoformat(at) if at else time(0, 0)
-                return datetime.combine(date.fromisoformat(value), clock, tzinfo=c.calendar.tz)
-            moment = datetime.fromisoformat(value)
+                moment = datetime.combine(date.fromisoformat(value), clock, tzinfo=c.calendar.tz)
+                local_date = True
+            else:
+                moment = datetime.fromisoformat(value)
         except ValueError:
             raise EffectError(
                 f"{where} is {value!r}, not an ISO 8601 date (YYYY-MM-DD) or date-time"
@@ -36,7 +40,9 @@ def to_moment(value: Any, c: Compiled, at: str | None, where: str) -> datetime:
         raise EffectError(f"{where} is missing or not a date")
     if moment.tzinfo is None:
         raise EffectError(f"{where} is {value!r}: give the UTC offset (e.g. +01:00 or Z)")
-    if at:
+    if not within_span(moment):
+        raise EffectError(f"{where} is {value!r}: relevo handles dates {SPAN}")
+    if at and not local_date:
         moment = c.calendar.at_time(moment, time.fromisoformat(at))
     return moment
 

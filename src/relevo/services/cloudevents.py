@@ -11,13 +11,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from relevo.domain.moments import within_span
+from relevo.services import limits
 from relevo.services.ingest import Inbound
+from relevo.services.limits import SPAN, Limits, text_problem
 
 SPECVERSION = "1.0"
 REQUIRED = ("id", "source", "type")
 ACTOR = "relevoactor"
 CHANNEL = "relevochannel"
 DEFAULT_CHANNEL = "backend"
+OPTIONAL = ("subject", ACTOR, CHANNEL, "datacontenttype", "time")
+#: The longest text of each string attribute: what the store's columns hold (the subject
+#: is a process id; the others are read, never stored).
+LONGEST = {
+    "id": limits.MESSAGE_ID,
+    "source": limits.SOURCE,
+    "type": limits.EVENT_TYPE,
+    "subject": limits.PROCESS_ID,
+    ACTOR: limits.ACTOR,
+    CHANNEL: limits.CHANNEL,
+    "datacontenttype": 200,
+    "time": 64,
+}
+#: Attributes checked one by one; every other member is checked as JSON content.
+_ATTRIBUTES = frozenset(("specversion", *REQUIRED, *OPTIONAL))
+_DEFAULT_LIMITS = Limits()
 
 #: Media types a structured-mode event may declare for its ``data``.
 _JSON_TYPES = ("application/json", "text/json")
@@ -44,14 +63,22 @@ class Invalid:
         return None
 
 
-def parse_event(raw: Any, now: Callable[[], datetime]) -> Inbound | Invalid:
+def parse_event(
+    raw: Any,
+    now: Callable[[], datetime],
+    policy: Limits = _DEFAULT_LIMITS,
+    encoded: bytes | None = None,
+) -> Inbound | Invalid:
     """``raw`` as an ``Inbound`` if it is a valid structured-mode CloudEvent 1.0.
 
     Required: ``specversion`` "1.0", non-empty string ``id``, ``source`` and ``type``.
     Optional: ``subject`` (the relevo process id), ``time`` (RFC 3339 with an offset; missing
     means ``now()``), ``datacontenttype`` (JSON only), ``data`` (an object) and the
     extensions ``relevoactor`` (default ``backend:<source>``) and ``relevochannel`` (default
-    ``backend``). Otherwise an ``Invalid`` naming every problem.
+    ``backend``). Every string attribute fits its column (``LONGEST``); the time lies in the
+    span relevo handles; no text holds a NUL character, and ``data`` nests no deeper than
+    ``policy`` allows (``encoded``, the event's JSON text when known, makes that check
+    cheap). Otherwise an ``Invalid`` naming every problem.
     """
     if not isinstance(raw, dict):
         return Invalid([f"each event must be a JSON object, not {_json_kind(raw)}"], raw)
@@ -68,14 +95,20 @@ def parse_event(raw: Any, now: Callable[[], datetime]) -> Inbound | Invalid:
             problems.append(f"missing required attribute {name!r}")
         elif not isinstance(value, str) or not value.strip():
             problems.append(f"attribute {name!r} must be a non-empty string")
+        elif (problem := text_problem(f"attribute {name!r}", value, LONGEST[name])) is not None:
+            problems.append(problem)
         else:
             attributes[name] = value
     optional = {}
-    for name in ("subject", ACTOR, CHANNEL, "datacontenttype", "time"):
+    for name in OPTIONAL:
         value = raw.get(name)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             problems.append(f"attribute {name!r} must be a non-empty string when present")
-        elif value is not None:
+        elif value is None:
+            continue
+        elif (problem := text_problem(f"attribute {name!r}", value, LONGEST[name])) is not None:
+            problems.append(problem)
+        else:
             optional[name] = value.strip()
     content_type = optional.get("datacontenttype")
     if content_type is not None and not _is_json(content_type):
@@ -98,8 +131,11 @@ def parse_event(raw: Any, now: Callable[[], datetime]) -> Inbound | Invalid:
                 f"time {optional['time']!r} is not an RFC 3339 timestamp with an offset, "
                 "e.g. 2025-03-03T10:00:00+01:00 or 2025-03-03T09:00:00Z"
             )
+        elif not within_span(moment):
+            problems.append(f"time {optional['time']!r} is out of range: relevo takes times {SPAN}")
         else:
             occurred_at = moment
+    problems += policy.content_problems(raw, encoded, _ATTRIBUTES)
     if problems:
         return Invalid(problems, raw)
     return Inbound(

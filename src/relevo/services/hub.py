@@ -12,6 +12,7 @@ from relevo.services import intake, maintenance, outbox_admin, timers
 from relevo.services.batch_writing import WriterKind
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.ingest import Inbound, Ingestor, IngestResult
+from relevo.services.limits import Limits
 from relevo.services.pipeline import ingest_stream
 from relevo.services.processes import KeyInUse, NotFound, Processes, StartRequest
 from relevo.services.records import OutboxMessage, Readiness
@@ -44,16 +45,19 @@ class Hub:
         state_cache: int = DEFAULT_CAPACITY,
         stream_writer: WriterKind = "process",
         park_ttl: timedelta = DEFAULT_PARK_TTL,
+        limits: Limits | None = None,
     ) -> None:
         """``state_cache``: how many process states ingest keeps in memory between
         batches (0 turns the cache off); ``stream_writer``: where ``ingest_stream`` writes
         batches (see ``relevo.services.pipeline``); ``park_ttl``: how long a message that
-        arrived before its stage waits for it."""
+        arrived before its stage waits for it; ``limits``: the policy on received events and
+        JSON values (the defaults when ``None``)."""
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.limits = limits or Limits()
         self.ingestor = Ingestor(store, catalog, clock, StateCache(state_cache), park_ttl)
-        self.processes = Processes(store, catalog, clock)
+        self.processes = Processes(store, catalog, clock, self.limits)
         self.stream_writer: WriterKind = stream_writer
 
     def ingest(self, items: Sequence[Inbound]) -> list[IngestResult]:
@@ -69,7 +73,7 @@ class Hub:
     def receive(self, items: Sequence[Any]) -> list[IngestResult]:
         """Screen received items as CloudEvents and ingest them (see
         ``relevo.services.intake.ingest``): one result per item, in input order."""
-        return intake.ingest(self.ingestor, items, self.clock)
+        return intake.ingest(self.ingestor, items, self.clock, self.limits)
 
     def fire_due_timers(self, *, limit: int = 1000) -> TimerPass:
         """Fire the timers due now on at most ``limit`` processes, as relevo's worker (see

@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from relevo.domain.model import JSON, Outcome
-from relevo.services import reserved
+from relevo.services import limits, reserved
 from relevo.services.cloudevents import Invalid, parse_event
 from relevo.services.inbound import Inbound, InboundBatch, IngestResult
 from relevo.services.ingest import Ingestor
+from relevo.services.limits import KEPT_BYTES, Limits, kept_form, text_problem
 from relevo.services.records import DeadLetterRow
+
+_DEFAULT_LIMITS = Limits()
 
 
 @dataclass
@@ -28,6 +33,21 @@ class Unreadable:
 
     text: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """Where an item was read from a file: its dead letter, should it be refused, keeps
+    ``{"file", "line", "text"}`` so that the bad line can be found and fixed."""
+
+    file: str
+    number: int
+    text: bytes
+
+    def kept(self) -> JSON:
+        """The dead letter payload of this line (its text cut to ``KEPT_BYTES``)."""
+        text = self.text[:KEPT_BYTES].decode("utf-8", errors="replace").rstrip("\r\n")
+        return {"file": self.file, "line": self.number, "text": text}
 
 
 @dataclass
@@ -55,27 +75,36 @@ class Screened:
         return [results[index] for index in range(self.size)]
 
 
-def screen(items: Sequence[Any], now: Callable[[], datetime]) -> Screened:
-    """Validate every item (decoded JSON, or ``Unreadable``) as a CloudEvent; nothing is
-    written."""
+def screen(
+    items: Sequence[Any],
+    now: Callable[[], datetime],
+    policy: Limits = _DEFAULT_LIMITS,
+    lines: Sequence[Line] | None = None,
+) -> Screened:
+    """Validate every item (decoded JSON, or ``Unreadable``) as a CloudEvent within
+    ``policy``; nothing is written.
+
+    ``lines``, when the items come from a file, says where each was read (its text also
+    spares encoding the item again to measure it).
+    """
     screened = Screened(len(items))
     for index, item in enumerate(items):
+        line = lines[index] if lines is not None else None
         if isinstance(item, Unreadable):
             screened.refused[index] = IngestResult(
                 index, None, None, Outcome.REJECTED, None, item.reason, "malformed_json"
             )
-            screened.dead_letters.append(_dead_letter({"raw": item.text}, item.reason))
+            kept = line.kept() if line is not None else {"raw": item.text}
+            screened.dead_letters.append(_dead_letter(kept, item.reason))
             continue
-        parsed = parse_event(item, now)
+        encoded = line.text if line is not None else _encoded(item)
+        too_large = None if encoded is None else policy.too_large(encoded)
+        if too_large is not None:
+            _refuse(screened, index, item, line, encoded, policy, too_large, "event_too_large")
+            continue
+        parsed = parse_event(item, now, policy, encoded)
         if isinstance(parsed, Invalid):
-            source, id_ = parsed.attribute("source"), parsed.attribute("id")
-            screened.refused[index] = IngestResult(
-                index, source, id_, Outcome.REJECTED, None, parsed.reason, "invalid_cloudevent"
-            )
-            payload = item if isinstance(item, dict) else {"value": item}
-            screened.dead_letters.append(
-                _dead_letter(payload, parsed.reason, source, id_, parsed.attribute("type"))
-            )
+            _refuse(screened, index, item, line, encoded, policy, parsed.reason)
             continue
         if _refused_as_reserved(screened, index, item, parsed):
             continue
@@ -84,15 +113,45 @@ def screen(items: Sequence[Any], now: Callable[[], datetime]) -> Screened:
     return screened
 
 
+def _refuse(
+    screened: Screened,
+    index: int,
+    item: Any,
+    line: Line | None,
+    encoded: bytes | None,
+    policy: Limits,
+    reason: str,
+    code: str = "invalid_cloudevent",
+) -> None:
+    """Record ``item`` as refused at ``index``: its result, and its dead letter."""
+    invalid = Invalid([], item)
+    source, id_ = invalid.attribute("source"), invalid.attribute("id")
+    screened.refused[index] = IngestResult(index, source, id_, Outcome.REJECTED, None, reason, code)
+    payload = line.kept() if line is not None else kept_form(item, encoded, policy.json_depth)
+    screened.dead_letters.append(
+        _dead_letter(payload, reason, source, id_, invalid.attribute("type"))
+    )
+
+
+def _encoded(item: Any) -> bytes | None:
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        return None
+
+
 def ingest(
-    ingestor: Ingestor, items: Sequence[Any], now: Callable[[], datetime]
+    ingestor: Ingestor,
+    items: Sequence[Any],
+    now: Callable[[], datetime],
+    policy: Limits = _DEFAULT_LIMITS,
 ) -> list[IngestResult]:
-    """Validate every item and ingest the batch: the valid events are applied and the
-    invalid ones kept as dead letters, in one transaction.
+    """Validate every item within ``policy`` and ingest the batch: the valid events are
+    applied and the invalid ones kept as dead letters, in one transaction.
 
     Returns one result per item in input order; ``index`` is the item's position in ``items``.
     """
-    screened = screen(items, now)
+    screened = screen(items, now, policy)
     if not screened.valid and not screened.dead_letters:
         return []
     return screened.complete(ingestor.ingest(screened.batch))
@@ -137,10 +196,18 @@ def _dead_letter(
     message_id: str | None = None,
     type_: str | None = None,
 ) -> DeadLetterRow:
+    # A refused item's attributes may be what was wrong with it: a column keeps only
+    # what it can hold (the payload keeps everything).
     return DeadLetterRow(
-        source=source or "unknown",
-        message_id=message_id,
-        type=type_,
+        source=_fitting(source, limits.SOURCE) or "unknown",
+        message_id=_fitting(message_id, limits.MESSAGE_ID),
+        type=_fitting(type_, limits.EVENT_TYPE),
         payload=payload,
         reason=reason,
     )
+
+
+def _fitting(value: str | None, longest: int) -> str | None:
+    if value is None or text_problem("", value, longest) is not None:
+        return None
+    return value

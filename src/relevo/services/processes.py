@@ -6,14 +6,18 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
+from relevo.domain.errors import InvalidStart
 from relevo.domain.model import JSON, PARKED, Action, Outcome, ProcessState, iso
 from relevo.domain.view import build_view
+from relevo.services import limits
 from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
 from relevo.services.ingest import MAX_ATTEMPTS, backoff, record_events
+from relevo.services.limits import InvalidInput, Limits, json_problems, text_problem
 from relevo.services.records import (
     ConcurrencyConflict,
     EventRow,
@@ -58,13 +62,22 @@ def new_process_id() -> str:
 class Processes:
     """Starting, acting on and reading individual processes."""
 
-    def __init__(self, store: Store, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+        policy: Limits | None = None,
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.policy = policy or Limits()
 
     def start(self, request: StartRequest) -> ProcessState:
-        """Open a process; raises UnknownKind, InvalidStart or KeyInUse."""
+        """Open a process; raises InvalidInput (a value the store cannot hold), UnknownKind,
+        InvalidStart or KeyInUse, all before anything is written."""
+        _check_start(request, self.policy)
         compiled = self.catalog.latest(request.kind)
         now = self.clock()
         state, event = engine.start(
@@ -115,10 +128,12 @@ class Processes:
         return state
 
     def act(self, process_id: str, action: Action) -> ProcessState:
-        """Use a control on a process; raises NotFound, UnknownControl or ActionRefused.
+        """Use a control on a process; raises InvalidInput (a value the store cannot
+        hold), NotFound, UnknownControl or ActionRefused, all before anything is written.
 
         A repeated ``request_id`` from the same actor is applied only once.
         """
+        _check_action(action, self.policy)
         for attempt in range(MAX_ATTEMPTS):
             with self.store.unit_of_work() as uow:
                 state = uow.get_state(process_id)
@@ -251,6 +266,71 @@ def summary(state: ProcessState) -> JSON:
         "created_at": state.created_at,
         "updated_at": state.updated_at,
     }
+
+
+#: How ``act`` names an actor's idempotency records in the inbox: this prefix and the
+#: actor together must fit the inbox's source column.
+_ACTION_SOURCE = "action:"
+
+
+def _check_start(request: StartRequest, policy: Limits) -> None:
+    """Raise InvalidInput naming every value of ``request`` the store cannot hold, then
+    InvalidStart when its time zone is not one relevo can use."""
+    problems = _text_problems(
+        ("kind", request.kind, limits.KIND),
+        ("customer_id", request.customer_id, limits.CUSTOMER_ID),
+        ("subject", request.subject, limits.SUBJECT),
+        ("channel", request.channel, limits.CHANNEL),
+        ("actor", request.actor, limits.ACTOR),
+        ("timezone", request.timezone or "", limits.TIME_ZONE),
+    )
+    for name, value in request.keys.items():
+        problems += _text_problems(
+            ("keys", name, limits.KEY_NAME), (f"keys.{name[:40]}", value, limits.KEY_VALUE)
+        )
+    problems += [
+        ("attributes", problem)
+        for problem in json_problems(request.attributes, "attributes", policy.json_depth)
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    if request.timezone and not _known_zone(request.timezone):
+        raise InvalidStart(
+            f"timezone {request.timezone!r} is not an IANA time zone relevo knows; use a "
+            "name such as Europe/Madrid or Atlantic/Canary, or leave it out for the "
+            "definition's zone"
+        )
+
+
+def _check_action(action: Action, policy: Limits) -> None:
+    """Raise InvalidInput naming every value of ``action`` the store cannot hold."""
+    problems = _text_problems(
+        ("actor", action.actor, limits.SOURCE - len(_ACTION_SOURCE)),
+        ("channel", action.channel, limits.CHANNEL),
+        ("request_id", action.request_id or "", limits.MESSAGE_ID),
+    )
+    problems += [
+        ("params", problem) for problem in json_problems(action.params, "params", policy.json_depth)
+    ]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _text_problems(*fields: tuple[str, str, int]) -> list[tuple[str, str]]:
+    found = []
+    for name, value, longest in fields:
+        problem = text_problem(name, value, longest)
+        if problem is not None:
+            found.append((name, problem))
+    return found
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _no_process(process_id: str) -> str:

@@ -7,6 +7,7 @@ ingest path, yet every field has a name.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -101,13 +102,27 @@ class OutboxRow(NamedTuple):
 
 
 class DeadLetterRow(NamedTuple):
-    """An inbound message kept for inspection and replay, with why it was refused."""
+    """An inbound message kept for inspection and replay, with why it was refused.
+
+    A store keeps one open dead letter per content (``dead_letter_digest``): the same
+    refused message received again while its dead letter is open adds nothing.
+    """
 
     source: str
     message_id: str | None
     type: str | None
     payload: JSON
     reason: str
+
+
+def dead_letter_digest(
+    source: str, message_id: str | None, type_: str | None, payload_json: bytes
+) -> str:
+    """What identifies the content of a dead letter (``payload_json``: its payload as the
+    store serialises it): the same source, id, type and payload give the same digest,
+    whatever the reason given (a reason may mention the moment it was refused)."""
+    head = "\x1f".join((source, message_id or "", type_ or "")).encode()
+    return hashlib.sha256(head + b"\x1e" + payload_json).hexdigest()
 
 
 @dataclass(slots=True)

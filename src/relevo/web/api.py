@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from relevo.domain.model import Action, Outcome
-from relevo.services import intake
+from relevo.services import intake, limits
 from relevo.services.hub import Hub, StartRequest
 from relevo.web import payload
 from relevo.web.auth import AdminKey, AnyKey, ChannelKey, IngestKey
@@ -31,12 +31,15 @@ from relevo.web.schemas import (
     Role,
     StartProcess,
     StatusView,
+    Text,
     Timeline,
 )
 
 router = APIRouter(prefix="/v1")
 
-ProcessId = Annotated[str, Path(description="The public process id (prc_…).")]
+ProcessId = Annotated[
+    Text, Path(max_length=limits.PROCESS_ID, description="The public process id (prc_…).")
+]
 Lang = Annotated[Language | None, Query(description="es or en; default Accept-Language.")]
 
 
@@ -98,7 +101,7 @@ async def post_events(request: Request, key: IngestKey) -> Response:
     every answer carries ``results`` and ``counts``.
     """
     hub = _hub(request)
-    received = await payload.receive(request, hub, request.app.state.max_body_bytes)
+    received = await payload.receive(request, hub, request.app.state.max_events_body_bytes)
     results = await run_in_threadpool(hub.receive, received.items)
     body = intake.answer(results)
     if received.batch:
@@ -108,6 +111,15 @@ async def post_events(request: Request, key: IngestKey) -> Response:
         return _json(body, 202)
     if result.outcome is not Outcome.REJECTED:
         return _json(body)
+    if result.reason_code == "event_too_large":
+        raise ProblemError(
+            413,
+            "event-too-large",
+            "Event too large",
+            f"{result.reason}. Nothing was applied; the event is kept, cut short, as a dead "
+            "letter.",
+            extensions=body,
+        )
     if result.reason_code == "invalid_cloudevent":
         raise ProblemError(
             400,
@@ -131,7 +143,7 @@ async def post_events(request: Request, key: IngestKey) -> Response:
     summary="Start a process",
     status_code=201,
     response_model=None,
-    responses={201: {"model": StatusView}, **_doc(400, 401, 403, 409, 422)},
+    responses={201: {"model": StatusView}, **_doc(400, 401, 403, 409, 413, 422)},
 )
 def start_process(
     body: StartProcess, key: ChannelKey, request: Request, response: Response
@@ -164,13 +176,19 @@ def start_process(
 def find_processes(
     request: Request,
     key: ChannelKey,
-    customer: Annotated[str | None, Query(description="Customer id in the CRM.")] = None,
-    correlation: Annotated[
-        str | None,
-        Query(alias="key", description="A correlation key as name:value, e.g. msisdn:612345678."),
+    customer: Annotated[
+        Text | None, Query(max_length=limits.CUSTOMER_ID, description="Customer id in the CRM.")
     ] = None,
-    subject: str | None = None,
-    kind: str | None = None,
+    correlation: Annotated[
+        Text | None,
+        Query(
+            alias="key",
+            max_length=limits.KEY_NAME + 1 + limits.KEY_VALUE,
+            description="A correlation key as name:value, e.g. msisdn:612345678.",
+        ),
+    ] = None,
+    subject: Annotated[Text | None, Query(max_length=limits.SUBJECT)] = None,
+    kind: Annotated[Text | None, Query(max_length=limits.KIND)] = None,
     status: Annotated[str | None, Query(pattern="^(active|completed|cancelled|failed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
@@ -216,7 +234,7 @@ def get_process(
     tags=["processes"],
     summary="Use a control (postpone, cancel, …)",
     response_model=None,
-    responses={200: {"model": StatusView}, **_doc(400, 401, 403, 404, 409, 422)},
+    responses={200: {"model": StatusView}, **_doc(400, 401, 403, 404, 409, 413, 422)},
 )
 def act(
     process_id: ProcessId,
@@ -243,7 +261,7 @@ def act(
     tags=["processes"],
     summary="Timeline with hash-chain verification",
     response_model=None,
-    responses={200: {"model": Timeline}, **_doc(401, 403, 404)},
+    responses={200: {"model": Timeline}, **_doc(401, 403, 404, 422)},
 )
 def timeline(process_id: ProcessId, request: Request, key: ChannelKey) -> dict[str, Any]:
     """Every event of the process, oldest first, and whether its hash chain is intact."""
@@ -285,9 +303,13 @@ def dead_letters(
     tags=["admin"],
     summary="Replay a dead letter",
     response_model=IngestResultOut,
-    responses=_doc(401, 403, 404),
+    responses=_doc(401, 403, 404, 422),
 )
-def replay(dead_letter_id: int, request: Request, key: AdminKey) -> dict[str, Any]:
+def replay(
+    dead_letter_id: Annotated[int, Path(ge=1, le=limits.MAX_ROW_ID)],
+    request: Request,
+    key: AdminKey,
+) -> dict[str, Any]:
     """Feed an open dead letter through ingest again; the answer is its new outcome."""
     result = _hub(request).replay_dead_letter(dead_letter_id)
     return result.as_json()

@@ -9,9 +9,11 @@ from relevo.config import (
     DEFAULT_KEY_CACHE_SECONDS,
     DEFAULT_PROBLEM_BASE_URL,
 )
+from relevo.services import limits
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.web import api, docs, health, metrics, outbox_api, payload, problems
+from relevo.web.body_limit import BodyLimit
 
 DESCRIPTION = """\
 relevo keeps every customer process (switching provider, moving home, leaving, …) as one
@@ -30,15 +32,17 @@ def create_app(
     *,
     keys: KeyCache | None = None,
     key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
-    max_body_bytes: int = payload.MAX_BODY_BYTES,
+    max_body_bytes: int = limits.DEFAULT_BODY_BYTES,
+    max_events_body_bytes: int = limits.DEFAULT_EVENTS_BODY_BYTES,
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL,
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
     ``keys`` verifies API keys; by default verified keys are remembered for
-    ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to ``max_body_bytes``; every
-    error's ``type`` is ``problem_base_url`` followed by the problem's slug
+    ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to
+    ``max_events_body_bytes``, every other route up to ``max_body_bytes``; every error's
+    ``type`` is ``problem_base_url`` followed by the problem's slug
     (``Settings.problem_base_url``). ``/readyz`` answers 503 once the oldest due outbox
     message has waited ``backlog_stuck_seconds``.
     """
@@ -53,9 +57,10 @@ def create_app(
     )
     app.state.hub = hub
     app.state.keys = keys or KeyCache(hub.store, ttl=key_cache_seconds)
-    app.state.max_body_bytes = max_body_bytes
+    app.state.max_events_body_bytes = max_events_body_bytes
     app.state.backlog_stuck_seconds = backlog_stuck_seconds
     problems.install(app, problem_base_url)
+    app.add_middleware(BodyLimit, limit=max_body_bytes, own_limits={payload.EVENTS_PATH})
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     app.include_router(health.router)

@@ -14,15 +14,14 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from relevo.services.hub import Hub
+from relevo.services.limits import KEPT_BYTES, size_text
 from relevo.web.problems import ProblemError
 
 SINGLE = frozenset({"application/cloudevents+json", "application/json"})
 BATCH = "application/cloudevents-batch+json"
-#: Generous on purpose: back-ends send thousands of events per request.
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The route whose body is read here, bounded by its own (larger) limit.
+EVENTS_PATH = "/v1/events"
 MAX_BATCH = 20_000
-#: How much of an undecodable body is kept in its dead letter.
-KEPT_BYTES = 64 * 1024
 
 
 @dataclass
@@ -119,10 +118,5 @@ def _too_large(limit: int) -> ProblemError:
         413,
         "body-too-large",
         "Body too large",
-        f"The body is larger than {_size(limit)}; split it into several batches.",
+        f"The body is larger than {size_text(limit)}; split it into several batches.",
     )
-
-
-def _size(limit: int) -> str:
-    mib = 1024 * 1024
-    return f"{limit // mib} MiB" if limit >= mib else f"{limit} bytes"

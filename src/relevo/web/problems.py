@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from relevo.config import DEFAULT_PROBLEM_BASE_URL
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.services.hub import KeyInUse, NotFound, UnknownKind
+from relevo.services.limits import InvalidInput
 from relevo.services.records import ConcurrencyConflict, StoreUnavailable
 
 MEDIA_TYPE = "application/problem+json"
@@ -124,6 +125,18 @@ async def _validation(request: Request, error: RequestValidationError) -> Respon
         "invalid-request",
         "The request has invalid fields",
         f"Fix these fields and send it again: {listed}",
+        {"errors": errors},
+    )
+
+
+async def _invalid_input(request: Request, error: InvalidInput) -> Response:
+    errors = [{"location": where, "message": what} for where, what in error.problems]
+    return problem(
+        request,
+        422,
+        "invalid-request",
+        "The request has invalid fields",
+        f"Fix these fields and send it again: {error}. Nothing was applied.",
         {"errors": errors},
     )
 
@@ -270,6 +283,7 @@ class CatchUnexpected:
 HANDLERS: dict[type[Exception], Handler] = {
     ProblemError: _edge,
     RequestValidationError: _validation,
+    InvalidInput: _invalid_input,
     StarletteHTTPException: _http,
     NotFound: _not_found,
     UnknownKind: _unknown_kind,

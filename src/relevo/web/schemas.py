@@ -7,12 +7,24 @@ domain and passes through unchanged, so its model only names the main members.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from relevo.services import limits
 
 Language = Literal["es", "en"]
 Role = Literal["customer", "agent"]
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
+
+
+#: Text a store can keep: no NUL character (lengths are set where it is used).
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class _Strict(BaseModel):
@@ -27,17 +39,38 @@ class CloudEvent(_Open):
     """One CloudEvent 1.0 in structured JSON mode (extensions are allowed)."""
 
     specversion: Literal["1.0"]
-    id: str = Field(description="Unique per source; a resend with the same id is a duplicate.")
-    source: str = Field(description="The sending system, e.g. /bss/portability-gateway.")
-    type: str = Field(description="An event type of the process definition, e.g. nc.accepted.")
-    subject: str | None = Field(None, description="The relevo process id, when known.")
-    time: str | None = Field(None, description="RFC 3339 with offset; defaults to reception.")
+    id: str = Field(
+        max_length=limits.MESSAGE_ID,
+        description="Unique per source; a resend with the same id is a duplicate.",
+    )
+    source: str = Field(
+        max_length=limits.SOURCE,
+        description="The sending system, e.g. /bss/portability-gateway.",
+    )
+    type: str = Field(
+        max_length=limits.EVENT_TYPE,
+        description="An event type of the process definition, e.g. nc.accepted.",
+    )
+    subject: str | None = Field(
+        None, max_length=limits.PROCESS_ID, description="The relevo process id, when known."
+    )
+    time: str | None = Field(
+        None,
+        description="RFC 3339 with offset, between 1900 and 2999; defaults to reception.",
+    )
     datacontenttype: str | None = Field(None, description="application/json if present.")
     data: dict[str, Any] | None = Field(
-        None, description="Event data; a correlation key here (e.g. msisdn) finds the process."
+        None,
+        description="Event data; a correlation key here (e.g. msisdn) finds the process. "
+        "No text may hold a NUL character, and objects and arrays nest at most 32 levels "
+        "deep by default (RELEVO_MAX_JSON_DEPTH).",
     )
-    relevoactor: str | None = Field(None, description="Who caused the event (default system).")
-    relevochannel: str | None = Field(None, description="Through which channel (default backend).")
+    relevoactor: str | None = Field(
+        None, max_length=limits.ACTOR, description="Who caused the event (default system)."
+    )
+    relevochannel: str | None = Field(
+        None, max_length=limits.CHANNEL, description="Through which channel (default backend)."
+    )
 
 
 class IngestResultOut(BaseModel):
@@ -65,25 +98,51 @@ class IngestAnswer(BaseModel):
 class StartProcess(_Strict):
     """What a channel sends to start a process."""
 
-    kind: str = Field(description="Process kind, e.g. mobile_port_in (see /v1/definitions).")
-    customer_id: str = Field(min_length=1, description="The customer's id in the CRM.")
-    subject: str = Field(min_length=1, description="What the process is about, e.g. the number.")
-    keys: dict[str, str] = Field(default_factory=dict, description="Correlation keys.")
+    kind: Text = Field(
+        max_length=limits.KIND,
+        description="Process kind, e.g. mobile_port_in (see /v1/definitions).",
+    )
+    customer_id: Text = Field(
+        min_length=1, max_length=limits.CUSTOMER_ID, description="The customer's id in the CRM."
+    )
+    subject: Text = Field(
+        min_length=1,
+        max_length=limits.SUBJECT,
+        description="What the process is about, e.g. the number.",
+    )
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Correlation keys: names of at most {limits.KEY_NAME} characters, values "
+        f"of at most {limits.KEY_VALUE}.",
+    )
     attributes: dict[str, Any] = Field(default_factory=dict)
     language: Language = "es"
-    channel: str = Field("api", min_length=1, description="web, app, store, call_centre, …")
-    actor: str | None = Field(None, description="Who asks; defaults to the API key's name.")
-    timezone: str | None = Field(None, description="IANA zone, e.g. Atlantic/Canary.")
+    channel: Text = Field(
+        "api",
+        min_length=1,
+        max_length=limits.CHANNEL,
+        description="web, app, store, call_centre, …",
+    )
+    actor: Text | None = Field(
+        None, max_length=limits.ACTOR, description="Who asks; defaults to the API key's name."
+    )
+    timezone: Text | None = Field(
+        None, max_length=limits.TIME_ZONE, description="IANA zone, e.g. Atlantic/Canary."
+    )
 
 
 class ActionRequest(_Strict):
     """A request to use one control of a process."""
 
     params: dict[str, Any] = Field(default_factory=dict, description="The control's inputs.")
-    actor: str | None = Field(None, description="Who acts; defaults to the API key's name.")
-    channel: str = Field("api", min_length=1)
+    actor: Text | None = Field(None, description="Who acts; defaults to the API key's name.")
+    channel: Text = Field("api", min_length=1, max_length=limits.CHANNEL)
     role: Role = "customer"
-    request_id: str | None = Field(None, description="Idempotency key chosen by the caller.")
+    request_id: Text | None = Field(
+        None,
+        max_length=limits.MESSAGE_ID,
+        description="Idempotency key chosen by the caller.",
+    )
 
 
 class StatusView(_Open):

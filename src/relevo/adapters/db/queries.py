@@ -171,7 +171,7 @@ class Queries:
         statement = (
             d.update()
             .where(d.c.id == id, d.c.status == "open")
-            .values(status=status, resolution=resolution, resolved_at=at)
+            .values(status=status, resolution=resolution, resolved_at=at, digest=None)
         )
         if self.connection.execute(statement).rowcount != 1:
             raise LookupError(f"no open dead letter {id}")

@@ -139,7 +139,11 @@ dead_letters = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("resolved_at", _moment()),
     sa.Column("resolution", sa.Text),
+    #: The content's digest while the dead letter is open (cleared when it is resolved):
+    #: the same refused message received again adds no second open dead letter.
+    sa.Column("digest", sa.String(64)),
     sa.Index(None, "status"),
+    sa.Index(None, "digest", unique=True),
 )
 
 outbox = sa.Table(

@@ -14,7 +14,7 @@ from relevo.adapters.db import dialect
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.support import dump_json
 from relevo.domain.model import ProcessState
-from relevo.services.records import ConcurrencyConflict, WriteBatch
+from relevo.services.records import ConcurrencyConflict, WriteBatch, dead_letter_digest
 
 _T = TypeVar("_T")
 _Row = tuple[Any, ...]
@@ -70,6 +70,7 @@ DEAD_LETTER_COLUMNS = (
     "payload",
     "reason",
     "status",
+    "digest",
 )
 
 
@@ -160,7 +161,10 @@ def write(conn: sa.Connection, batch: RenderedBatch) -> None:
     if batch.outbox:
         dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, batch.outbox)
     if batch.dead_letters:
-        dialect.bulk_insert(conn, t.dead_letters, DEAD_LETTER_COLUMNS, batch.dead_letters)
+        # The same content again while its dead letter is open adds nothing.
+        dialect.bulk_insert(
+            conn, t.dead_letters, DEAD_LETTER_COLUMNS, batch.dead_letters, conflict=("digest",)
+        )
 
 
 _first = operator.itemgetter(0)
@@ -226,7 +230,9 @@ def _outbox_rows(batch: WriteBatch, at: str) -> list[_Row]:
 
 
 def _dead_letter_rows(batch: WriteBatch, at: str) -> list[_Row]:
-    return [
-        (at, source, message_id, type_, dump_json(payload), reason, "open")
-        for source, message_id, type_, payload, reason in batch.dead_letters
-    ]
+    rows: dict[str, _Row] = {}
+    for source, message_id, type_, payload, reason in batch.dead_letters:
+        text = dump_json(payload)
+        digest = dead_letter_digest(source, message_id, type_, text.encode())
+        rows.setdefault(digest, (at, source, message_id, type_, text, reason, "open", digest))
+    return list(rows.values())

@@ -285,6 +285,9 @@ class MemoryUnitOfWork(OutboxTables):
         changed.dead_letters[id] = replace(
             letter, status=status, resolution=resolution, resolved_at=at
         )
+        changed.open_digests = {
+            digest: held for digest, held in changed.open_digests.items() if held != id
+        }
         self._keep(changed)
 
     # -- API keys ---------------------------------------------------------------------

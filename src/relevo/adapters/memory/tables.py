@@ -28,6 +28,7 @@ from relevo.services.records import (
     OutboxMessage,
     StoredEvent,
     WriteBatch,
+    dead_letter_digest,
 )
 
 
@@ -99,6 +100,8 @@ class Tables:
     inbox: dict[tuple[str, str], InboxEntry] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
     dead_letters: dict[int, DeadLetter] = field(default_factory=dict)
+    #: The open dead letter holding each content digest (``dead_letter_digest``).
+    open_digests: dict[str, int] = field(default_factory=dict)
     api_keys: dict[str, ApiKeyRow] = field(default_factory=dict)
     #: Each outbox message's delivery state, by outbox id.
     deliveries: dict[int, OutboxEntry] = field(default_factory=dict)
@@ -195,7 +198,11 @@ def apply(tables: Tables, batch: WriteBatch, at: str) -> None:
             None,
         )
     for source, message_id, type_, payload, reason in batch.dead_letters:
+        digest = dead_letter_digest(source, message_id, type_, dumps(payload))
+        if digest in tables.open_digests:
+            continue  # the same content is already kept, open
         letter_id = tables.next_id("dead_letters")
+        tables.open_digests[digest] = letter_id
         tables.dead_letters[letter_id] = DeadLetter(
             letter_id, at, source, message_id, type_, copy_json(payload), reason, "open", None, None
         )
