@@ -83,7 +83,7 @@ def test_a_message_that_never_finds_its_stage_becomes_a_dead_letter() -> None:
     letter = event.effects["dead_letter"]
     assert letter["reason"] == (
         "park_expired: the process did not reach a stage that accepts it before "
-        f"{entry['expires_at']}"
+        f"{entry['expires_at']} (received, waited for its stage, then let go)"
     )
     assert (letter["source"], letter["message_id"], letter["type"]) == (
         entry["source"],

@@ -112,5 +112,12 @@ def test_an_expired_message_becomes_a_dead_letter_with_the_reason(
         "park_expired: the process did not reach a stage that accepts it before "
     )
     assert letter["payload"]["subject"] == pid
+
+    replayed = parking_hub.replay_dead_letter(int(letter["id"]))
+
+    assert (replayed.outcome.value, replayed.reason_code) == ("duplicate", "expired_while_waiting")
+    assert "new id" in str(replayed.reason)
+    still = {int(d["id"]): d["status"] for d in parking_hub.dead_letters()}
+    assert still[int(letter["id"])] == "open"  # nothing applied, so not marked replayed
     assert parked_rows(parking_hub, pid)[0]["parked_status"] == "released"
     assert parking_hub.rebuild()["differences"] == []

@@ -41,6 +41,10 @@ from relevo.domain.shapes import DeadLetterRequest, EventEffects, ParkedMessage
 DEFAULT_PARK_TTL = timedelta(hours=72)
 #: Prefix of the timer that expires a parked message (``park:<key>``).
 PARK_TIMER = "park"
+#: Ends the reason of every dead letter of a parked message: its id was received once (it
+#: waited on the process), so replaying it under that id can only be a duplicate.
+LET_GO = "(received, waited for its stage, then let go)"
+
 #: The reason code a parked message is answered with (its outcome is ``accepted``).
 PARKED_CODE = "parked"
 
@@ -115,7 +119,7 @@ def expire(
         return None
     effects: EventEffects = {
         "parked": {"remove": [key]},
-        "dead_letter": _dead_letter(state, entry, f"{code}: {reason}"),
+        "dead_letter": _dead_letter(state, entry, f"{code}: {reason} {LET_GO}"),
     }
     if timer_name(key) in state.timers:
         effects["timers"] = {"cancel": [timer_name(key)]}

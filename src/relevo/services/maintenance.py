@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from relevo.domain import engine
+from relevo.domain import engine, parking
 from relevo.domain.model import JSON, Outcome, ProcessState, iso
 from relevo.services.chunking import chunks
 from relevo.services.cloudevents import Invalid, parse_event
@@ -97,6 +97,16 @@ def replay_dead_letter(
             reason_code="invalid_event",
         )
     result = ingestor.ingest([inbound], keep_rejected=False)[0]
+    if result.outcome is Outcome.DUPLICATE and letter.reason.endswith(parking.LET_GO):
+        # The message was received once and waited for its stage until it expired: its id
+        # is taken, so a replay cannot apply it. Nothing changed; the letter stays open.
+        result.reason = (
+            f"{result.reason}; it waited for its stage and expired, so it cannot be applied "
+            "under the same id: have the sender send it again with a new id, or discard this "
+            "dead letter"
+        )
+        result.reason_code = "expired_while_waiting"
+        return result
     if result.outcome is not Outcome.REJECTED:
         with store.unit_of_work() as uow:
             uow.resolve_dead_letter(
