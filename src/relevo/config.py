@@ -91,6 +91,7 @@ class Settings:
     def park_ttl(self) -> timedelta:
         """``park_ttl_hours`` as a duration."""
         return timedelta(hours=self.park_ttl_hours)
+
     max_body_bytes: int = limits.DEFAULT_BODY_BYTES
     max_events_body_bytes: int = limits.DEFAULT_EVENTS_BODY_BYTES
     max_event_bytes: int = limits.DEFAULT_EVENT_BYTES

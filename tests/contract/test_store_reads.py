@@ -103,6 +103,9 @@ def test_read_events_follows_the_global_order(store: Store) -> None:
         later = uow.read_events(after=everything[0].position, limit=1)
         assert [(s.process_id, s.version) for s in later] == [("p-2", 1)]
         assert uow.read_events(after=everything[-1].position) == []
+        moments = uow.event_moments()
+        assert moments == [(s.position, s.event.recorded_at) for s in everything]
+        assert uow.event_moments(after=everything[0].position, limit=1) == [moments[1]]
 
 
 def test_a_reader_is_not_blocked_by_an_open_writer(store: Store) -> None:

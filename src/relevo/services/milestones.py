@@ -78,12 +78,21 @@ class MilestoneReader:
         self.settle = timedelta(seconds=settle)
 
     def __call__(self) -> int:
-        """Write the milestones of up to ``batch`` new events; how many were written."""
+        """Write the milestones of up to ``batch`` new events; how many were written.
+
+        While no subscription takes milestones the cursor moves on over the settled events
+        without reading them (a subscription gets the milestones from its creation on)."""
         wanted = any(s.wants(CRM_TOPIC) for s in self.subscriptions.active())
         with self.store.unit_of_work() as uow:
             cursor = uow.log_cursor(CURSOR)
             now = self.clock()
             settled = iso(now - self.settle)
+            if not wanted:
+                moments = uow.event_moments(after=cursor, limit=self.batch)
+                passed = [p for p, _ in takewhile(lambda m: m[1] <= settled, moments)]
+                if passed and uow.move_log_cursor(CURSOR, cursor, passed[-1]):
+                    uow.commit()
+                return 0
             events = list(
                 takewhile(
                     lambda e: e.event.recorded_at <= settled,
@@ -93,7 +102,7 @@ class MilestoneReader:
             if not events:
                 return 0
             at = iso(now)
-            rows = [row for e in events for row in milestone_rows(e, at)] if wanted else []
+            rows = [row for e in events for row in milestone_rows(e, at)]
             if rows:
                 uow.save(WriteBatch(outbox=rows, at=at))
             if not uow.move_log_cursor(CURSOR, cursor, events[-1].position):

@@ -140,6 +140,11 @@ class UnitOfWork(Protocol):
         """Events of all processes with a position greater than ``after``, in log order."""
         ...
 
+    def event_moments(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(position, recorded_at)`` of the events ``read_events`` would return, without
+        reading the events themselves."""
+        ...
+
     def outbox_messages(
         self, after: int = 0, *, except_topic: str | None = None
     ) -> list[OutboxMessage]:

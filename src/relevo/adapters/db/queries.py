@@ -122,6 +122,17 @@ class Queries:
         query = sa.select(e).where(e.c.position > after).order_by(e.c.position).limit(limit)
         return [_stored_event(row) for row in self.connection.execute(query)]
 
+    def event_moments(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(position, recorded_at)`` of the events after ``after``, in log order."""
+        e = t.events
+        query = (
+            sa.select(e.c.position, e.c.recorded_at)
+            .where(e.c.position > after)
+            .order_by(e.c.position)
+            .limit(limit)
+        )
+        return [(position, recorded_at) for position, recorded_at in self.connection.execute(query)]
+
     # -- the outbox -------------------------------------------------------------------
 
     def outbox_messages(

@@ -248,6 +248,10 @@ class MemoryUnitOfWork(OutboxTables):
         entries = [e for e in self._tables.events if e.position > after]
         return [entry.load() for entry in entries[:limit]]
 
+    def event_moments(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(position, recorded_at)`` of the events after ``after``, in log order."""
+        return [(e.position, e.event.recorded_at) for e in self.read_events(after, limit)]
+
     def outbox_messages(
         self, after: int = 0, *, except_topic: str | None = None
     ) -> list[OutboxMessage]:
