@@ -109,3 +109,13 @@ def test_before_the_window_the_headline_still_announces_it() -> None:
     assert page["headline"].startswith("We have your request. If all goes well")
     assert page["headline_late"] is False
     assert page["next"]["late"] is False
+
+
+def test_a_process_stored_with_an_unknown_time_zone_still_reads_in_spanish_time() -> None:
+    # Starts refuse unknown zones now; a process stored before that must not break its view.
+    run = stuck_in_requested()
+    run.state.timezone = "Mars/Olympus_Mons"
+
+    es = run.view("es")
+
+    assert "miércoles 2 de diciembre" in es["headline"]

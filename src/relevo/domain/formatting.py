@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 
@@ -26,10 +26,19 @@ _PATTERNS = {
 }
 
 
+#: Where a process whose stored zone is unknown is shown (Spain's peninsular time).
+FALLBACK_ZONE = "Europe/Madrid"
+
+
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
-    """The time zone called ``name`` (cached)."""
-    return ZoneInfo(name)
+    """The time zone called ``name`` (cached); ``FALLBACK_ZONE`` for a name that is not a
+    zone. Starts refuse unknown zones, but a process stored before they did must still be
+    readable."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(FALLBACK_ZONE)
 
 
 def moment_text(moment: datetime, lang: str, style: str, timezone: str) -> str:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.contact import contact_email, contact_phone, parse_quiet_hours
+from relevo.domain.formatting import zone
 from relevo.domain.model import ProcessState, parse_iso
 from relevo.notify_config import NotifySettings
 
@@ -56,7 +57,7 @@ def preferences_for(state: ProcessState, defaults: NotifySettings) -> Preference
         phone=contact_phone(attributes.get("contact_phone")),
         channels=frozenset(channels) if isinstance(channels, list) else None,
         language="en" if state.language == "en" else "es",
-        timezone=ZoneInfo(state.timezone),
+        timezone=zone(state.timezone),
         quiet_hours=quiet,
         daily_cap=defaults.daily_cap,
     )
