@@ -31,6 +31,8 @@ DEFAULT_WORKER_LEASE_SECONDS = 120.0
 DEFAULT_BACKLOG_STUCK_SECONDS = 600.0
 #: How long a message that arrived before its stage waits for it (the engine's default).
 DEFAULT_PARK_TTL_HOURS = DEFAULT_PARK_TTL / timedelta(hours=1)
+#: Where documents customers upload are kept, unless RELEVO_UPLOAD_DIR says otherwise.
+DEFAULT_UPLOAD_DIR = Path("var/uploads")
 #: A month: a message that waited longer is stale, not early.
 MAX_PARK_TTL_HOURS = 720.0
 
@@ -60,6 +62,8 @@ class Settings:
     ``RELEVO_PARK_TTL_HOURS`` is how long a back-end message that arrived before the stage
     that accepts it waits for that stage (default 72 h, at most 720 h); after that it is kept
     as a dead letter with the reason.
+    ``RELEVO_UPLOAD_DIR`` is the folder where documents customers upload on their pages are
+    kept (default ``var/uploads``).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -75,6 +79,7 @@ class Settings:
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS
     retry_after_seconds: int = DEFAULT_RETRY_AFTER
     park_ttl_hours: float = DEFAULT_PARK_TTL_HOURS
+    upload_dir: Path = DEFAULT_UPLOAD_DIR
 
     @property
     def park_ttl(self) -> timedelta:
@@ -105,6 +110,7 @@ class Settings:
             ),
             retry_after_seconds=_count("RELEVO_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
             park_ttl_hours=_hours("RELEVO_PARK_TTL_HOURS", DEFAULT_PARK_TTL_HOURS),
+            upload_dir=Path(os.environ.get("RELEVO_UPLOAD_DIR", "").strip() or DEFAULT_UPLOAD_DIR),
         )
 
 

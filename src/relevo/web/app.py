@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from relevo.config import (
     DEFAULT_BACKLOG_STUCK_SECONDS,
     DEFAULT_KEY_CACHE_SECONDS,
     DEFAULT_PROBLEM_BASE_URL,
+    DEFAULT_UPLOAD_DIR,
 )
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
-from relevo.web import api, docs, health, metrics, outbox_api, payload, problems
+from relevo.web import api, docs, health, metrics, outbox_api, pages, payload, problems
 
 DESCRIPTION = """\
 relevo keeps every customer process (switching provider, moving home, leaving, …) as one
@@ -33,6 +36,8 @@ def create_app(
     max_body_bytes: int = payload.MAX_BODY_BYTES,
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL,
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS,
+    link_secret: str | None = None,
+    upload_dir: Path = DEFAULT_UPLOAD_DIR,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
@@ -40,7 +45,8 @@ def create_app(
     ``key_cache_seconds``. ``POST /v1/events`` takes bodies up to ``max_body_bytes``; every
     error's ``type`` is ``problem_base_url`` followed by the problem's slug
     (``Settings.problem_base_url``). ``/readyz`` answers 503 once the oldest due outbox
-    message has waited ``backlog_stuck_seconds``.
+    message has waited ``backlog_stuck_seconds``. With a ``link_secret`` it also serves
+    the customer's pages (``relevo.web.pages``), keeping uploads under ``upload_dir``.
     """
     app = FastAPI(
         title="relevo",
@@ -61,4 +67,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.install(app)
+    if link_secret:
+        pages.install(app, hub, link_secret, upload_dir)
     return app
