@@ -41,8 +41,10 @@ class Site:
 
     def scheduled(self, customer_id: str = "cust-1", subject: str = "612345678") -> str:
         """A mobile port-in accepted by the central node, its window on Wednesday night."""
-        view = self.api.start(customer_id=customer_id, subject=subject)
-        response = self.api.send(accepted_by_nc(msisdn=subject))
+        view = self.api.start(
+            customer_id=customer_id, subject=subject, keys={"crm_order_id": f"ORD-{subject}"}
+        )
+        response = self.api.send(accepted_by_nc(msisdn=subject, reference=f"NC-{subject}"))
         assert response.status_code in (200, 202), response.text
         process_id: str = view["id"]
         return process_id
