@@ -84,3 +84,36 @@ def _weekday_between(earliest: str, latest: str) -> str:
         day += timedelta(days=1)
     assert day.isoformat() <= latest
     return day.isoformat()
+
+
+def test_sending_the_same_form_twice_acts_once(site: Site) -> None:
+    process_id = site.scheduled()
+    site.sign_in(process_id)
+    form = site.client.get(f"/my/processes/{process_id}/controls/postpone")
+    day = input_attr(form.text, "new_date", "min")
+    check = site.client.post(
+        f"/my/processes/{process_id}/controls/postpone/check",
+        data={"csrf": csrf_of(form.text), "new_date": day, "request": "same-form-1234"},
+    )
+    assert 'value="same-form-1234"' in check.text
+    data = {"csrf": csrf_of(check.text), "new_date": day, "request": "same-form-1234"}
+    for _ in range(2):
+        done = site.client.post(
+            f"/my/processes/{process_id}/controls/postpone", data=data, follow_redirects=False
+        )
+        assert done.status_code == 303
+    history = site.api.view(process_id)["history"]
+    assert [row["ref"] for row in history if row["kind"] == "control"] == ["postpone"]
+
+
+def test_over_https_the_session_cookie_is_secure_and_cut_offs_name_their_zone(
+    site: Site,
+) -> None:
+    process_id = site.scheduled()
+    response = site.client.get("https://testserver" + site.link(process_id), follow_redirects=False)
+    assert "Secure" in response.headers["set-cookie"]
+    page = site.client.get(f"https://testserver/my/processes/{process_id}")
+    assert page.status_code == 200
+    assert "martes 4 de marzo a las 14:00 (hora de Europa central)" in text_of(page)
+    css = site.client.get("/static/page/page.css")
+    assert css.status_code == 200 and "focus" in css.text

@@ -18,7 +18,14 @@ from relevo.domain.errors import ActionRefused, UnknownControl
 from relevo.domain.model import JSON, Action, ProcessState
 from relevo.services.processes import NotFound
 from relevo.web.pages import uploads
-from relevo.web.pages.forms import Field, Submission, clean, fields_of, read_form
+from relevo.web.pages.forms import (
+    Field,
+    Submission,
+    clean,
+    fields_of,
+    new_request_id,
+    read_form,
+)
 from relevo.web.pages.render import (
     error_page,
     formatter,
@@ -71,12 +78,12 @@ async def control_check(request: Request, process_id: str, control_id: str) -> R
     accepted = await _accepted(request, process_id, control_id)
     if isinstance(accepted, Response):
         return accepted
-    found = accepted[0]
+    found, submission = accepted
     return render(
         request,
         "pages/check.html",
         found.lang,
-        **_context(request, found),
+        **_context(request, found, submission.request_id),
         answers=[(row, _shown(row, found.lang)) for row in found.fields if row.value],
     )
 
@@ -91,7 +98,13 @@ async def control_do(request: Request, process_id: str, control_id: str) -> Resp
     pages = pages_of(request)
     for name, content in submission.files.items():
         submission.params[name] = uploads.store(pages.upload_dir, process_id, content)
-    action = Action(control_id, submission.params, actor=found.session.customer_id, channel="web")
+    action = Action(
+        control_id,
+        submission.params,
+        actor=found.session.customer_id,
+        channel="web",
+        request_id=submission.request_id,
+    )
     try:
         await run_in_threadpool(pages.hub.act, process_id, action, found.lang)
     except ActionRefused as refused:
@@ -187,7 +200,7 @@ def _form(request: Request, found: Target, *, status: int = 200, **extra: Any) -
     )
 
 
-def _context(request: Request, found: Target) -> dict[str, Any]:
+def _context(request: Request, found: Target, request_id: str | None = None) -> dict[str, Any]:
     pages = pages_of(request)
     return {
         "session": found.session,
@@ -197,6 +210,7 @@ def _context(request: Request, found: Target) -> dict[str, Any]:
         "needs_check": found.needs_check,
         "has_file": any(row.type == "document" for row in found.fields),
         "csrf": pages.keys.csrf_token(found.session),
+        "request_id": request_id or new_request_id(),
         "fmt": formatter(found.lang, found.state.timezone),
     }
 

@@ -5,9 +5,10 @@ or PNG — before the hub is asked, so odd input gets its message next to the fi
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
@@ -23,6 +24,7 @@ from relevo.web.pages.uploads import MAX_UPLOAD_BYTES, UploadRefused, sniff
 #: The longest text a field takes.
 MAX_TEXT = 200
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -48,6 +50,8 @@ class Submission:
     params: dict[str, Any] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: The form's one-time id: sending the same form twice acts once.
+    request_id: str | None = None
 
 
 def fields_of(
@@ -85,7 +89,8 @@ async def clean(form: FormData, fields: list[Field], lang: str) -> Submission:
     """The values of ``fields`` in ``form``; each field keeps what was typed (to show it
     again) and gets its error, if any."""
     words = texts(lang)
-    result = Submission()
+    request = form.get("request")
+    result = Submission(request_id=request if _is_request_id(request) else None)
     for row in fields:
         raw = form.get(row.name)
         if row.type == "document":
@@ -121,6 +126,15 @@ def _clean_text(raw: object, row: Field, words: Any) -> tuple[str | None, str]:
     if row.type == "date" and not _is_day(text):
         return "bad_date", text
     return None, text
+
+
+def new_request_id() -> str:
+    """A fresh one-time id for a form."""
+    return secrets.token_urlsafe(16)
+
+
+def _is_request_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _REQUEST_ID.fullmatch(value) is not None
 
 
 def _is_day(text: str) -> bool:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel.dates import get_timezone_name
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from relevo.domain.formatting import moment_text
+from relevo.domain.formatting import moment_text, zone
 from relevo.domain.model import parse_iso
 from relevo.services.hub import Hub
 from relevo.web.pages.session import COOKIE, CustomerSession, SessionKeys
@@ -79,10 +80,16 @@ def session_of(request: Request) -> CustomerSession | None:
 
 
 def formatter(lang: str, timezone: str) -> Callable[..., str]:
-    """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``."""
+    """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``;
+    the style ``cutoff`` is a date and time that names its zone."""
 
     def fmt(value: str | None, style: str = "datetime") -> str:
-        return "" if not value else moment_text(parse_iso(value), lang, style, timezone)
+        if not value:
+            return ""
+        if style == "cutoff":
+            zone_name = get_timezone_name(zone(timezone), locale="en" if lang == "en" else "es")
+            return f"{moment_text(parse_iso(value), lang, 'datetime', timezone)} ({zone_name})"
+        return moment_text(parse_iso(value), lang, style, timezone)
 
     return fmt
 

@@ -13,6 +13,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "switch_language": ("English", "Español"),
     "switch_language_lang": ("en", "es"),
     "help": ("Ayuda", "Help"),
+    "menu": ("Menú", "Menu"),
     "my_processes": ("Mis trámites", "My requests"),
     "confirmed": ("fecha confirmada", "confirmed date"),
     "estimated": ("fecha estimada", "estimated date"),
