@@ -64,6 +64,8 @@ def test_the_retry_after_of_an_unavailable_store_comes_from_the_environment(
     monkeypatch.setenv("RELEVO_RETRY_AFTER_SECONDS", "soon")
     with pytest.raises(ValueError, match="RELEVO_RETRY_AFTER_SECONDS must be a whole number"):
         Settings.from_env()
+
+
 def test_the_park_time_to_live_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RELEVO_PARK_TTL_HOURS", raising=False)
     assert Settings.from_env().park_ttl == timedelta(hours=72)

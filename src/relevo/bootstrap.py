@@ -99,7 +99,8 @@ def memory_hub(
 
 def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
     """The HTTP API over ``hub``, configured by ``settings`` (key cache time, body size
-    limits, problem type base URL; the defaults when ``None``)."""
+    limits, problem type base URL; the defaults when ``None``), with the customer's pages
+    when a link secret is configured."""
     # Imported here: the web stack (FastAPI, pydantic models) costs a third of a second of
     # start-up, which the CLI commands that serve nothing should not pay.
     from relevo.services.keys import KeyCache
@@ -113,6 +114,8 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         max_events_body_bytes=settings.max_events_body_bytes,
         problem_base_url=settings.problem_base_url,
         backlog_stuck_seconds=settings.backlog_stuck_seconds,
+        link_secret=settings.notify.link_secret or None,
+        upload_dir=settings.upload_dir,
     )
 
 

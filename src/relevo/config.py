@@ -33,6 +33,8 @@ DEFAULT_WORKER_LEASE_SECONDS = 120.0
 DEFAULT_BACKLOG_STUCK_SECONDS = 600.0
 #: How long a message that arrived before its stage waits for it (the engine's default).
 DEFAULT_PARK_TTL_HOURS = DEFAULT_PARK_TTL / timedelta(hours=1)
+#: Where documents customers upload are kept, unless RELEVO_UPLOAD_DIR says otherwise.
+DEFAULT_UPLOAD_DIR = Path("var/uploads")
 #: A month: a message that waited longer is stale, not early.
 MAX_PARK_TTL_HOURS = 720.0
 _SIZE = re.compile(r"(\d+)\s*(B|KiB|MiB)?", re.IGNORECASE)
@@ -71,6 +73,8 @@ class Settings:
     (default 256 KiB; a larger one is refused alone and kept, cut short, as a dead letter),
     and ``RELEVO_MAX_JSON_DEPTH`` how deep an event's data, a process's attributes or an
     action's params may nest (default 32 levels, at most 200).
+    ``RELEVO_UPLOAD_DIR`` is the folder where documents customers upload on their pages are
+    kept (default ``var/uploads``).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -86,6 +90,7 @@ class Settings:
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS
     retry_after_seconds: int = DEFAULT_RETRY_AFTER
     park_ttl_hours: float = DEFAULT_PARK_TTL_HOURS
+    upload_dir: Path = DEFAULT_UPLOAD_DIR
 
     @property
     def park_ttl(self) -> timedelta:
@@ -127,6 +132,7 @@ class Settings:
             ),
             max_event_bytes=_bytes("RELEVO_MAX_EVENT_BYTES", limits.DEFAULT_EVENT_BYTES),
             max_json_depth=_depth("RELEVO_MAX_JSON_DEPTH"),
+            upload_dir=Path(os.environ.get("RELEVO_UPLOAD_DIR", "").strip() or DEFAULT_UPLOAD_DIR),
         )
 
 

@@ -4,27 +4,26 @@ clock the test moves by hand."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from relevo.adapters.db.store import SqlStore
-from relevo.bootstrap import build_hub
-from relevo.config import Settings
-from relevo.services.keys import create_key
-from relevo.web.app import create_app
 
-from .builders import START, Api, Clock, TestClient
+from .builders import Api
+from .pages import Site, open_site
 
 
 @pytest.fixture
-def api(db_url: str, store: SqlStore) -> Iterator[Api]:
+def api(db_url: str, store: SqlStore, tmp_path: Path) -> Iterator[Api]:
     """A fresh API on an emptied, migrated database, with one key per scope."""
-    clock = Clock(START)
-    hub = build_hub(Settings(database_url=db_url), clock=clock)
-    keys = {
-        scope: create_key(hub.store, f"{scope}-key", [scope])[1]
-        for scope in ("ingest", "channel", "admin")
-    }
-    with TestClient(create_app(hub), raise_server_exceptions=True) as client:
-        yield Api(client, hub, clock, keys)
-    hub.store.engine.dispose()
+    with open_site(db_url, tmp_path / "uploads", secret=None) as opened:
+        yield opened.api
+
+
+@pytest.fixture
+def site(db_url: str, store: SqlStore, tmp_path: Path) -> Iterator[Site]:
+    """The API with the customer's pages (link secret ``pages.SECRET``, uploads under
+    ``tmp_path``) on an emptied, migrated database."""
+    with open_site(db_url, tmp_path / "uploads") as opened:
+        yield opened

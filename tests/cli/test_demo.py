@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +11,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import app_for, build_hub
 from relevo.cli import app
 from relevo.config import Settings
+from relevo.notify_config import NotifySettings
 from relevo.services.hub import Hub
 from relevo.services.keys import verify_key
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from fastapi.testclient import TestClient
 
 PROCESSES = 150
 
@@ -73,3 +80,18 @@ def test_demo_keep_reuses_the_database_and_a_plain_run_starts_afresh(workdir: Pa
     run_demo()
     with demo_hub(workdir) as hub, hub.store.unit_of_work(read_only=True) as uow:
         assert uow.count_processes() == PROCESSES
+
+
+def test_demo_prints_customer_links_that_open_their_pages(workdir: Path) -> None:
+    output = run_demo()
+    links = re.findall(r"http://127\.0\.0\.1:8000(/p/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", output)
+    assert len(links) >= 3, output
+    assert "switch scheduled" in output and "completed" in output
+    secret = (workdir / "var" / "relevo-link-secret").read_text(encoding="utf-8").strip()
+    with demo_hub(workdir) as hub:
+        app = app_for(hub, Settings(notify=NotifySettings(link_secret=secret)))
+        with TestClient(app) as client:
+            for path in links:
+                page = client.get(path)
+                assert page.status_code == 200, (path, page.text)
+                assert "Hablar con una persona" in page.text

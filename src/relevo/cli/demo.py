@@ -16,14 +16,17 @@ from rich.panel import Panel
 from rich.table import Table
 
 from relevo.bootstrap import (
+    DEMO_LINK_SECRET_FILE,
     app_for,
     build_hub,
     build_notifier,
     build_worker,
+    demo_link_secret,
     migrate,
     tune_runtime,
 )
 from relevo.cli.common import failures, out
+from relevo.cli.demo_links import customer_links
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
@@ -62,6 +65,7 @@ def demo(
         KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         KEY_FILE.write_text(plaintext + "\n", encoding="utf-8")
     _print_guide(hub, summary, plaintext, host, port, speed)
+    _print_links(hub, settings.notify.link_secret, f"http://{host}:{port}")
     if not serve:
         return
     stop = threading.Event()
@@ -98,15 +102,20 @@ def demo(
 
 
 def _demo_settings(keep: bool) -> Settings:
-    """The demo's own SQLite file unless RELEVO_DATABASE_URL names another database."""
+    """The demo's own SQLite file unless RELEVO_DATABASE_URL names another database; customer
+    links signed with the demo's own secret unless RELEVO_LINK_SECRET sets one."""
     configured = Settings.from_env()
+    secret = configured.notify.link_secret or demo_link_secret(DEMO_LINK_SECRET_FILE)
     if os.environ.get("RELEVO_DATABASE_URL"):
-        return configured
+        notify = dataclasses.replace(configured.notify, link_secret=secret)
+        return dataclasses.replace(configured, notify=notify)
     if not keep:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
     # Messages to simulated customers are written to the log, never sent.
-    quiet = dataclasses.replace(configured.notify, email_provider="log", sms_provider="log")
+    quiet = dataclasses.replace(
+        configured.notify, email_provider="log", sms_provider="log", link_secret=secret
+    )
     return Settings(
         database_url=f"sqlite:///{DEMO_DATABASE}", catalog_dir=configured.catalog_dir, notify=quiet
     )
@@ -153,3 +162,15 @@ def _print_guide(
     )
     if examples:
         out.print(table)
+
+
+def _print_links(hub: Hub, secret: str, base: str) -> None:
+    """One customer link per interesting situation, to open the customer's page."""
+    if not secret:
+        out.print("Customer pages are off: set RELEVO_LINK_SECRET to serve them.")
+        return
+    out.print("[bold]Customer pages[/] (each link signs in as that customer; valid 7 days):")
+    for label, link in customer_links(hub, secret, base):
+        # Printed whole on its own line: a wrapped or shortened link would not open.
+        out.print(f"  {escape(label)}:")
+        out.print(f"    {link}", soft_wrap=True, highlight=False)

@@ -219,3 +219,17 @@ def _bound_problem(
             message = fill_moment(PARAM_PROBLEMS[code], "bound", limit, state.timezone, style=style)
             return code, message
     return None
+
+
+def date_bounds(
+    c: Compiled, state: ProcessState, param: Param, now: datetime
+) -> tuple[date | None, date | None]:
+    """The first and last local day a ``date`` or ``datetime`` parameter accepts at ``now``
+    (``None`` where it has no bound or the bound is not known yet), so a form can offer
+    only those days; ``validate_params`` still decides."""
+    anchors = c.anchors(state, now)
+    days: list[date | None] = []
+    for bound in (param.min, param.max):
+        limit = c.rule(bound).evaluate(anchors, c.calendar) if bound else None
+        days.append(c.calendar.local(limit).date() if limit is not None else None)
+    return days[0], days[1]

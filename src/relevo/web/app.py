@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from relevo.config import (
     DEFAULT_BACKLOG_STUCK_SECONDS,
     DEFAULT_KEY_CACHE_SECONDS,
     DEFAULT_PROBLEM_BASE_URL,
+    DEFAULT_UPLOAD_DIR,
 )
 from relevo.services import limits
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
-from relevo.web import api, docs, health, metrics, outbox_api, payload, problems
+from relevo.web import api, docs, health, metrics, outbox_api, pages, payload, problems
 from relevo.web.body_limit import BodyLimit
 
 DESCRIPTION = """\
@@ -36,6 +39,8 @@ def create_app(
     max_events_body_bytes: int = limits.DEFAULT_EVENTS_BODY_BYTES,
     problem_base_url: str = DEFAULT_PROBLEM_BASE_URL,
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS,
+    link_secret: str | None = None,
+    upload_dir: Path = DEFAULT_UPLOAD_DIR,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
@@ -44,7 +49,8 @@ def create_app(
     ``max_events_body_bytes``, every other route up to ``max_body_bytes``; every error's
     ``type`` is ``problem_base_url`` followed by the problem's slug
     (``Settings.problem_base_url``). ``/readyz`` answers 503 once the oldest due outbox
-    message has waited ``backlog_stuck_seconds``.
+    message has waited ``backlog_stuck_seconds``. With a ``link_secret`` it also serves
+    the customer's pages (``relevo.web.pages``), keeping uploads under ``upload_dir``.
     """
     app = FastAPI(
         title="relevo",
@@ -60,10 +66,18 @@ def create_app(
     app.state.max_events_body_bytes = max_events_body_bytes
     app.state.backlog_stuck_seconds = backlog_stuck_seconds
     problems.install(app, problem_base_url)
-    app.add_middleware(BodyLimit, limit=max_body_bytes, own_limits={payload.EVENTS_PATH})
+    app.add_middleware(
+        BodyLimit,
+        limit=max_body_bytes,
+        own_limits={payload.EVENTS_PATH},
+        # A customer's document upload, with room for the form around it.
+        prefix_limits={pages.PREFIX: max(max_body_bytes, pages.MAX_UPLOAD_BYTES + 64 * 1024)},
+    )
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.install(app)
+    if link_secret:
+        pages.install(app, hub, link_secret, upload_dir)
     return app

@@ -6,7 +6,7 @@ batches may be far larger) are left to do so.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -21,22 +21,38 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is refused at once; otherwise the body is
     read (at most ``limit`` bytes are held) and handed on whole. Paths in ``own_limits``
-    pass through untouched.
+    pass through untouched; paths starting with a key of ``prefix_limits`` are bound by its
+    value instead (the customer's pages take document uploads).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, own_limits: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        own_limits: Collection[str] = (),
+        prefix_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.own_limits = frozenset(own_limits)
+        self.prefix_limits = dict(prefix_limits or {})
+
+    def limit_of(self, path: str) -> int:
+        """The most a request to ``path`` may carry."""
+        for prefix, limit in self.prefix_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with its body read, or answer 413."""
         if scope["type"] != "http" or scope["path"] in self.own_limits:
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope["path"])
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         messages: list[Message] = []
         size = 0
@@ -46,8 +62,8 @@ class BodyLimit:
             if message["type"] != "http.request":
                 break
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -58,13 +74,13 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
             Request(scope),
             413,
             "body-too-large",
             "Body too large",
-            f"The body is larger than {size_text(self.limit)}, the most this route takes; "
+            f"The body is larger than {size_text(limit)}, the most this route takes; "
             "send less (large documents by reference, e.g. a URL or an id).",
         )
         await response(scope, receive, send)

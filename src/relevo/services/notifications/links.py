@@ -38,7 +38,7 @@ def sign_token(secret: str, process_id: str, customer_id: str, expires_at: datet
     if not secret:
         raise ValueError("a link secret is needed to sign customer links")
     body = f"{process_id}\n{customer_id}\n{int(expires_at.timestamp())}".encode()
-    return f"{_b64(body)}.{_b64(_mac(secret, body))}"
+    return f"{b64_encode(body)}.{b64_encode(_mac(secret, body))}"
 
 
 def verify_token(secret: str, token: str, now: datetime) -> LinkClaims:
@@ -48,7 +48,7 @@ def verify_token(secret: str, token: str, now: datetime) -> LinkClaims:
     try:
         if not dot:
             raise ValueError
-        body, signature = _unb64(body_text), _unb64(signature_text)
+        body, signature = b64_decode(body_text), b64_decode(signature_text)
     except ValueError:
         raise InvalidLink("malformed") from None
     if not hmac.compare_digest(signature, _mac(secret, body)):
@@ -72,11 +72,13 @@ def _mac(secret: str, body: bytes) -> bytes:
     return hmac.new(secret.encode(), body, hashlib.sha256).digest()
 
 
-def _b64(data: bytes) -> str:
+def b64_encode(data: bytes) -> str:
+    """``data`` as base64url without padding (the form tokens use)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def b64_decode(text: str) -> bytes:
+    """The bytes of unpadded base64url ``text``; raises ValueError when it is not."""
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, UnicodeEncodeError):

@@ -1,0 +1,26 @@
+"""The customer's own pages: signed links exchanged for a session, the list of their
+processes, one page per process and its controls as forms (see ``install``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from relevo.services.hub import Hub
+from relevo.web.pages import actions, routes
+from relevo.web.pages.render import build_pages
+from relevo.web.pages.uploads import MAX_UPLOAD_BYTES
+
+__all__ = ["MAX_UPLOAD_BYTES", "PREFIX", "install"]
+
+#: Where the customer's process pages and their forms live.
+PREFIX = "/my/"
+
+
+def install(app: FastAPI, hub: Hub, link_secret: str, upload_dir: Path) -> None:
+    """Serve the customer's pages on ``app``: links signed with ``link_secret`` open them;
+    uploaded documents are kept under ``upload_dir``."""
+    app.state.pages = build_pages(hub, link_secret, upload_dir)
+    app.include_router(routes.router)
+    app.include_router(actions.router)

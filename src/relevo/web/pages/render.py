@@ -1,0 +1,156 @@
+"""Rendering the customer's pages: one Jinja environment, the security headers every page
+carries, and the HTML error pages (the API answers problem+json; people get pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel.dates import get_timezone_name
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from relevo.domain.formatting import moment_text, zone
+from relevo.domain.model import parse_iso
+from relevo.services.hub import Hub
+from relevo.web.pages.session import COOKIE, CustomerSession, SessionKeys
+from relevo.web.pages.texts import pick_language, texts
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+LANG_COOKIE = "relevo_lang"
+
+#: No inline script or style, nothing from elsewhere, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class Pages:
+    """What the page routes share: the hub, the session keys and where uploads go."""
+
+    hub: Hub
+    keys: SessionKeys
+    upload_dir: Path
+    env: Environment
+
+
+def build_pages(hub: Hub, link_secret: str, upload_dir: Path) -> Pages:
+    """The shared state of the customer's pages (raises ValueError without a secret)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Pages(hub, SessionKeys(link_secret), upload_dir, env)
+
+
+def pages_of(request: Request) -> Pages:
+    """The pages' shared state of the app serving ``request``."""
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def language(request: Request) -> str:
+    """The language ``request`` asks for (see ``texts.pick_language``)."""
+    return pick_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def session_of(request: Request) -> CustomerSession | None:
+    """The customer signed in on ``request``, if any."""
+    pages = pages_of(request)
+    return pages.keys.read(request.cookies.get(COOKIE), pages.hub.clock())
+
+
+def formatter(lang: str, timezone: str) -> Callable[..., str]:
+    """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``;
+    the style ``cutoff`` is a date and time that names its zone."""
+
+    def fmt(value: str | None, style: str = "datetime") -> str:
+        if not value:
+            return ""
+        if style == "cutoff":
+            zone_name = get_timezone_name(zone(timezone), locale="en" if lang == "en" else "es")
+            return f"{moment_text(parse_iso(value), lang, 'datetime', timezone)} ({zone_name})"
+        return moment_text(parse_iso(value), lang, style, timezone)
+
+    return fmt
+
+
+def render(
+    request: Request, template: str, lang: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """``template`` rendered in ``lang`` with ``context``, with the security headers."""
+    pages = pages_of(request)
+    context.setdefault("fmt", formatter(lang, "Europe/Madrid"))
+    context.setdefault("session", None)
+    context.setdefault("banner", None)
+    html = pages.env.get_template(template).render(
+        t=texts(lang),
+        lang=lang,
+        other_lang="en" if lang == "es" else "es",
+        path=_page_path(request),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    secure(request, response, lang)
+    return response
+
+
+def _page_path(request: Request) -> str:
+    """Where the language switch leads: this page, or for the answer to a form the page
+    of that form (a link can only ask for pages)."""
+    path = request.url.path
+    if request.method == "GET":
+        return path
+    return path.removesuffix("/check")
+
+
+def secure(request: Request, response: Response, lang: str | None = None) -> Response:
+    """Add the security headers, and remember a language chosen with ``?lang=``."""
+    response.headers.update(HEADERS)
+    if lang is not None and request.query_params.get("lang") == lang:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            samesite="lax",
+            httponly=True,
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """A 303 to ``url`` (after a form, so reloading never posts twice)."""
+    return secure(request, RedirectResponse(url, status_code=303))
+
+
+def error_page(request: Request, lang: str, kind: str, status: int) -> HTMLResponse:
+    """A page that says what went wrong (``kind``: not_found, signed_out, link_expired,
+    link_invalid, csrf) and what to do."""
+    return render(
+        request,
+        "pages/error.html",
+        lang,
+        status,
+        title=texts(lang)[kind + "_title"],
+        text=texts(lang)[kind + "_text"],
+    )

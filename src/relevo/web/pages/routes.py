@@ -1,0 +1,131 @@
+"""The customer's pages: the link that signs them in, the list of their processes and the
+page of one process ("where is my switch")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from relevo.domain.model import JSON, ProcessState
+from relevo.services.notifications.links import InvalidLink, verify_token
+from relevo.services.processes import NotFound
+from relevo.web.pages.render import (
+    error_page,
+    formatter,
+    language,
+    pages_of,
+    redirect,
+    render,
+    session_of,
+)
+from relevo.web.pages.session import COOKIE, SESSION_LIFETIME, CustomerSession
+
+router = APIRouter(include_in_schema=False)
+
+#: The longest process id looked up; anything longer cannot exist.
+MAX_ID = 200
+
+
+@router.get("/p/{token}")
+def open_link(request: Request, token: str) -> Response:
+    """Exchange a link's token for a session cookie and send the customer to the page of
+    the process it names, so the token leaves the address bar and the history."""
+    pages = pages_of(request)
+    lang = language(request)
+    now = pages.hub.clock()
+    try:
+        claims = verify_token(pages.keys.link_secret, token[:2048], now)
+    except InvalidLink as invalid:
+        if invalid.reason == "expired":
+            return error_page(request, lang, "link_expired", 410)
+        return error_page(request, lang, "link_invalid", 400)
+    session = pages.keys.open(claims.customer_id, now)
+    response = redirect(request, f"/my/processes/{claims.process_id}")
+    response.set_cookie(
+        COOKIE,
+        session.cookie,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/my")
+def my_processes(request: Request) -> Response:
+    """Every process of the signed-in customer, active ones first."""
+    lang = language(request)
+    session = session_of(request)
+    if session is None:
+        return error_page(request, lang, "signed_out", 401)
+    hub = pages_of(request).hub
+    found = hub.find(customer_id=session.customer_id, limit=100)
+    found.sort(key=lambda row: row["status"] != "active")
+    views = [hub.view(row["id"], lang) for row in found]
+    return render(request, "pages/list.html", lang, views=views, session=session)
+
+
+@router.get("/my/processes/{process_id}")
+def process_page(request: Request, process_id: str) -> Response:
+    """The page of one process of the signed-in customer; someone else's process reads
+    exactly like one that does not exist."""
+    lang = language(request)
+    session = session_of(request)
+    if session is None:
+        return error_page(request, lang, "signed_out", 401)
+    try:
+        state, view = own_process(request, session, process_id, lang)
+    except NotFound:
+        return error_page(request, lang, "not_found", 404)
+    done = request.query_params.get("done")
+    controls = {row["id"]: row for row in view["controls"]}
+    banner = controls[done]["title"] if done in controls else None
+    return render(
+        request,
+        "pages/process.html",
+        lang,
+        session=session,
+        banner=banner,
+        fmt=formatter(lang, state.timezone),
+        **page_context(request, state, view),
+    )
+
+
+def own_process(
+    request: Request, session: CustomerSession, process_id: str, lang: str
+) -> tuple[ProcessState, JSON]:
+    """The state and customer view of ``process_id`` if it belongs to the session's
+    customer; raises NotFound otherwise (whether it exists or not)."""
+    if len(process_id) > MAX_ID or "\x00" in process_id:
+        raise NotFound(process_id)
+    processes = pages_of(request).hub.processes
+    state = processes.get(process_id)
+    if state.customer_id != session.customer_id:
+        raise NotFound(process_id)
+    return state, processes.view_of(state, lang)
+
+
+def page_context(request: Request, state: ProcessState, view: JSON) -> dict[str, Any]:
+    """What the process page shows beyond the view: which control uploads each missing
+    document, and whether the headline's date is confirmed."""
+    compiled = pages_of(request).hub.processes.compiled(state)
+    allowed = {row["id"] for row in view["controls"] if row["allowed"]}
+    uploads: dict[str, str] = {}
+    for control_id, control in compiled.definition.controls.items():
+        for param in control.params.values():
+            if param.requirement and control_id in allowed:
+                uploads.setdefault(param.requirement, control_id)
+    confirmed = next(
+        (row["confirmed"] for row in view["dates"] if row["at"] == view["headline_date"]), None
+    )
+    titles = {row["id"]: row for row in view["controls"]}
+    return {
+        "view": view,
+        "uploads": uploads,
+        "headline_confirmed": confirmed,
+        "control_rows": titles,
+    }
