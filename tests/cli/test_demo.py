@@ -31,6 +31,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RELEVO_DATABASE_URL", raising=False)
     monkeypatch.delenv("RELEVO_CATALOG_DIR", raising=False)
+    monkeypatch.delenv("RELEVO_LINK_SECRET", raising=False)
     return tmp_path
 
 
