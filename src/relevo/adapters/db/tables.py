@@ -80,10 +80,12 @@ processes = sa.Table(
     sa.Index(None, "kind", "stage"),
 )
 
-# Only processes with an armed timer are in the index, so it stays as small as the work.
+# Only processes with an armed timer are in the index, so it stays as small as the work; the
+# id is in it because the worker reads the work list in that order (due time, then id).
 sa.Index(
     "ix_processes_next_timer_at",
     processes.c.next_timer_at,
+    processes.c.id,
     sqlite_where=processes.c.next_timer_at.is_not(None),
     postgresql_where=processes.c.next_timer_at.is_not(None),
 )
