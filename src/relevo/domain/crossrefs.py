@@ -20,6 +20,7 @@ def check(d: Definition) -> Problems:
     """Every cross-reference problem in ``d``, as (path, message) pairs, in document order."""
     checker = _Checker(d)
     checker.top_level()
+    checker.event_values()
     checker.stages()
     checker.effects(("start",), d.start)
     checker.transitions()
@@ -46,6 +47,13 @@ class _Checker:
         self.stage_ids = [stage.id for stage in d.stages]
         self.stage_set = set(self.stage_ids)
         self.dates = set(d.dates)
+
+    def event_values(self) -> None:
+        for name, spec in self.d.events.items():
+            for field, allowed in spec.values.items():
+                if not allowed:
+                    path = ("events", name, "values", field)
+                    self.problems.append((path, "an empty closed list refuses every message"))
 
     def need_stage(self, path: Path, stage_id: str) -> None:
         if stage_id != "*" and stage_id not in self.stage_set:

@@ -240,6 +240,9 @@ def _decide(
     missing = [name for name in spec.requires if message.data.get(name) in (None, "")]
     if missing:
         return rejected(f"{message.type} needs data field(s) {', '.join(missing)}", "missing_data")
+    outside = _outside_closed_lists(spec.values, message.data)
+    if outside:
+        return rejected(f"{message.type}: {outside}", "invalid_data")
     if not state.active:
         return ignored(
             state,
@@ -333,3 +336,12 @@ def _event(
         source=message.source,
         message_id=message.id,
     )
+
+
+def _outside_closed_lists(values: dict[str, list[str]], data: JSON) -> str | None:
+    """Why ``data`` breaks one of the event type's closed lists, or ``None``."""
+    for name, allowed in values.items():
+        value = data.get(name)
+        if value is not None and value not in allowed:
+            return f"{name} is {value!r}, not one of {', '.join(allowed)}"
+    return None

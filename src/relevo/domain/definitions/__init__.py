@@ -69,6 +69,9 @@ class EventType(Model):
 
     description: str
     requires: list[str] = Field(default_factory=list)
+    #: Closed lists: a message whose field holds a value outside its list is rejected
+    #: (e.g. the causes a regulation allows, where any other is sanctioned).
+    values: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Subject(Model):

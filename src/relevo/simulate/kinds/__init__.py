@@ -8,6 +8,7 @@ from relevo.simulate.kinds.billing_data import BillingDataChange
 from relevo.simulate.kinds.energy import EnergySwitch
 from relevo.simulate.kinds.fixed import FixedPortIn
 from relevo.simulate.kinds.mobile import MobilePortIn
+from relevo.simulate.kinds.mobile_out import MobilePortOut
 from relevo.simulate.kinds.move import MoveHome
 from relevo.simulate.kinds.offboarding import Offboarding
 from relevo.simulate.kinds.onboarding import OnboardingFollowup
@@ -18,6 +19,7 @@ FLOWS: dict[str, type[Flow]] = {
     flow.kind: flow
     for flow in (
         MobilePortIn,
+        MobilePortOut,
         FixedPortIn,
         EnergySwitch,
         MoveHome,
