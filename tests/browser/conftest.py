@@ -66,7 +66,11 @@ def browser(playwright_session: Playwright) -> Iterator[Browser]:
         executable_path=executable,
         headless=True,
         # Closed network, running as root: no sandbox, no phoning home.
-        args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ],
     )
     yield launched
     launched.close()
