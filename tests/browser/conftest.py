@@ -84,10 +84,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+def locale() -> str:
+    """The browser's language (a test may parametrize it): Spanish from Spain."""
+    return "es-ES"
+
+
+@pytest.fixture
+def context(browser: Browser, server: Server, locale: str) -> Iterator[BrowserContext]:
     """A fresh browser profile (no cookies) at phone width, its addresses relative to the
-    server; a Spanish browser unless the test changes the language."""
-    opened = browser.new_context(base_url=server.base_url, viewport=PHONE, locale="es-ES")
+    server, in the browser language ``locale``."""
+    opened = browser.new_context(base_url=server.base_url, viewport=PHONE, locale=locale)
     opened.set_default_timeout(5_000)
     yield opened
     opened.close()

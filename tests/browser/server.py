@@ -49,6 +49,17 @@ class Server:
         expires = self.clock.now + timedelta(hours=hours)
         return "/p/" + sign_token(SECRET, process_id, customer_id, expires)
 
+    @contextmanager
+    def later(self, **delta: float) -> Iterator[None]:
+        """Move the clock forward by ``timedelta(**delta)`` for the block, then back (the
+        other tests of the module share it)."""
+        before = self.clock.now
+        self.clock.advance(**delta)
+        try:
+            yield
+        finally:
+            self.clock.now = before
+
     def start(self, customer_id: str, kind: str = "mobile_port_in", **request: Any) -> str:
         """Open a process of ``kind`` for ``customer_id`` (a mobile port-in by default,
         its number unique to the customer); its id."""

@@ -1,0 +1,40 @@
+"""axe-core finds no violation of WCAG 2.2 A and AA (nor its best practices) in any state
+of the customer's pages, on a phone (360 px) and a laptop (1280 px), in Spanish and in
+English. A full-page screenshot of each state and width goes to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from .conftest import ARTIFACTS, DESKTOP, PHONE
+from .server import Server
+from .states import STATES
+
+AXE = Axe()
+#: WCAG 2.0, 2.1 and 2.2 at levels A and AA (target size included), and best practices.
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "en-GB"])
+@pytest.mark.parametrize("name", list(STATES))
+def test_no_accessibility_violations(page: Page, server: Server, name: str, locale: str) -> None:
+    lang = locale[:2]
+    STATES[name](page, server, lang)
+    assert page.locator("html").get_attribute("lang") == lang
+    problems = []
+    for width, viewport in (("360", PHONE), ("1280", DESKTOP)):
+        page.set_viewport_size(viewport)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{name}-{lang}-{width}.png", full_page=True)
+        results = AXE.run(page, options=AXE_OPTIONS)
+        if results.violations_count:
+            problems.append(f"{name} in {lang} at {width} px: {results.generate_report()}")
+    assert not problems, "\n".join(problems)
