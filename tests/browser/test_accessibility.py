@@ -8,6 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from relevo.web.pages.texts import texts
+
 from .conftest import ARTIFACTS, DESKTOP, PHONE
 from .server import Server
 from .states import STATES
@@ -29,6 +31,10 @@ def test_no_accessibility_violations(page: Page, server: Server, name: str, loca
     lang = locale[:2]
     STATES[name](page, server, lang)
     assert page.locator("html").get_attribute("lang") == lang
+    # Help is in the same place on every page, and leads somewhere (WCAG 3.2.6).
+    help_link = page.get_by_role("navigation").get_by_role("link", name=texts(lang)["help"])
+    target = help_link.get_attribute("href") or ""
+    assert target.startswith("#") and page.locator(target).count() == 1, target
     problems = []
     for width, viewport in (("360", PHONE), ("1280", DESKTOP)):
         page.set_viewport_size(viewport)
