@@ -85,3 +85,17 @@ def _window(server: Server, process_id: str, lang: str) -> dict[str, Any]:
     """The switch window's row among the important dates."""
     rows = server.hub.view(process_id, lang)["dates"]
     return dict(next(row for row in rows if row["id"] == "switch_window"))
+
+
+def test_a_problems_section_is_not_named_like_the_parts_inside_it(
+    page: Page, server: Server
+) -> None:
+    """A screen reader's list of headings tells the problem's section from its "what
+    happened" part."""
+    customer = server.new_customer()
+    process_id = server.port_in(customer)
+    server.reject(process_id, "RECH_IDENT")
+    sign_in(page, server, process_id, customer)
+    title = texts("es")["incidents_title"]
+    inner = page.get_by_role("region", name=title).locator("h3, h4").all_inner_texts()
+    assert len(inner) >= 4 and title not in inner, inner
