@@ -40,6 +40,8 @@ def test_no_accessibility_violations(page: Page, server: Server, name: str, loca
         page.set_viewport_size(viewport)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{name}-{lang}-{width}.png", full_page=True)
+        if width == "360":  # what a phone shows first (the README's pictures)
+            page.screenshot(path=ARTIFACTS / f"{name}-{lang}-{width}-top.png")
         results = AXE.run(page, options=AXE_OPTIONS)
         if results.violations_count:
             problems.append(f"{name} in {lang} at {width} px: {results.generate_report()}")
