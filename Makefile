@@ -26,9 +26,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# Installs Debian's chromium (and a font) when it is missing; needs root, as on CI.
+# Installs Debian's chromium (and a font) when it is missing; needs root, as on CI. Not when
+# RELEVO_CHROMIUM names another binary, nor for a developer who opted out of the browser tests.
 chromium:
-	@if [ ! -x "$(CHROMIUM)" ] && [ -z "$$RELEVO_CHROMIUM" ]; then \
+	@if [ ! -x "$(CHROMIUM)" ] && [ -z "$$RELEVO_CHROMIUM" ] && \
+		{ [ "$$RELEVO_SKIP_BROWSER_TESTS" != 1 ] || [ -n "$$CI" ]; }; then \
 		echo "Installing Debian's chromium for the browser tests (apt-get)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq >/dev/null && \
