@@ -4,6 +4,7 @@ in Spanish, and the same in English after using the language switch."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ def walk_the_journey(
         server.hub.view(process_id, lang)["headline"]
     )
     expect(page.get_by_role("region", name=words["dates_title"])).to_contain_text(new_window)
+    new_day = re.split(r" a las | at ", new_window)[0]
+    expect(page.get_by_role("region", name=words["stages_title"])).to_contain_text(new_day)
     expect(main).not_to_contain_text(old_window)
 
     server.reject(process_id, "RECH_IDENT")
