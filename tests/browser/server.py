@@ -96,6 +96,32 @@ class Server:
             self.send(event("donor.confirmed", {"msisdn": msisdn}))
         return process_id
 
+    def missed_visit(self, customer_id: str) -> str:
+        """An electricity supplier switch scheduled with field work, whose technician found
+        nobody at home (incident F01: the customer picks a new visit)."""
+        cups = f"ES0021{next(self._subjects):012d}AB"
+        process_id = self.start(
+            customer_id,
+            "energy_switch",
+            subject=cups,
+            keys={"crm_order_id": f"ORD-{cups}"},
+            attributes={"supply_type": "electricity"},
+        )
+        self.send(
+            event("atr.submitted", {"cups": cups, "request_id": f"ATR-{cups}"}),
+            event(
+                "distributor.accepted",
+                {
+                    "cups": cups,
+                    "activation_date": "2025-03-12",
+                    "activation_type": "C0",
+                    "field_work": True,
+                },
+            ),
+            event("field.incidence", {"cups": cups, "code": "01"}),
+        )
+        return process_id
+
     def reject(self, process_id: str, cause: str = "RECH_IDENT") -> None:
         """The donor rejects the port of ``process_id`` with ``cause``."""
         self.send(event("donor.rejected", {"msisdn": self.subject(process_id), "cause": cause}))

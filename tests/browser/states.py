@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from api.builders import event
 from relevo.web.pages.texts import texts
 
-from .journey import png_file, postpone, sign_in
+from .journey import a_weekday_between, png_file, postpone, sign_in
 from .server import Server
 
 State = Callable[[Page, Server, str], None]
@@ -135,6 +135,11 @@ def process_failed(page: Page, server: Server, lang: str) -> None:
     _signed_in(page, server, process_id)
 
 
+@state
+def process_energy_missed_visit(page: Page, server: Server, lang: str) -> None:
+    _signed_in(page, server, server.missed_visit(server.new_customer()))
+
+
 # Each control's form, its check step and what goes wrong on the way.
 
 
@@ -202,6 +207,38 @@ def form_correct_iccid_with_choices(page: Page, server: Server, lang: str) -> No
     _signed_in(page, server, process_id)
     _open_control(page, server, process_id, "correct_iccid")
     expect(page.get_by_role("radio").first).to_be_visible()
+
+
+@state
+def form_send_sim_photo(page: Page, server: Server, lang: str) -> None:
+    process_id = _new_port_in(server)
+    server.reject(process_id, "RECH_ICCID")
+    _signed_in(page, server, process_id)
+    _open_control(page, server, process_id, "send_sim_photo")
+
+
+@state
+def form_retry_without_inputs(page: Page, server: Server, lang: str) -> None:
+    process_id = _new_port_in(server)
+    server.reject(process_id, "RECH_BNUME")
+    _signed_in(page, server, process_id)
+    _open_control(page, server, process_id, "retry_port")
+
+
+@state
+def form_visit_date_and_time(page: Page, server: Server, lang: str) -> None:
+    process_id = server.missed_visit(server.new_customer())
+    _signed_in(page, server, process_id)
+    _open_control(page, server, process_id, "book_field_visit")
+
+
+@state
+def check_visit_date_and_time(page: Page, server: Server, lang: str) -> None:
+    form_visit_date_and_time(page, server, lang)
+    field = page.locator("input[name=slot]")
+    field.fill(f"{a_weekday_between((field.get_attribute('min') or '')[:10], '9999')}T09:30")
+    _continue(page, lang)
+    expect(page.get_by_role("heading", level=1)).to_have_text(texts(lang)["check_title"])
 
 
 @state

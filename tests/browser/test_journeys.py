@@ -12,7 +12,17 @@ from playwright.sync_api import Page, expect
 
 from relevo.web.pages.texts import texts
 
-from .journey import cancel, correct_id, png_file, postpone, sign_in, upload
+from .journey import (
+    a_weekday_between,
+    cancel,
+    control_title,
+    correct_id,
+    expect_banner,
+    png_file,
+    postpone,
+    sign_in,
+    upload,
+)
 from .server import Server
 
 
@@ -102,3 +112,33 @@ def test_a_problems_section_is_not_named_like_the_parts_inside_it(
     title = texts("es")["incidents_title"]
     inner = page.get_by_role("region", name=title).locator("h3, h4").all_inner_texts()
     assert len(inner) >= 4 and title not in inner, inner
+
+
+def test_a_new_visit_is_booked_with_a_date_and_time_field(page: Page, server: Server) -> None:
+    """A date-and-time input says which days it takes and opens the browser's picker,
+    instead of a bare text box whose format the customer would have to guess."""
+    words = texts("es")
+    customer = server.new_customer()
+    process_id = server.missed_visit(customer)
+    sign_in(page, server, process_id, customer)
+    title = control_title(server, process_id, "book_field_visit", "es")
+    page.get_by_role("region", name=words["incidents_title"]).get_by_role(
+        "link", name=title
+    ).click()
+
+    field = page.get_by_label(re.compile("Día y hora"))
+    expect(field).to_have_attribute("type", "datetime-local")
+    hint = page.locator("#" + (field.get_attribute("aria-describedby") or "missing"))
+    expect(hint).to_contain_text("Elige un día entre")
+    earliest = (field.get_attribute("min") or "")[:10]
+    day = a_weekday_between(earliest, (field.get_attribute("max") or "")[:10])
+    field.fill(f"{day}T09:30")
+    page.get_by_role("button", name=words["continue"]).click()
+    answer = page.get_by_role("definition").first
+    expect(answer).to_contain_text(" a las 09:30")  # written for people, not 2025-03-05T09:30
+    expect(answer).not_to_contain_text("T09:30")
+    page.get_by_role("button", name=words["confirm"]).click()
+
+    expect_banner(page, server, process_id, "book_field_visit", "es")
+    appointment = server.hub.processes.get(process_id).dates["field_appointment"]
+    assert appointment["at"].startswith(day), appointment
