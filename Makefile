@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint typecheck test demo bench
+# The browser tests drive Debian's chromium through Playwright: never a browser download.
+CHROMIUM ?= /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: venv lint typecheck test demo bench chromium
 
 venv: $(STAMP)
 
@@ -22,7 +26,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv lint typecheck
+# Installs Debian's chromium (and a font) when it is missing; needs root, as on CI. Not when
+# RELEVO_CHROMIUM names another binary, nor for a developer who opted out of the browser tests.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ] && [ -z "$$RELEVO_CHROMIUM" ] && \
+		{ [ "$$RELEVO_SKIP_BROWSER_TESTS" != 1 ] || [ -n "$$CI" ]; }; then \
+		echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null || \
+		{ echo "Could not install chromium: the browser tests will fail" >&2; exit 1; }; \
+	fi
+
+test: venv lint typecheck chromium
 	$(BIN)/pytest tests
 
 demo: venv

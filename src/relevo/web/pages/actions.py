@@ -6,6 +6,7 @@ to the process page with a success banner. Every post carries the session's CSRF
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from relevo.domain import controls
 from relevo.domain.definitions import Control
 from relevo.domain.errors import ActionRefused, UnknownControl
-from relevo.domain.model import JSON, Action, ProcessState
+from relevo.domain.formatting import zone
+from relevo.domain.model import JSON, Action, ProcessState, iso
 from relevo.services.processes import NotFound
 from relevo.web.pages import uploads
 from relevo.web.pages.forms import (
@@ -84,7 +86,11 @@ async def control_check(request: Request, process_id: str, control_id: str) -> R
         "pages/check.html",
         found.lang,
         **_context(request, found, submission.request_id),
-        answers=[(row, _shown(row, found.lang)) for row in found.fields if row.value],
+        answers=[
+            (row, _shown(row, found.lang, found.state.timezone))
+            for row in found.fields
+            if row.value
+        ],
     )
 
 
@@ -215,10 +221,16 @@ def _context(request: Request, found: Target, request_id: str | None = None) -> 
     }
 
 
-def _shown(row: Field, lang: str) -> str:
-    """An answer as the customer reads it back."""
+def _shown(row: Field, lang: str, timezone: str) -> str:
+    """An answer as the customer reads it back; a date and time without a zone is the
+    process's local time, as the domain reads it."""
     if row.type == "choice":
         return row.choices.get(row.value, row.value)
     if row.type == "date":
         return formatter(lang, "UTC")(row.value + "T12:00:00+00:00", "date")
+    if row.type == "datetime":
+        moment = datetime.fromisoformat(row.value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone(timezone))
+        return formatter(lang, timezone)(iso(moment))
     return row.value

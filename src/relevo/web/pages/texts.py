@@ -22,7 +22,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "who": ("Quién tiene que actuar", "Who acts next"),
     "when": ("Cuándo", "When"),
     "needed_title": ("Lo que necesitamos de ti", "What we need from you"),
-    "incidents_title": ("Qué ha pasado", "What went wrong"),
+    "incidents_title": ("Algo no ha ido bien", "What went wrong"),
     "what_happened": ("Qué ha pasado", "What happened"),
     "what_we_do": ("Qué estamos haciendo", "What we are doing"),
     "what_you_can_do": ("Qué puedes hacer", "What you can do"),

@@ -1,0 +1,128 @@
+"""The steps of a customer's journey through their page, as a person does them in the
+browser: follow the link, open a control from the page, fill the form, check the answers,
+confirm, and read the banner. Each step finds things by their role and visible name in the
+page's language, the way a screen-reader user would."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from datetime import date, timedelta
+from pathlib import Path
+
+from playwright.sync_api import Page, Response, expect
+
+from relevo.web.pages.texts import texts
+
+from .server import Server
+
+
+def sign_in(page: Page, server: Server, process_id: str, customer_id: str) -> Response:
+    """Open the customer's link to ``process_id``; the answer of the page it lands on."""
+    response = page.goto(server.link(process_id, customer_id))
+    assert response is not None
+    return response
+
+
+def control_title(server: Server, process_id: str, control_id: str, lang: str) -> str:
+    """What the page calls control ``control_id`` in ``lang``."""
+    rows = server.hub.view(process_id, lang)["controls"]
+    return str(next(row["title"] for row in rows if row["id"] == control_id))
+
+
+def expect_banner(page: Page, server: Server, process_id: str, control_id: str, lang: str) -> None:
+    """The process page again, with the banner saying the control was done."""
+    words = texts(lang)
+    expect(page).to_have_url(re.compile(f"/my/processes/{process_id}"))
+    banner = page.get_by_role("status")
+    expect(banner).to_contain_text(words["done_title"])
+    expect(banner).to_contain_text(control_title(server, process_id, control_id, lang))
+
+
+def a_weekday_between(earliest: str, latest: str) -> str:
+    """The first weekday after ``earliest`` (ISO dates; the earliest day may well be the
+    current one), which must not pass ``latest``."""
+    day = date.fromisoformat(earliest) + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    assert day.isoformat() <= latest, (earliest, latest)
+    return day.isoformat()
+
+
+def postpone(page: Page, server: Server, process_id: str, lang: str) -> str:
+    """Change the switch date to the first weekday the form allows; that day (ISO)."""
+    words = texts(lang)
+    page.get_by_role("link", name=control_title(server, process_id, "postpone", lang)).click()
+    field = page.locator("input[name=new_date]")
+    earliest, latest = field.get_attribute("min"), field.get_attribute("max")
+    assert earliest and latest
+    day = a_weekday_between(earliest, latest)
+    field.fill(day)
+    page.get_by_role("button", name=words["continue"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["check_title"])
+    page.get_by_role("button", name=words["confirm"]).click()
+    expect_banner(page, server, process_id, "postpone", lang)
+    return day
+
+
+def upload(page: Page, server: Server, process_id: str, lang: str, document: Path) -> None:
+    """Send ``document`` for the missing ID, from the list of what we need."""
+    needed = page.get_by_role("region", name=texts(lang)["needed_title"])
+    needed.get_by_role("link").first.click()
+    page.locator("input[type=file]").set_input_files(document)
+    page.get_by_role("button", name=texts(lang)["confirm"]).click()
+    expect_banner(page, server, process_id, "send_id_document", lang)
+
+
+def correct_id(page: Page, server: Server, process_id: str, lang: str, number: str) -> None:
+    """Choose the incident's option "correct your ID" and send ``number``."""
+    words = texts(lang)
+    incident = page.get_by_role("region", name=words["incidents_title"])
+    title = control_title(server, process_id, "correct_id", lang)
+    incident.get_by_role("link", name=title).click()
+    page.get_by_role("textbox").fill(number)
+    page.get_by_role("button", name=words["continue"]).click()
+    expect(page.get_by_role("main")).to_contain_text(number)
+    page.get_by_role("button", name=words["confirm"]).click()
+    expect_banner(page, server, process_id, "correct_id", lang)
+
+
+def cancel(page: Page, server: Server, process_id: str, lang: str) -> None:
+    """Cancel from the page: the consequences first, then whatever proves it is the
+    customer, then the confirmation."""
+    words = texts(lang)
+    title = control_title(server, process_id, "cancel", lang)
+    page.get_by_role("region", name=words["controls_title"]).get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=words["consequences"])).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text(words["irreversible"])
+    prove_it_is_you(page, server, process_id, lang)
+    page.get_by_role("button", name=words["confirm"]).click()
+    expect_banner(page, server, process_id, "cancel", lang)
+
+
+def prove_it_is_you(page: Page, server: Server, process_id: str, lang: str) -> None:
+    """The step before an irreversible action that proves the customer is who the session
+    says. Today the session is the proof, so there is nothing to do; the one-time code
+    sent to the customer's contact goes here."""
+
+
+def png_file(folder: Path) -> Path:
+    """A real (tiny, grey) PNG image: the photo a customer would upload."""
+    width = height = 8
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        checksum = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", checksum)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    image = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    path = folder / "dni.png"
+    path.write_bytes(image)
+    return path
