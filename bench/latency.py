@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -66,7 +67,8 @@ from relevo.bootstrap import build_hub, build_notifier, build_worker
 from relevo.config import Settings
 from relevo.domain.outbox import NOTIFICATION_TOPIC
 from relevo.notify_config import NotifySettings
-from relevo.services.delivery import Deliverer, Delivery, Envelope
+from relevo.services.delivery import Delivery, Envelope
+from relevo.services.notifications.notifier import Notifier
 
 KIND = "mobile_port_in"
 TARGET_S = 2.0
@@ -79,9 +81,13 @@ class Recorder:
     """A deliverer around the notifier noting when each notification left: the moment the
     notifier returned, the batch that wrote it (its ``created_at``) and the outcome."""
 
-    def __init__(self, inner: Deliverer) -> None:
+    def __init__(self, inner: Notifier) -> None:
         self.inner = inner
         self.records: list[tuple[float, float, str]] = []
+
+    def prepare(self, envelopes: Sequence[Envelope], now: datetime) -> None:
+        """Let the notifier read ahead for the batch, as it does without the recorder."""
+        self.inner.prepare(envelopes, now)
 
     def deliver(self, envelope: Envelope, now: datetime) -> Delivery:
         """Deliver through the notifier; note the outcome and when it came."""

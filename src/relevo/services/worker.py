@@ -23,7 +23,13 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from relevo.domain.model import iso
-from relevo.services.delivery import Deliverer, Delivery, DeliveryOutcome, Envelope
+from relevo.services.delivery import (
+    BatchDeliverer,
+    Deliverer,
+    Delivery,
+    DeliveryOutcome,
+    Envelope,
+)
 from relevo.services.delivery_records import (
     DEAD,
     PENDING,
@@ -170,6 +176,7 @@ class Worker:
             )
             uow.commit()
         report.claimed = len(entries)
+        self._prepare(entries, started)
         attempts: list[AttemptRow] = []
         for entry in entries:
             if stop is not None and stop.is_set():
@@ -184,17 +191,24 @@ class Worker:
             report.outcomes[attempt.outcome] += 1
             report.dead += attempt.status == DEAD
 
+    def _prepare(self, entries: Sequence[OutboxEntry], now: datetime) -> None:
+        """Tell each deliverer that reads ahead the envelopes of the batch it will get.
+        A failure there is logged and costs only the read-ahead: each message is then
+        read on its own."""
+        batches: dict[int, tuple[BatchDeliverer, list[Envelope]]] = {}
+        for entry in entries:
+            deliverer = self.deliverers.get(entry.topic, self.default)
+            if isinstance(deliverer, BatchDeliverer):
+                batches.setdefault(id(deliverer), (deliverer, []))[1].append(_envelope(entry))
+        for deliverer, envelopes in batches.values():
+            try:
+                deliverer.prepare(envelopes, now)
+            except Exception:
+                log.exception("reading ahead for %s outbox messages failed", len(envelopes))
+
     def _attempt(self, entry: OutboxEntry) -> AttemptRow:
         """Deliver one entry and say what its attempt and its new state are."""
-        envelope = Envelope(
-            outbox_id=entry.id,
-            message_id=entry.idempotency_key,
-            process_id=entry.process_id,
-            topic=entry.topic,
-            payload=entry.payload,
-            created_at=datetime.fromisoformat(entry.created_at),
-            attempt=entry.attempts + 1,
-        )
+        envelope = _envelope(entry)
         deliverer = self.deliverers.get(entry.topic, self.default)
         now = self.clock()
         try:
@@ -232,7 +246,21 @@ class Worker:
             status=status,
             attempts=attempts,
             available_at=iso(next_at),
+            sends=delivery.sends,
         )
+
+
+def _envelope(entry: OutboxEntry) -> Envelope:
+    """The envelope a deliverer gets for ``entry``."""
+    return Envelope(
+        outbox_id=entry.id,
+        message_id=entry.idempotency_key,
+        process_id=entry.process_id,
+        topic=entry.topic,
+        payload=entry.payload,
+        created_at=datetime.fromisoformat(entry.created_at),
+        attempt=entry.attempts + 1,
+    )
 
 
 def _count(fired: object) -> int:

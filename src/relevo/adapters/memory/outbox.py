@@ -4,7 +4,7 @@ subscriptions, with the SQL store's behaviour (see ``relevo.adapters.db.outbox_q
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from relevo.adapters.memory.tables import Tables, copy_json
@@ -71,6 +71,8 @@ class OutboxTables:
         changed = self._change()
         moved = 0
         for a in attempts:
+            for send in a.sends:
+                changed.sends.setdefault(send.business_key, (send.recipient, send.channel, send.at))
             attempt_id = changed.next_id("delivery_attempts")
             facts = None if a.facts is None else copy_json(a.facts)
             changed.attempts.append(
@@ -102,6 +104,15 @@ class OutboxTables:
             moved += 1
         self._keep(changed)
         return moved
+
+    def sent_keys(self, keys: Iterable[str]) -> set[str]:
+        """The business keys among ``keys`` that a recorded attempt sent."""
+        return {key for key in keys if key in self._tables.sends}
+
+    def count_sends(self, recipient: str, since: str) -> int:
+        """How many recorded sends went to ``recipient`` at or after ``since``."""
+        sends = self._tables.sends.values()
+        return sum(1 for to, _, at in sends if to == recipient and at >= since)
 
     def outbox_entries(
         self, status: str | None = None, *, after: int = 0, limit: int = 100
