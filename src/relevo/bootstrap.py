@@ -34,7 +34,7 @@ from relevo.services.notifications.ports import SmsSender
 from relevo.services.notifications.send_log import StoreSendLog
 from relevo.services.state_cache import DEFAULT_CAPACITY
 from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
-from relevo.services.worker import RetryPolicy, TimerFiring, Worker
+from relevo.services.worker import DEFAULT_BATCH, RetryPolicy, TimerFiring, Worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -186,7 +186,7 @@ def build_worker(
     sender: WebhookSender | None = None,
     timers: TimerFiring | None = None,
     name: str | None = None,
-    batch_size: int = 50,
+    batch_size: int = DEFAULT_BATCH,
 ) -> Worker:
     """A worker over ``hub``'s store and clock: integration messages go out as signed
     webhooks (``sender``: httpx by default); notifications go to ``notifier``, and stay

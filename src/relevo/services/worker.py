@@ -16,6 +16,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,15 @@ from relevo.services.unit_of_work import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: How many messages a worker claims at once: enough that the claim and the record, each a
+#: write transaction (on SQLite queued behind ingest's), are shared by many messages.
+DEFAULT_BATCH = 200
+#: How long a worker rests after a pass that found nothing: the wait a message written
+#: into an idle outbox may have before it is picked up.
+DEFAULT_IDLE_SECONDS = 0.2
+#: How often a running worker runs its log readers (the CRM milestones).
+DEFAULT_READERS_SECONDS = 1.0
 
 
 @runtime_checkable
@@ -119,7 +129,7 @@ class Worker:
         timers: TimerFiring | None = None,
         readers: Sequence[LogReader] = (),
         name: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = DEFAULT_BATCH,
         lease_seconds: float = 120.0,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
@@ -136,36 +146,57 @@ class Worker:
         self.lease = timedelta(seconds=lease_seconds)
         self.retry = retry or RetryPolicy()
         self.rng = rng or random.Random()
+        #: The last pass claimed nothing: probe before claiming.
+        self._idle = False
+        #: The deliverers that read ahead for a batch, by identity (checked once: a
+        #: runtime protocol check costs tens of microseconds).
+        self._ahead: dict[int, BatchDeliverer] = {
+            id(d): d for d in (*self.deliverers.values(), default) if isinstance(d, BatchDeliverer)
+        }
 
     def run(
         self,
         stop: threading.Event,
         on_pass: Callable[[PassReport], None] | None = None,
         *,
-        idle_seconds: float = 1.0,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        readers_seconds: float = DEFAULT_READERS_SECONDS,
     ) -> None:
         """Run passes until ``stop`` is set, resting ``idle_seconds`` after a pass that
-        found nothing to do; a stop finishes the message in hand, records it and returns."""
+        found nothing to do; a stop finishes the message in hand, records it and returns.
+
+        The log readers run at most every ``readers_seconds`` (each run is a write
+        transaction; the milestones wait for the log to settle anyway), so a busy outbox
+        is not held up by them."""
+        readers_due = 0.0
         while not stop.is_set():
-            report = self.run_once(stop)
+            readers = time.monotonic() >= readers_due
+            if readers:
+                readers_due = time.monotonic() + readers_seconds
+            report = self.run_once(stop, readers=readers)
             if on_pass is not None:
                 on_pass(report)
             if not report.busy:
                 stop.wait(idle_seconds)
 
-    def run_once(self, stop: threading.Event | None = None) -> PassReport:
-        """One pass: fire due timers, run the log readers, deliver one leased batch."""
+    def run_once(self, stop: threading.Event | None = None, *, readers: bool = True) -> PassReport:
+        """One pass: fire due timers, run the log readers (unless ``readers`` is false),
+        deliver one leased batch."""
         report = PassReport()
         if self.timers is not None:
             report.timers_fired = _count(getattr(self.timers.fire_due_timers(), "fired", 0))
-        for reader in self.readers:
+        for reader in self.readers if readers else ():
             report.milestones += reader()
         self.deliver_batch(report, stop)
         return report
 
     def deliver_batch(self, report: PassReport, stop: threading.Event | None = None) -> None:
-        """Claim a batch, deliver it message by message and record every attempt."""
+        """Claim a batch, deliver it message by message and record every attempt (and
+        what each sent) in one transaction. After a pass that claimed nothing, a read
+        looks for due work first, so an idle worker does not take the write lock."""
         started = self.clock()
+        if self._idle and not self._work_due(started):
+            return
         with self.store.unit_of_work() as uow:
             entries = uow.claim_outbox(
                 self.name,
@@ -176,6 +207,7 @@ class Worker:
             )
             uow.commit()
         report.claimed = len(entries)
+        self._idle = not entries
         self._prepare(entries, started)
         attempts: list[AttemptRow] = []
         for entry in entries:
@@ -191,6 +223,11 @@ class Worker:
             report.outcomes[attempt.outcome] += 1
             report.dead += attempt.status == DEAD
 
+    def _work_due(self, now: datetime) -> bool:
+        """Whether some pending entry is due (one probe of the pending index)."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.oldest_due_outbox(iso(now)) is not None
+
     def _prepare(self, entries: Sequence[OutboxEntry], now: datetime) -> None:
         """Tell each deliverer that reads ahead the envelopes of the batch it will get.
         A failure there is logged and costs only the read-ahead: each message is then
@@ -198,8 +235,10 @@ class Worker:
         batches: dict[int, tuple[BatchDeliverer, list[Envelope]]] = {}
         for entry in entries:
             deliverer = self.deliverers.get(entry.topic, self.default)
-            if isinstance(deliverer, BatchDeliverer):
-                batches.setdefault(id(deliverer), (deliverer, []))[1].append(_envelope(entry))
+            if id(deliverer) in self._ahead:
+                batches.setdefault(id(deliverer), (self._ahead[id(deliverer)], []))[1].append(
+                    _envelope(entry)
+                )
         for deliverer, envelopes in batches.values():
             try:
                 deliverer.prepare(envelopes, now)

@@ -18,7 +18,7 @@ batch again), so the state a message is checked against is never older than that
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,16 +54,18 @@ StateReader = Callable[[Iterable[str]], Mapping[str, ProcessState]]
 STATE_MAX_AGE = timedelta(milliseconds=250)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _ReadAhead:
-    """What ``prepare`` read for a batch: its processes' states and which of its business
-    keys were sent, as of ``read_at``."""
+    """What was read for the rest of a batch at ``read_at``: its processes' states and
+    which of its business keys were sent; ``envelopes`` in delivery order."""
 
+    envelopes: Sequence[Envelope]
+    read_at: datetime
     ids: frozenset[str]
     keys: frozenset[str]
-    read_at: datetime
-    states: Mapping[str, ProcessState] = field(default_factory=dict)
-    sent: set[str] = field(default_factory=set)
+    states: Mapping[str, ProcessState]
+    sent: set[str]
+    position: dict[int, int]
 
 
 class Notifier:
@@ -99,41 +101,44 @@ class Notifier:
         #: Sends made since the last ``prepare`` (the worker has not recorded them yet):
         #: business key → (recipient, moment).
         self._unrecorded: dict[str, tuple[str, datetime]] = {}
+        self._last_link: tuple[object, str] = (None, "")
 
     def prepare(self, envelopes: Sequence[Envelope], now: datetime) -> None:
         """Read the states and sent business keys of ``envelopes`` in one query each. The
         sends of the previous batch are recorded by now, so they are read back here."""
+        self._unrecorded.clear()
+        self._ahead = self._read(envelopes, now)
+
+    def _read(self, envelopes: Sequence[Envelope], now: datetime) -> _ReadAhead:
+        ids = frozenset(e.process_id for e in envelopes)
         keys = frozenset(
             business_key(e.payload, str(channel))
             for e in envelopes
             for channel in e.payload.get("channels") or ()
         )
-        ids = frozenset(e.process_id for e in envelopes)
-        self._unrecorded.clear()
-        self._ahead = self._read(_ReadAhead(ids, keys, now))
+        position = {e.outbox_id: n for n, e in enumerate(envelopes)}
+        states, sent = self.states(ids), self.log.sent_keys(keys)
+        return _ReadAhead(envelopes, now, ids, keys, states, sent, position)
 
-    def _read(self, ahead: _ReadAhead) -> _ReadAhead:
-        ahead.states = self.states(ahead.ids)
-        ahead.sent = self.log.sent_keys(ahead.keys)
-        return ahead
-
-    def _fresh(self, now: datetime) -> _ReadAhead | None:
-        """The read-ahead, read again when it is older than ``state_max_age``."""
+    def _refresh(self, envelope: Envelope, now: datetime) -> None:
+        """Read the rest of the batch again, from ``envelope`` on, once what was read is
+        older than ``state_max_age``."""
         ahead = self._ahead
-        if ahead is not None and now - ahead.read_at > self.state_max_age:
-            ahead = self._ahead = self._read(_ReadAhead(ahead.ids, ahead.keys, now))
-        return ahead
+        if ahead is None or now - ahead.read_at <= self.state_max_age:
+            return
+        at = ahead.position.get(envelope.outbox_id)
+        self._ahead = None if at is None else self._read(ahead.envelopes[at:], now)
 
-    def _state(self, process_id: str, now: datetime) -> ProcessState | None:
-        ahead = self._fresh(now)
+    def _state(self, process_id: str) -> ProcessState | None:
+        ahead = self._ahead
         if ahead is not None and process_id in ahead.ids:
             return ahead.states.get(process_id)
         return self.states([process_id]).get(process_id)
 
-    def _was_sent(self, key: str, now: datetime) -> bool:
+    def _was_sent(self, key: str) -> bool:
         if key in self._unrecorded:
             return True
-        ahead = self._fresh(now)
+        ahead = self._ahead
         if ahead is not None and key in ahead.keys:
             return key in ahead.sent
         return bool(self.log.sent_keys([key]))
@@ -147,7 +152,8 @@ class Notifier:
     def deliver(self, envelope: Envelope, now: datetime) -> Delivery:
         """Send the notification ``envelope`` asks for, or say why not (see module doc)."""
         payload = envelope.payload
-        state = self._state(envelope.process_id, now)
+        self._refresh(envelope, now)
+        state = self._state(envelope.process_id)
         if state is None:
             return Delivery(DeliveryOutcome.SUPERSEDED, "the process no longer exists")
         c = self.catalog.get(state.kind, state.definition_version)
@@ -187,7 +193,7 @@ class Notifier:
         """One channel's attempt (its outcome, as if it were the only one)."""
         key = business_key(payload, channel)
         facts: JSON = {"to": mask(to), "business_key": key}
-        if self._was_sent(key, now):
+        if self._was_sent(key):
             return Delivery(DeliveryOutcome.SUPERSEDED, "already sent", facts=facts)
         capped = not critical and prefs.daily_cap
         if capped and self._count_since(to, day_start(now, prefs)) >= prefs.daily_cap:
@@ -224,10 +230,16 @@ class Notifier:
         return Delivery(DeliveryOutcome.SENT, "sent", facts=facts, sends=(sent,))
 
     def customer_link(self, state: ProcessState, now: datetime) -> str:
-        """A signed link to ``state``'s customer page, valid for the configured days."""
+        """A signed link to ``state``'s customer page, valid for the configured days (the
+        message's channels share one: signing is kept for the last process and moment)."""
+        made = (state.id, state.customer_id, now)
+        if self._last_link[0] == made:
+            return self._last_link[1]
         expires = now + timedelta(days=self.settings.link_days)
         token = sign_token(self.settings.link_secret, state.id, state.customer_id, expires)
-        return page_link(self.settings.public_base_url, token)
+        link = page_link(self.settings.public_base_url, token)
+        self._last_link = (made, link)
+        return link
 
 
 def _targets(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import ProcessState
@@ -79,9 +79,8 @@ def render_email(
         "reference": state.id,
         "title": c.definition.title.get(lang),
     }
-    env = _environment()
-    html = env.select_template([f"{template}.html", "notification.html"]).render(context)
-    text = env.select_template([f"{template}.txt", "notification.txt"]).render(context)
+    html = _layout(template, "html").render(context)
+    text = _layout(template, "txt").render(context)
     return RenderedEmail(subject, text, html)
 
 
@@ -91,10 +90,18 @@ def render_sms(c: Compiled, state: ProcessState, template: str, lang: str, link:
 
 
 @cache
+def _layout(template: str, part: str) -> Template:
+    """The layout of ``template``'s ``part`` (``html`` or ``txt``): its own, else the
+    shared one. Chosen once: the templates ship with the package and do not change."""
+    return _environment().select_template([f"{template}.{part}", f"notification.{part}"])
+
+
+@cache
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("relevo", "templates/email"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
