@@ -259,6 +259,12 @@ class UnitOfWork(Protocol):
         """The backlog per topic and status, attempts per outcome and the oldest due entry."""
         ...
 
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries (sent or superseded)
+        whose last attempt was before ``before``, lowest outbox id first; returns how many
+        entries and attempts. Pending and dead entries keep theirs."""
+        ...
+
     def oldest_due_outbox(self, now: str) -> str | None:
         """The ``available_at`` of the oldest pending entry due by ``now`` (``None``: none)."""
         ...

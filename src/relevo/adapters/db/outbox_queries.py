@@ -16,6 +16,7 @@ from relevo.services.delivery_records import (
     DEAD,
     PENDING,
     SENT,
+    SUPERSEDED,
     AttemptRow,
     BacklogCount,
     DeliveryAttempt,
@@ -269,6 +270,25 @@ class OutboxQueries:
             attempts={outcome: int(n) for outcome, n in outcomes},
             oldest_due=self.oldest_due_outbox(now),
         )
+
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries (sent or superseded)
+        whose last attempt was before ``before``; how many entries and attempts. The pick
+        walks the attempts' outbox-id index in order and stops at ``limit`` entries."""
+        pick = (
+            sa.select(_a.c.outbox_id)
+            .join(_o, _o.c.id == _a.c.outbox_id)
+            .where(_o.c.status.in_([SENT, SUPERSEDED]))
+            .group_by(_a.c.outbox_id)
+            .having(sa.func.max(_a.c.at) < before)
+            .order_by(_a.c.outbox_id)
+            .limit(limit)
+        )
+        ids = list(self.connection.execute(pick).scalars())
+        if not ids:
+            return 0, 0
+        deleted = self.connection.execute(sa.delete(_a).where(_a.c.outbox_id.in_(ids)))
+        return len(ids), deleted.rowcount
 
     def oldest_due_outbox(self, now: str) -> str | None:
         """The oldest due pending entry's ``available_at``: one probe of the partial index."""

@@ -12,6 +12,7 @@ from relevo.services.delivery_records import (
     DEAD,
     PENDING,
     SENT,
+    SUPERSEDED,
     AttemptRow,
     BacklogCount,
     DeliveryAttempt,
@@ -165,6 +166,27 @@ class OutboxTables:
             attempts=dict(Counter(a.outcome for a in self._tables.attempts)),
             oldest_due=self.oldest_due_outbox(now),
         )
+
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries whose last attempt was
+        before ``before``; how many entries and attempts."""
+        last: dict[int, str] = {}
+        for a in self._tables.attempts:
+            last[a.outbox_id] = max(a.at, last.get(a.outbox_id, a.at))
+        deliveries = self._tables.deliveries
+        finished = sorted(
+            id
+            for id, at in last.items()
+            if at < before and id in deliveries and deliveries[id].status in (SENT, SUPERSEDED)
+        )[:limit]
+        if not finished:
+            return 0, 0
+        changed = self._change()
+        purged = set(finished)
+        before_purge = len(changed.attempts)
+        changed.attempts = [a for a in changed.attempts if a.outbox_id not in purged]
+        self._keep(changed)
+        return len(finished), before_purge - len(changed.attempts)
 
     def oldest_due_outbox(self, now: str) -> str | None:
         """The ``available_at`` of the oldest pending entry due by ``now``."""
