@@ -1,9 +1,10 @@
 """The worker: one pass fires the due timers, runs the log readers (CRM milestones) and
 delivers a leased batch of outbox messages, recording every attempt.
 
-Delivery is at least once: a message is sent, then its attempt recorded; a worker that dies
-between the two leaves a lease that runs out, and the message is sent again by whoever
-claims it next (receivers deduplicate by its idempotency key). A lease lasts
+Delivery is at least once: a message is sent, then its attempt recorded (with the claim of
+the next batch, in a running worker); a worker that dies between the two leaves a lease
+that runs out, and the message is sent again by whoever claims it next (receivers
+deduplicate by its idempotency key). A lease lasts
 ``lease_seconds``; a worker stops taking messages from a batch once half of it is spent,
 so a slow receiver cannot make two workers hold one message at once.
 """
@@ -39,6 +40,7 @@ from relevo.services.delivery_records import (
     AttemptRow,
     OutboxEntry,
 )
+from relevo.services.records import StoreUnavailable
 from relevo.services.unit_of_work import Store
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,8 @@ class Worker:
         self.rng = rng or random.Random()
         #: The last pass claimed nothing: probe before claiming.
         self._idle = False
+        #: Attempts delivered and not yet recorded (see ``deliver_batch``).
+        self._held: list[AttemptRow] = []
         #: The deliverers that read ahead for a batch, by identity (checked once: a
         #: runtime protocol check costs tens of microseconds).
         self._ahead: dict[int, BatchDeliverer] = {
@@ -165,39 +169,59 @@ class Worker:
         """Run passes until ``stop`` is set, resting ``idle_seconds`` after a pass that
         found nothing to do; a stop finishes the message in hand, records it and returns.
 
-        The log readers run at most every ``readers_seconds`` (each run is a write
-        transaction; the milestones wait for the log to settle anyway), so a busy outbox
-        is not held up by them."""
+        A batch's attempts are recorded in the transaction that claims the next batch (one
+        write transaction per batch instead of two), or on their own when no batch
+        follows. A store that cannot serve (locked past its wait, unreachable) is waited
+        for, the unrecorded attempts kept, instead of ending the worker. The log readers
+        run at most every ``readers_seconds`` (each run is a write transaction; the
+        milestones wait for the log to settle anyway)."""
         readers_due = 0.0
-        while not stop.is_set():
-            readers = time.monotonic() >= readers_due
-            if readers:
-                readers_due = time.monotonic() + readers_seconds
-            report = self.run_once(stop, readers=readers)
-            if on_pass is not None:
-                on_pass(report)
-            if not report.busy:
-                stop.wait(idle_seconds)
+        try:
+            while not stop.is_set():
+                readers = time.monotonic() >= readers_due
+                if readers:
+                    readers_due = time.monotonic() + readers_seconds
+                try:
+                    report = self.run_once(stop, readers=readers, hold=True)
+                except StoreUnavailable as unavailable:
+                    log.warning("the store cannot serve the worker now: %s", unavailable)
+                    stop.wait(idle_seconds)
+                    continue
+                if on_pass is not None:
+                    on_pass(report)
+                if not report.busy:
+                    self._record_held()
+                    stop.wait(idle_seconds)
+        finally:
+            self._record_held()
 
-    def run_once(self, stop: threading.Event | None = None, *, readers: bool = True) -> PassReport:
+    def run_once(
+        self, stop: threading.Event | None = None, *, readers: bool = True, hold: bool = False
+    ) -> PassReport:
         """One pass: fire due timers, run the log readers (unless ``readers`` is false),
-        deliver one leased batch."""
+        deliver one leased batch. With ``hold`` its attempts are recorded by the next
+        pass's claim (``run`` does that); without, before the pass returns."""
         report = PassReport()
         if self.timers is not None:
             report.timers_fired = _count(getattr(self.timers.fire_due_timers(), "fired", 0))
         for reader in self.readers if readers else ():
             report.milestones += reader()
         self.deliver_batch(report, stop)
+        if not hold:
+            self._record_held()
         return report
 
     def deliver_batch(self, report: PassReport, stop: threading.Event | None = None) -> None:
-        """Claim a batch, deliver it message by message and record every attempt (and
-        what each sent) in one transaction. After a pass that claimed nothing, a read
-        looks for due work first, so an idle worker does not take the write lock."""
+        """Record the attempts held from the last batch and claim a new batch in one
+        transaction, then deliver it message by message; its attempts (with what each
+        sent) are held for the next claim (``_record_held``). After a pass that claimed
+        nothing, a read looks for due work first, so an idle worker does not take the
+        write lock."""
         started = self.clock()
-        if self._idle and not self._work_due(started):
+        if self._idle and not self._held and not self._work_due(started):
             return
         with self.store.unit_of_work() as uow:
+            uow.record_attempts(self.name, self._held)
             entries = uow.claim_outbox(
                 self.name,
                 iso(started),
@@ -206,22 +230,29 @@ class Worker:
                 skip_topics=self.hold,
             )
             uow.commit()
+        self._held = []
         report.claimed = len(entries)
         self._idle = not entries
         self._prepare(entries, started)
-        attempts: list[AttemptRow] = []
         for entry in entries:
             if stop is not None and stop.is_set():
                 break
             if self.clock() - started > self.lease / 2:
                 break  # the rest's lease runs out and another pass takes it over
-            attempts.append(self._attempt(entry))
-        with self.store.unit_of_work() as uow:
-            uow.record_attempts(self.name, attempts)
-            uow.commit()
-        for attempt in attempts:
+            attempt = self._attempt(entry)
+            self._held.append(attempt)
             report.outcomes[attempt.outcome] += 1
             report.dead += attempt.status == DEAD
+
+    def _record_held(self) -> None:
+        """Record the attempts delivered and not yet recorded, in a transaction of their
+        own; on failure they stay held for the next try."""
+        if not self._held:
+            return
+        with self.store.unit_of_work() as uow:
+            uow.record_attempts(self.name, self._held)
+            uow.commit()
+        self._held = []
 
     def _work_due(self, now: datetime) -> bool:
         """Whether some pending entry is due (one probe of the pending index)."""
