@@ -46,7 +46,7 @@ from relevo.services.notifications.ports import (
     SendLog,
     SmsSender,
 )
-from relevo.services.notifications.render import render_email, render_sms
+from relevo.services.notifications.render import body_text, render_email, render_sms
 
 StateReader = Callable[[Iterable[str]], Mapping[str, ProcessState]]
 
@@ -102,6 +102,7 @@ class Notifier:
         #: business key → (recipient, moment).
         self._unrecorded: dict[str, tuple[str, datetime]] = {}
         self._last_link: tuple[object, str] = (None, "")
+        self._last_body: tuple[object, str] = (None, "")
 
     def prepare(self, envelopes: Sequence[Envelope], now: datetime) -> None:
         """Read the states and sent business keys of ``envelopes`` in one query each. The
@@ -205,16 +206,17 @@ class Notifier:
             )
         template, lang = str(payload["template"]), prefs.language
         link = self.customer_link(state, now)
+        body = self._body(c, state, template, lang)
         message_id = f"{envelope.message_id}.{channel}"
         try:
             if channel == "email":
-                mail = render_email(c, state, template, lang, link)
+                mail = render_email(c, state, template, lang, link, body)
                 receipt = self.email.send_email(
                     OutgoingEmail(to, mail.subject, mail.text, mail.html, message_id, lang)
                 )
                 facts["subject"] = mail.subject
             else:
-                sms = render_sms(c, state, template, lang, link)
+                sms = render_sms(c, state, template, lang, link, body)
                 receipt = self.sms.send_sms(OutgoingSms(to, sms.text, message_id))
                 facts.update(encoding=sms.encoding, units=sms.units, segments=sms.segments)
         except SendFailed as failure:
@@ -228,6 +230,14 @@ class Notifier:
         facts["receipt"] = receipt
         sent = SendRecord(key, to, channel, iso(now))
         return Delivery(DeliveryOutcome.SENT, "sent", facts=facts, sends=(sent,))
+
+    def _body(self, c: Compiled, state: ProcessState, template: str, lang: str) -> str:
+        """The notification's sentence, rendered once for the channels of one message (a
+        process at one version is one state, so the version names what it says)."""
+        made = (state.id, state.version, template, lang)
+        if self._last_body[0] != made:
+            self._last_body = (made, body_text(c, state, template, lang))
+        return self._last_body[1]
 
     def customer_link(self, state: ProcessState, now: datetime) -> str:
         """A signed link to ``state``'s customer page, valid for the configured days (the

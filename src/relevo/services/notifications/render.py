@@ -60,11 +60,12 @@ def body_text(c: Compiled, state: ProcessState, template: str, lang: str) -> str
 
 
 def render_email(
-    c: Compiled, state: ProcessState, template: str, lang: str, link: str
+    c: Compiled, state: ProcessState, template: str, lang: str, link: str, body: str | None = None
 ) -> RenderedEmail:
     """The e-mail for ``template`` in ``lang``: the declared subject (or the process's
-    title), the sentence, and a footer with the reference and ``link``."""
-    body = body_text(c, state, template, lang)
+    title), the sentence (``body``, when the caller has it already), and a footer with the
+    reference and ``link``."""
+    body = body_text(c, state, template, lang) if body is None else body
     notification = c.notification_by_template[template]
     if notification.subject is not None:
         subject = render(notification.subject, c, state, lang)
@@ -84,9 +85,13 @@ def render_email(
     return RenderedEmail(subject, text, html)
 
 
-def render_sms(c: Compiled, state: ProcessState, template: str, lang: str, link: str) -> SmsText:
-    """The SMS for ``template`` in ``lang``: the sentence then ``link``, measured."""
-    return measure(f"{body_text(c, state, template, lang)} {link}")
+def render_sms(
+    c: Compiled, state: ProcessState, template: str, lang: str, link: str, body: str | None = None
+) -> SmsText:
+    """The SMS for ``template`` in ``lang``: the sentence (``body``, when the caller has it
+    already) then ``link``, measured."""
+    body = body_text(c, state, template, lang) if body is None else body
+    return measure(f"{body} {link}")
 
 
 @cache
