@@ -43,6 +43,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -56,7 +58,9 @@ from _benchlib import (
     console,
     create_processes,
     percentile,
+    postgres_server_url,
     print_machine,
+    scratch_postgres,
     sqlite_url,
     write_figures,
 )
@@ -66,7 +70,9 @@ from relevo.bootstrap import build_hub, build_notifier, build_worker
 from relevo.config import Settings
 from relevo.domain.outbox import NOTIFICATION_TOPIC
 from relevo.notify_config import NotifySettings
-from relevo.services.delivery import Deliverer, Delivery, Envelope
+from relevo.services.delivery import Delivery, Envelope
+from relevo.services.notifications.notifier import Notifier
+from relevo.services.worker import DEFAULT_BATCH, DEFAULT_IDLE_SECONDS
 
 KIND = "mobile_port_in"
 TARGET_S = 2.0
@@ -79,9 +85,13 @@ class Recorder:
     """A deliverer around the notifier noting when each notification left: the moment the
     notifier returned, the batch that wrote it (its ``created_at``) and the outcome."""
 
-    def __init__(self, inner: Deliverer) -> None:
+    def __init__(self, inner: Notifier) -> None:
         self.inner = inner
         self.records: list[tuple[float, float, str]] = []
+
+    def prepare(self, envelopes: Sequence[Envelope], now: datetime) -> None:
+        """Let the notifier read ahead for the batch, as it does without the recorder."""
+        self.inner.prepare(envelopes, now)
 
     def deliver(self, envelope: Envelope, now: datetime) -> Delivery:
         """Deliver through the notifier; note the outcome and when it came."""
@@ -116,8 +126,10 @@ def worker_child(url: str, out: Path, idle: float, batch: int) -> None:
     recorder = Recorder(build_notifier(settings, hub))
     worker = build_worker(hub, settings, notifier=recorder, batch_size=batch)
     print("ready", flush=True)
+    cpu = time.process_time()
     worker.run(stop, idle_seconds=idle)
-    out.write_text(json.dumps(recorder.records))
+    cpu = time.process_time() - cpu
+    out.write_text(json.dumps({"records": recorder.records, "cpu_s": cpu}))
 
 
 def start_worker(url: str, out: Path, idle: float, batch: int) -> subprocess.Popen[str]:
@@ -148,18 +160,19 @@ def ingest_stream(url: str, processes: int) -> tuple[dict[int, float], dict[str,
     stream = port_in_stream(lines, datetime.now(UTC))
     commits: dict[int, float] = {}
     outcomes: Counter[str] = Counter()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for chunk in batches(stream):
         now = datetime.now(UTC)
         moment[0] = now.replace(microsecond=now.microsecond // 1000 * 1000)
         outcomes.update(result.outcome.value for result in hub.ingest(chunk))
         commits[round(moment[0].timestamp() * 1000)] = time.time()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     store.engine.dispose()
     return commits, {
         "events": len(stream),
         "seconds": seconds,
         "rate": len(stream) / seconds,
+        "cpu_us": cpu / len(stream) * 1e6,
         "outcomes": dict(sorted(outcomes.items())),
     }
 
@@ -202,11 +215,33 @@ def latencies(
     return waits, outcomes
 
 
-def run(processes: int, workers: int, idle: float, batch: int, drain_s: float) -> dict[str, Any]:
-    """The whole benchmark on a scratch SQLite file; its figures."""
-    with tempfile.TemporaryDirectory(prefix="relevo-latency-") as scratch:
-        url = sqlite_url(Path(scratch) / "latency.db")
+@contextmanager
+def scratch_database(database: str, scratch: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database: a SQLite file in ``scratch`` or a scratch
+    PostgreSQL database (dropped afterwards)."""
+    if database == "sqlite":
+        url = sqlite_url(scratch / "latency.db")
         bench_hub(url, lambda: datetime.now(UTC))[1].engine.dispose()  # migrated
+        yield url
+        return
+    server = postgres_server_url()
+    if server is None:
+        raise SystemExit(
+            "--database postgresql needs RELEVO_BENCH_POSTGRES_URL or RELEVO_TEST_POSTGRES_URL"
+        )
+    with scratch_postgres(server) as url:
+        bench_hub(url, lambda: datetime.now(UTC))[1].engine.dispose()  # migrated
+        yield url
+
+
+def run(
+    processes: int, workers: int, idle: float, batch: int, drain_s: float, database: str
+) -> dict[str, Any]:
+    """The whole benchmark on a scratch database; its figures."""
+    with (
+        tempfile.TemporaryDirectory(prefix="relevo-latency-") as scratch,
+        scratch_database(database, Path(scratch)) as url,
+    ):
         outs = [Path(scratch) / f"sent-{n}.json" for n in range(workers)]
         children = [start_worker(url, out, idle, batch) for out in outs]
         try:
@@ -220,15 +255,22 @@ def run(processes: int, workers: int, idle: float, batch: int, drain_s: float) -
                 child.send_signal(signal.SIGTERM)
             for child in children:
                 child.wait(timeout=60)
-        records = [row for out in outs if out.exists() for row in json.loads(out.read_text())]
+        noted = [json.loads(out.read_text()) for out in outs if out.exists()]
+    records = [row for one in noted for row in one["records"]]
+    worker_cpu = sum(one["cpu_s"] for one in noted)
     waits, outcomes = latencies(records, commits)
     within = sum(1 for wait in waits if wait <= TARGET_S)
     moments = [left for _, left, _ in records]
     busy = max(moments) - min(moments) if len(moments) > 1 else float("nan")
+    cpu_us = worker_cpu / len(records) * 1e6 if records else float("nan")
     return {
         "processes": processes,
+        "database": database,
         "ingest": ingest,
-        "worker": {"workers": workers, "idle_s": idle, "batch": batch},
+        "worker": {"workers": workers, "idle_s": idle, "batch": batch, "cpu_us": cpu_us},
+        # The worker's CPU per event ingested over ingest's own: below 1, one worker on a
+        # core of its own keeps up with ingest on another.
+        "cpu_ratio": cpu_us * requested / ingest["events"] / ingest["cpu_us"],
         "notifications": requested,
         # What full-speed ingest asks for, and what the workers got through while busy.
         "requested_per_s": requested / ingest["seconds"],
@@ -262,7 +304,13 @@ def report(figures: dict[str, Any]) -> None:
         f"{figures['attempts_per_s']:,.0f} attempts/s"
     )
     console.print(
-        f"  commit → sent over {figures['sent']:,} notifications: p50 {lat['p50']:.3f} s, "
+        f"  CPU: ingest {ingest['cpu_us']:,.0f} µs per event, the worker "
+        f"{figures['worker']['cpu_us']:,.0f} µs per attempt: the worker needs "
+        f"{figures['cpu_ratio']:.2f}× ingest's CPU to keep up"
+    )
+    console.print(
+        f"  while ingesting at {ingest['rate']:,.0f} events/s ({figures['database']}), "
+        f"commit → sent over {figures['sent']:,} notifications: p50 {lat['p50']:.3f} s, "
         f"p95 {lat['p95']:.3f} s, [bold]p99 {lat['p99']:.3f} s[/], max {lat['max']:.3f} s; "
         f"{figures['within_target']:,} within {TARGET_S:.0f} s"
     )
@@ -280,14 +328,19 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=None, help="port-ins (5,000)")
     parser.add_argument("--quick", action="store_true", help="1,000 port-ins")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
-    parser.add_argument("--idle", type=float, default=1.0, help="worker rest after idle pass")
-    parser.add_argument("--batch", type=int, default=50, help="messages the worker claims")
+    parser.add_argument(
+        "--idle", type=float, default=DEFAULT_IDLE_SECONDS, help="worker rest after idle pass"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help="messages the worker claims"
+    )
     parser.add_argument("--drain-seconds", type=float, default=120.0)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     add_json_option(parser)
     args = parser.parse_args()
     processes = args.processes or (1_000 if args.quick else 5_000)
-    print_machine("relevo notification latency benchmark (SQLite)")
-    figures = run(processes, args.workers, args.idle, args.batch, args.drain_seconds)
+    print_machine(f"relevo notification latency benchmark ({args.database})")
+    figures = run(processes, args.workers, args.idle, args.batch, args.drain_seconds, args.database)
     report(figures)
     write_figures(args.json, figures)
 

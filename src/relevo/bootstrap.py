@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING
 
 from relevo.adapters.clock import system_clock
 from relevo.adapters.db.engine import create_engine
-from relevo.adapters.db.send_log import SqlSendLog
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.mail_log import LogEmailSender
 from relevo.adapters.memory import MemoryStore
-from relevo.adapters.memory.send_log import MemorySendLog
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
 from relevo.adapters.smtp import SmtpEmailSender
 from relevo.adapters.webhooks import HttpxWebhookSender
@@ -32,10 +30,11 @@ from relevo.services.hub import Hub
 from relevo.services.limits import Limits
 from relevo.services.milestones import MilestoneReader
 from relevo.services.notifications.notifier import Notifier
-from relevo.services.notifications.ports import SendLog, SmsSender
+from relevo.services.notifications.ports import SmsSender
+from relevo.services.notifications.send_log import StoreSendLog
 from relevo.services.state_cache import DEFAULT_CAPACITY
 from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
-from relevo.services.worker import RetryPolicy, TimerFiring, Worker
+from relevo.services.worker import DEFAULT_BATCH, RetryPolicy, TimerFiring, Worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -147,8 +146,8 @@ DEMO_LINK_SECRET_FILE = Path("var/relevo-link-secret")
 
 def build_notifier(settings: Settings, hub: Hub, *, demo: bool = False) -> Notifier:
     """The deliverer of ``notification.requested`` for ``hub``: SMTP e-mail, the
-    configured SMS provider, the send log in the hub's database (in memory for a memory
-    hub). Raises ValueError without ``RELEVO_LINK_SECRET``, except for the demo
+    configured SMS provider, the send log in the hub's store (the worker records sends
+    with their attempts). Raises ValueError without ``RELEVO_LINK_SECRET``, except for the demo
     (``demo=True``), which generates one and keeps it in ``var/relevo-link-secret``."""
     notify = settings.notify
     if demo and not notify.link_secret:
@@ -158,14 +157,12 @@ def build_notifier(settings: Settings, hub: Hub, *, demo: bool = False) -> Notif
         if notify.sms_provider == "http"
         else LogSmsSender()
     )
-    store = hub.store
-    log: SendLog = SqlSendLog(store.engine) if isinstance(store, SqlStore) else MemorySendLog()
     return Notifier(
         catalog=hub.catalog,
         states=hub.states,
         email=LogEmailSender() if notify.email_provider == "log" else SmtpEmailSender(notify),
         sms=sms,
-        log=log,
+        log=StoreSendLog(hub.store),
         settings=notify,
     )
 
@@ -189,7 +186,7 @@ def build_worker(
     sender: WebhookSender | None = None,
     timers: TimerFiring | None = None,
     name: str | None = None,
-    batch_size: int = 50,
+    batch_size: int = DEFAULT_BATCH,
 ) -> Worker:
     """A worker over ``hub``'s store and clock: integration messages go out as signed
     webhooks (``sender``: httpx by default); notifications go to ``notifier``, and stay

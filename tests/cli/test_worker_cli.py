@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +12,7 @@ from relevo.adapters.db.store import SqlStore
 from relevo.bootstrap import build_hub
 from relevo.cli import app
 from relevo.config import Settings
+from relevo.services.delivery_records import SENT, AttemptRow
 from relevo.services.hub import Hub
 from relevo.services.records import OutboxRow, WriteBatch
 
@@ -72,3 +73,25 @@ def test_a_pass_a_dead_message_and_its_replay(
     assert "previous secret signs too until" in rotated.output
     assert runner.invoke(app, ["subscriptions", "deactivate", sub_id]).exit_code == 0
     assert runner.invoke(app, ["subscriptions", "deactivate", "sub_x"]).exit_code == 1
+
+
+def test_a_purge_deletes_old_attempts_of_finished_messages(runner: CliRunner, hub: Hub) -> None:
+    long_ago = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    with hub.store.unit_of_work() as uow:
+        uow.save(WriteBatch(outbox=[OutboxRow("prc_1", "t", {}, "k-1", long_ago)], at=long_ago))
+        (entry,) = uow.claim_outbox("w", long_ago, long_ago, 10)
+        sent = AttemptRow(entry.id, "prc_1", "t", 1, long_ago, SENT, "", None, SENT, 1, long_ago)
+        uow.record_attempts("w", [sent])
+        uow.commit()
+
+    kept = runner.invoke(app, ["outbox", "purge", "--older-than", "41"])
+    assert kept.exit_code == 0, kept.output
+    assert "deleted 0 attempt(s) of 0 message(s)" in kept.output
+    purged = runner.invoke(app, ["outbox", "purge", "--older-than", "30"])
+    assert purged.exit_code == 0, purged.output
+    assert "deleted 1 attempt(s) of 1 message(s)" in purged.output
+    with hub.store.unit_of_work(read_only=True) as uow:
+        assert uow.delivery_attempts(process_id="prc_1") == []
+        assert uow.get_outbox_entry(entry.id) is not None  # the message itself stays
+    refused = runner.invoke(app, ["outbox", "purge", "--older-than", "0"])
+    assert refused.exit_code == 2 and "older-than" in refused.output

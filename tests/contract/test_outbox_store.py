@@ -166,3 +166,44 @@ def test_a_log_cursor_moves_only_from_where_it_was(any_store: Store) -> None:
         uow.commit()
     with any_store.unit_of_work(read_only=True) as uow:
         assert (uow.log_cursor("r"), uow.log_cursor("other")) == (9, 0)
+
+
+def test_a_purge_deletes_the_attempts_of_messages_finished_before_the_cutoff(
+    any_store: Store,
+) -> None:
+    _write(any_store, *[("p-1", "t", moment(0))] * 5)
+    old, recent, dead, pending, later = _claim(any_store, "w1", moment(1), moment(2))
+    with any_store.unit_of_work() as uow:
+        uow.record_attempts(
+            "w1",
+            [
+                _attempt(old, PENDING, moment(1)),
+                _attempt(recent, PENDING, moment(1)),
+                _attempt(dead, DEAD, moment(1)),
+                _attempt(pending, PENDING, moment(1)),
+                _attempt(later, SENT, moment(1)),
+            ],
+        )
+        uow.commit()
+    assert _claim(any_store, "w1", moment(3), moment(30)) == [old, recent, pending]
+    with any_store.unit_of_work() as uow:
+        uow.record_attempts(
+            "w1",
+            [
+                _attempt(old, SENT, moment(4), attempts=2),
+                _attempt(recent, SENT, moment(20), attempts=2),
+            ],
+        )
+        uow.commit()
+
+    with any_store.unit_of_work() as uow:
+        first = uow.purge_attempts(moment(10), limit=1)
+        rest = uow.purge_attempts(moment(10), limit=10)
+        none_left = uow.purge_attempts(moment(10), limit=10)
+        uow.commit()
+
+    # Lowest outbox id first: both attempts of ``old``, then the one of ``later``.
+    assert (first, rest, none_left) == ((1, 2), (1, 1), (0, 0))
+    with any_store.unit_of_work(read_only=True) as uow:
+        left = [a.outbox_id for a in uow.delivery_attempts(process_id="p-1")]
+    assert sorted(left) == sorted([recent, recent, dead, pending])

@@ -9,19 +9,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from relevo.adapters.memory.send_log import MemorySendLog
+from relevo.adapters.memory import MemoryStore
 from relevo.domain.model import ProcessState
 from relevo.notify_config import NotifySettings
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Envelope
+from relevo.services.delivery_records import SENT, AttemptRow, SendRecord
 from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import (
     EmailSender,
     OutgoingEmail,
     OutgoingSms,
     SendFailed,
+    SendLog,
     SmsSender,
 )
+from relevo.services.notifications.send_log import StoreSendLog
+from relevo.services.unit_of_work import Store
 from scenarios.helpers import Run
 
 SECRET = "test-link-secret"
@@ -61,10 +65,11 @@ def notifier_for(
     *,
     email: EmailSender | None = None,
     sms: SmsSender | None = None,
-    log: MemorySendLog | None = None,
+    log: SendLog | None = None,
     **changes: Any,
 ) -> Notifier:
-    """A notifier reading ``run``'s live state."""
+    """A notifier reading ``run``'s live state (the send log of an empty store unless
+    ``log`` is given)."""
 
     def states(ids: Iterable[str]) -> dict[str, ProcessState]:
         return {run.state.id: run.state} if run.state.id in ids else {}
@@ -75,7 +80,7 @@ def notifier_for(
         states=states,
         email=email or recorder,
         sms=sms or recorder,
-        log=log or MemorySendLog(),
+        log=log or StoreSendLog(MemoryStore()),
         settings=settings(**changes),
     )
 
@@ -103,3 +108,24 @@ def envelopes(run: Run, template: str | None = None) -> list[Envelope]:
                 )
             )
     return found
+
+
+def record_sends(store: Store, *sends: SendRecord) -> None:
+    """Record ``sends`` as the worker does: with the attempt that made them."""
+    attempt = AttemptRow(
+        0,
+        "p",
+        "notification.requested",
+        1,
+        sends[0].at,
+        SENT,
+        "",
+        None,
+        SENT,
+        1,
+        sends[0].at,
+        sends,
+    )
+    with store.unit_of_work() as uow:
+        uow.record_attempts("seeding", [attempt])
+        uow.commit()

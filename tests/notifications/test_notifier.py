@@ -7,11 +7,21 @@ from datetime import timedelta
 
 import pytest
 
-from notifications.support import CONTACT, SECRET, Recorder, envelopes, notifier_for
-from relevo.adapters.memory.send_log import MemorySendLog
+from notifications.support import (
+    CONTACT,
+    SECRET,
+    Recorder,
+    envelopes,
+    notifier_for,
+    record_sends,
+)
+from relevo.adapters.memory import MemoryStore
+from relevo.domain.model import iso
 from relevo.services.delivery import DeliveryOutcome
+from relevo.services.delivery_records import SendRecord
 from relevo.services.notifications.links import verify_token
 from relevo.services.notifications.ports import SendFailed
+from relevo.services.notifications.send_log import StoreSendLog
 from scenarios.helpers import madrid
 from scenarios.test_energy_switch import CUPS, C, checking, requested
 
@@ -125,12 +135,16 @@ def test_a_problem_the_customer_must_solve_is_critical() -> None:
 
 def test_the_daily_cap_defers_to_the_next_morning() -> None:
     run = contact_run()
-    log = MemorySendLog()
+    store = MemoryStore()
     # Another process of the same customer already wrote to both addresses today.
-    log.record("other:email", "ana@example.com", "email", madrid(2026, 10, 5, 8, 0))
-    log.record("other:sms", "+34612345678", "sms", madrid(2026, 10, 5, 0, 0))
-    log.record("older:sms", "+34612345678", "sms", madrid(2026, 10, 4, 23, 59))
+    record_sends(
+        store,
+        SendRecord("other:email", "ana@example.com", "email", iso(madrid(2026, 10, 5, 8, 0))),
+        SendRecord("other:sms", "+34612345678", "sms", iso(madrid(2026, 10, 5, 0, 0))),
+        SendRecord("older:sms", "+34612345678", "sms", iso(madrid(2026, 10, 4, 23, 59))),
+    )
     recorder = Recorder()
+    log = StoreSendLog(store)
     notifier = notifier_for(run, email=recorder, sms=recorder, log=log, daily_cap=1)
     (envelope,) = envelopes(run, "switch_requested")
     held = notifier.deliver(envelope, madrid(2026, 10, 5, 12, 1))

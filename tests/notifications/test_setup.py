@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from relevo.adapters.memory.send_log import MemorySendLog
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
 from relevo.bootstrap import build_notifier, demo_link_secret, memory_hub
 from relevo.config import Settings
 from relevo.domain.errors import InvalidStart
 from relevo.notify_config import NotifySettings
+from relevo.services.notifications.send_log import StoreSendLog
 from scenarios.helpers import madrid
 from scenarios.test_energy_switch import requested
 
@@ -84,7 +84,7 @@ def test_the_notifier_refuses_to_start_without_a_link_secret() -> None:
     with pytest.raises(ValueError, match="RELEVO_LINK_SECRET"):
         build_notifier(Settings(), hub)
     notifier = build_notifier(Settings(notify=NotifySettings(link_secret="x")), hub)
-    assert isinstance(notifier.log, MemorySendLog) and isinstance(notifier.sms, LogSmsSender)
+    assert isinstance(notifier.log, StoreSendLog) and isinstance(notifier.sms, LogSmsSender)
     http = NotifySettings(link_secret="x", sms_provider="http", sms_url="http://127.0.0.1:1")
     assert isinstance(build_notifier(Settings(notify=http), hub).sms, HttpSmsSender)
 

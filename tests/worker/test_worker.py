@@ -8,13 +8,15 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from relevo.adapters.memory import MemoryStore
 from relevo.services import outbox_admin
 from relevo.services.delivery import Delivery, DeliveryOutcome, Envelope
 from relevo.services.delivery_records import DEAD, PENDING, SENT, SUPERSEDED
-from relevo.services.records import OutboxRow, WriteBatch
-from relevo.services.unit_of_work import Store
-from relevo.services.worker import RetryPolicy, Worker
+from relevo.services.records import OutboxRow, StoreUnavailable, WriteBatch
+from relevo.services.unit_of_work import Store, UnitOfWork
+from relevo.services.worker import PassReport, RetryPolicy, Worker
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -189,3 +191,61 @@ def test_a_pass_fires_due_timers_first() -> None:
         store, clock, Scripted(lambda e: Delivery(DeliveryOutcome.SENT)), timers=Timers()
     ).run_once()
     assert (Timers.calls, report.timers_fired, report.busy) == (1, 4, True)
+
+
+class Flaky:
+    """A store whose next ``failures`` write transactions cannot start (locked past the
+    wait), as SQLite's are while ingest holds its write lock."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.failures = 0
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        if not read_only and self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("database is locked")
+        return self.inner.unit_of_work(read_only=read_only)
+
+
+def attempt_outcomes(store: Store) -> list[str]:
+    return [a["outcome"] for a in outbox_admin.attempts_of(store, "p-1")]
+
+
+def test_held_attempts_survive_a_failed_record_and_are_recorded_once() -> None:
+    store, clock = MemoryStore(), Clock()
+    flaky = Flaky(store)
+    deliverer = Scripted(lambda e: Delivery(DeliveryOutcome.SENT))
+    write(store, "a", "b")
+    worker = make_worker(flaky, clock, deliverer)  # type: ignore[arg-type]
+
+    assert worker.run_once(hold=True).delivered == 2
+    assert statuses(store) == [PENDING, PENDING] and attempt_outcomes(store) == []
+    flaky.failures = 1  # the next claim, which records them, cannot start
+    with pytest.raises(StoreUnavailable):
+        worker.run_once(hold=True)
+    assert worker.run_once().claimed == 0
+
+    assert statuses(store) == [SENT, SENT]
+    assert attempt_outcomes(store) == ["sent", "sent"]
+    assert len(deliverer.seen) == 2  # delivered once: kept, not sent again
+
+
+def test_a_running_worker_waits_for_a_store_that_cannot_serve() -> None:
+    store, clock = MemoryStore(), Clock()
+    flaky = Flaky(store)
+    flaky.failures = 2
+    write(store, "a", "b")
+    worker = make_worker(flaky, clock, Scripted(lambda e: Delivery(DeliveryOutcome.SENT)))  # type: ignore[arg-type]
+    stop = threading.Event()
+    reports: list[PassReport] = []
+
+    def on_pass(report: PassReport) -> None:
+        reports.append(report)
+        stop.set()
+
+    worker.run(stop, on_pass, idle_seconds=0.01)
+
+    assert [r.claimed for r in reports] == [2]  # the two failed passes were waited out
+    assert statuses(store) == [SENT, SENT]  # recorded on the way out
+    assert attempt_outcomes(store) == ["sent", "sent"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -50,3 +51,27 @@ def replay(outbox_id: Annotated[int, typer.Argument(help="The message's id.")]) 
     with failures(), open_hub() as hub:
         entry = outbox_admin.replay(hub.store, outbox_id, hub.clock)
     out.print(f"outbox message {entry['id']} ({entry['topic']}) is pending again", markup=False)
+
+
+@app.command("purge")
+def purge(
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than",
+            min=1,
+            metavar="DAYS",
+            help="Keep the attempts of messages finished within this many days.",
+        ),
+    ],
+) -> None:
+    """Delete the delivery attempts of messages sent or superseded more than DAYS days
+    ago (retention). Pending and dead messages keep theirs; the messages themselves and
+    the send log stay."""
+    with failures(), open_hub() as hub:
+        purged = outbox_admin.purge_attempts(hub.store, hub.clock, timedelta(days=older_than))
+    out.print(
+        f"deleted {purged['attempts']} attempt(s) of {purged['messages']} message(s) "
+        f"finished before {minute(purged['before'])} UTC",
+        markup=False,
+    )

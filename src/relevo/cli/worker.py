@@ -12,15 +12,17 @@ import typer
 from relevo.bootstrap import build_notifier, build_worker, tune_runtime
 from relevo.cli.common import failures, open_hub, out
 from relevo.config import Settings
-from relevo.services.worker import PassReport
+from relevo.services.worker import DEFAULT_BATCH, DEFAULT_IDLE_SECONDS, PassReport
 
 
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Do one pass and exit.")] = False,
-    batch: Annotated[int, typer.Option(min=1, max=1000, help="Messages claimed per pass.")] = 50,
+    batch: Annotated[
+        int, typer.Option(min=1, max=1000, help="Messages claimed per pass.")
+    ] = DEFAULT_BATCH,
     idle: Annotated[
         float, typer.Option(min=0.05, help="Seconds to rest after a pass that found nothing.")
-    ] = 1.0,
+    ] = DEFAULT_IDLE_SECONDS,
 ) -> None:
     """Fire due timers and deliver the outbox (signed webhooks, e-mail and SMS to customers)
     until stopped. SIGTERM or Ctrl-C finishes the message in hand and exits.

@@ -3,17 +3,20 @@
 The worker claims outbox messages, hands each to the ``Deliverer`` registered for its topic
 (``notification.requested`` → the notifier; integration topics → signed webhooks; milestone
 summaries → the CRM) and records the ``Delivery`` it gets back as one attempt. A deliverer
-never writes the outbox itself: it sends, or says why it did not.
+never writes the outbox itself: it sends, or says why it did not. One that can read ahead
+for a whole claimed batch (``BatchDeliverer``) is told the batch first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from relevo.domain.model import JSON
+from relevo.services.delivery_records import SendRecord
 
 
 class DeliveryOutcome(StrEnum):
@@ -52,12 +55,14 @@ class Envelope:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """The result of one attempt: its outcome, a short reason a person can read, when to
-    try again (deferred only), and what was sent (channel, recipient masked, …)."""
+    try again (deferred only), what was sent (channel, recipient masked, …) and the business
+    keys it was sent under, which the worker records in the attempt's transaction."""
 
     outcome: DeliveryOutcome
     detail: str = ""
     retry_at: datetime | None = None
     facts: JSON | None = None
+    sends: tuple[SendRecord, ...] = ()
 
 
 class Deliverer(Protocol):
@@ -66,4 +71,15 @@ class Deliverer(Protocol):
     def deliver(self, envelope: Envelope, now: datetime) -> Delivery:
         """Try to deliver ``envelope`` now; never raises for a delivery failure (it is an
         outcome), only for a defect."""
+        ...
+
+
+@runtime_checkable
+class BatchDeliverer(Deliverer, Protocol):
+    """A deliverer that reads what a claimed batch needs at once, before its messages are
+    delivered one by one (the notifier: the processes' states, what was already sent)."""
+
+    def prepare(self, envelopes: Sequence[Envelope], now: datetime) -> None:
+        """Read ahead for ``envelopes``, about to be delivered in this order; what was read
+        serves the following ``deliver`` calls until the next ``prepare``."""
         ...

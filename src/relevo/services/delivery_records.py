@@ -44,6 +44,16 @@ class OutboxEntry:
     last_error: str | None
 
 
+class SendRecord(NamedTuple):
+    """A message handed to a channel under a business key: recorded with the attempt that
+    sent it, in the same transaction, so a key is taken exactly when its attempt is."""
+
+    business_key: str
+    recipient: str
+    channel: str
+    at: str
+
+
 class AttemptRow(NamedTuple):
     """One delivery attempt to record, and the entry's state after it."""
 
@@ -59,6 +69,8 @@ class AttemptRow(NamedTuple):
     status: str
     attempts: int
     available_at: str
+    #: What the attempt sent under a business key (a notification's channels).
+    sends: tuple[SendRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

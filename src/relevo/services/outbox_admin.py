@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from relevo.domain.model import JSON, iso
 from relevo.domain.outbox import NOTIFICATION_TOPIC
@@ -79,6 +79,28 @@ def replay(store: Store, id: int, clock: Clock) -> JSON:
             raise NotFound(f"No outbox message {id}; 'relevo outbox list' shows them.") from None
         uow.commit()
     return entry_json(entry)
+
+
+#: Finished messages whose attempts one purge transaction deletes.
+PURGE_CHUNK = 1000
+
+
+def purge_attempts(store: Store, clock: Clock, older_than: timedelta) -> JSON:
+    """Delete the delivery attempts of finished messages (sent or superseded) whose last
+    attempt is older than ``older_than``, a chunk of messages per transaction so the
+    worker and ingest are not held up; pending and dead messages keep theirs (a dead one
+    is replayed with its history). Returns ``{"before", "messages", "attempts"}``."""
+    if older_than <= timedelta(0):
+        raise ValueError("the retention period must be positive")
+    before = iso(clock() - older_than)
+    messages = attempts = 0
+    while True:
+        with store.unit_of_work() as uow:
+            done, deleted = uow.purge_attempts(before, PURGE_CHUNK)
+            uow.commit()
+        messages, attempts = messages + done, attempts + deleted
+        if done < PURGE_CHUNK:
+            return {"before": before, "messages": messages, "attempts": attempts}
 
 
 def attempts_of(store: Store, process_id: str, *, notifications_only: bool = False) -> list[JSON]:

@@ -217,9 +217,19 @@ class UnitOfWork(Protocol):
         ...
 
     def record_attempts(self, worker: str, attempts: Sequence[AttemptRow]) -> int:
-        """Record each attempt, and move each entry ``worker`` still holds to the attempt's
-        status, attempts count and ``available_at``, releasing the lease; returns how many
-        entries moved (an entry whose lease another worker took over keeps its state)."""
+        """Record each attempt with what it sent under a business key (a key recorded
+        before is kept as it was), and move each entry ``worker`` still holds to the
+        attempt's status, attempts count and ``available_at``, releasing the lease; returns
+        how many entries moved (an entry whose lease another worker took over keeps its
+        state)."""
+        ...
+
+    def sent_keys(self, keys: Iterable[str]) -> set[str]:
+        """The business keys among ``keys`` that a recorded attempt sent."""
+        ...
+
+    def count_sends(self, recipient: str, since: str) -> int:
+        """How many recorded sends went to ``recipient`` at or after ``since``."""
         ...
 
     def outbox_entries(
@@ -247,6 +257,12 @@ class UnitOfWork(Protocol):
 
     def outbox_stats(self, now: str) -> OutboxStats:
         """The backlog per topic and status, attempts per outcome and the oldest due entry."""
+        ...
+
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries (sent or superseded)
+        whose last attempt was before ``before``, lowest outbox id first; returns how many
+        entries and attempts. Pending and dead entries keep theirs."""
         ...
 
     def oldest_due_outbox(self, now: str) -> str | None:

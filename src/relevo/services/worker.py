@@ -1,9 +1,10 @@
 """The worker: one pass fires the due timers, runs the log readers (CRM milestones) and
 delivers a leased batch of outbox messages, recording every attempt.
 
-Delivery is at least once: a message is sent, then its attempt recorded; a worker that dies
-between the two leaves a lease that runs out, and the message is sent again by whoever
-claims it next (receivers deduplicate by its idempotency key). A lease lasts
+Delivery is at least once: a message is sent, then its attempt recorded (with the claim of
+the next batch, in a running worker); a worker that dies between the two leaves a lease
+that runs out, and the message is sent again by whoever claims it next (receivers
+deduplicate by its idempotency key). A lease lasts
 ``lease_seconds``; a worker stops taking messages from a batch once half of it is spent,
 so a slow receiver cannot make two workers hold one message at once.
 """
@@ -16,6 +17,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,13 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from relevo.domain.model import iso
-from relevo.services.delivery import Deliverer, Delivery, DeliveryOutcome, Envelope
+from relevo.services.delivery import (
+    BatchDeliverer,
+    Deliverer,
+    Delivery,
+    DeliveryOutcome,
+    Envelope,
+)
 from relevo.services.delivery_records import (
     DEAD,
     PENDING,
@@ -32,11 +40,21 @@ from relevo.services.delivery_records import (
     AttemptRow,
     OutboxEntry,
 )
+from relevo.services.records import StoreUnavailable
 from relevo.services.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: How many messages a worker claims at once: enough that the claim and the record, each a
+#: write transaction (on SQLite queued behind ingest's), are shared by many messages.
+DEFAULT_BATCH = 200
+#: How long a worker rests after a pass that found nothing: the wait a message written
+#: into an idle outbox may have before it is picked up.
+DEFAULT_IDLE_SECONDS = 0.2
+#: How often a running worker runs its log readers (the CRM milestones).
+DEFAULT_READERS_SECONDS = 1.0
 
 
 @runtime_checkable
@@ -113,7 +131,7 @@ class Worker:
         timers: TimerFiring | None = None,
         readers: Sequence[LogReader] = (),
         name: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = DEFAULT_BATCH,
         lease_seconds: float = 120.0,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
@@ -130,37 +148,80 @@ class Worker:
         self.lease = timedelta(seconds=lease_seconds)
         self.retry = retry or RetryPolicy()
         self.rng = rng or random.Random()
+        #: The last pass claimed nothing: probe before claiming.
+        self._idle = False
+        #: Attempts delivered and not yet recorded (see ``deliver_batch``).
+        self._held: list[AttemptRow] = []
+        #: The deliverers that read ahead for a batch, by identity (checked once: a
+        #: runtime protocol check costs tens of microseconds).
+        self._ahead: dict[int, BatchDeliverer] = {
+            id(d): d for d in (*self.deliverers.values(), default) if isinstance(d, BatchDeliverer)
+        }
 
     def run(
         self,
         stop: threading.Event,
         on_pass: Callable[[PassReport], None] | None = None,
         *,
-        idle_seconds: float = 1.0,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        readers_seconds: float = DEFAULT_READERS_SECONDS,
     ) -> None:
         """Run passes until ``stop`` is set, resting ``idle_seconds`` after a pass that
-        found nothing to do; a stop finishes the message in hand, records it and returns."""
-        while not stop.is_set():
-            report = self.run_once(stop)
-            if on_pass is not None:
-                on_pass(report)
-            if not report.busy:
-                stop.wait(idle_seconds)
+        found nothing to do; a stop finishes the message in hand, records it and returns.
 
-    def run_once(self, stop: threading.Event | None = None) -> PassReport:
-        """One pass: fire due timers, run the log readers, deliver one leased batch."""
+        A batch's attempts are recorded in the transaction that claims the next batch (one
+        write transaction per batch instead of two), or on their own when no batch
+        follows. A store that cannot serve (locked past its wait, unreachable) is waited
+        for, the unrecorded attempts kept, instead of ending the worker. The log readers
+        run at most every ``readers_seconds`` (each run is a write transaction; the
+        milestones wait for the log to settle anyway)."""
+        readers_due = 0.0
+        try:
+            while not stop.is_set():
+                readers = time.monotonic() >= readers_due
+                if readers:
+                    readers_due = time.monotonic() + readers_seconds
+                try:
+                    report = self.run_once(stop, readers=readers, hold=True)
+                except StoreUnavailable as unavailable:
+                    log.warning("the store cannot serve the worker now: %s", unavailable)
+                    stop.wait(idle_seconds)
+                    continue
+                if on_pass is not None:
+                    on_pass(report)
+                if not report.busy:
+                    self._record_held()
+                    stop.wait(idle_seconds)
+        finally:
+            self._record_held()
+
+    def run_once(
+        self, stop: threading.Event | None = None, *, readers: bool = True, hold: bool = False
+    ) -> PassReport:
+        """One pass: fire due timers, run the log readers (unless ``readers`` is false),
+        deliver one leased batch. With ``hold`` its attempts are recorded by the next
+        pass's claim (``run`` does that); without, before the pass returns."""
         report = PassReport()
         if self.timers is not None:
             report.timers_fired = _count(getattr(self.timers.fire_due_timers(), "fired", 0))
-        for reader in self.readers:
+        for reader in self.readers if readers else ():
             report.milestones += reader()
         self.deliver_batch(report, stop)
+        if not hold:
+            self._record_held()
         return report
 
     def deliver_batch(self, report: PassReport, stop: threading.Event | None = None) -> None:
-        """Claim a batch, deliver it message by message and record every attempt."""
+        """Record the attempts held from the last batch and claim a new batch in one
+        transaction, then deliver it message by message; its attempts (with what each
+        sent) are held for the next claim (``_record_held``). After a pass that claimed
+        nothing, a read looks for due work first, so an idle worker does not take the
+        write lock."""
         started = self.clock()
+        if self._idle and not self._held and not self._work_due(started):
+            return
         with self.store.unit_of_work() as uow:
+            uow.record_attempts(self.name, self._held)
             entries = uow.claim_outbox(
                 self.name,
                 iso(started),
@@ -169,32 +230,55 @@ class Worker:
                 skip_topics=self.hold,
             )
             uow.commit()
+        self._held = []
         report.claimed = len(entries)
-        attempts: list[AttemptRow] = []
+        self._idle = not entries
+        self._prepare(entries, started)
         for entry in entries:
             if stop is not None and stop.is_set():
                 break
             if self.clock() - started > self.lease / 2:
                 break  # the rest's lease runs out and another pass takes it over
-            attempts.append(self._attempt(entry))
-        with self.store.unit_of_work() as uow:
-            uow.record_attempts(self.name, attempts)
-            uow.commit()
-        for attempt in attempts:
+            attempt = self._attempt(entry)
+            self._held.append(attempt)
             report.outcomes[attempt.outcome] += 1
             report.dead += attempt.status == DEAD
 
+    def _record_held(self) -> None:
+        """Record the attempts delivered and not yet recorded, in a transaction of their
+        own; on failure they stay held for the next try."""
+        if not self._held:
+            return
+        with self.store.unit_of_work() as uow:
+            uow.record_attempts(self.name, self._held)
+            uow.commit()
+        self._held = []
+
+    def _work_due(self, now: datetime) -> bool:
+        """Whether some pending entry is due (one probe of the pending index)."""
+        with self.store.unit_of_work(read_only=True) as uow:
+            return uow.oldest_due_outbox(iso(now)) is not None
+
+    def _prepare(self, entries: Sequence[OutboxEntry], now: datetime) -> None:
+        """Tell each deliverer that reads ahead the envelopes of the batch it will get.
+        A failure there is logged and costs only the read-ahead: each message is then
+        read on its own."""
+        batches: dict[int, tuple[BatchDeliverer, list[Envelope]]] = {}
+        for entry in entries:
+            deliverer = self.deliverers.get(entry.topic, self.default)
+            if id(deliverer) in self._ahead:
+                batches.setdefault(id(deliverer), (self._ahead[id(deliverer)], []))[1].append(
+                    _envelope(entry)
+                )
+        for deliverer, envelopes in batches.values():
+            try:
+                deliverer.prepare(envelopes, now)
+            except Exception:
+                log.exception("reading ahead for %s outbox messages failed", len(envelopes))
+
     def _attempt(self, entry: OutboxEntry) -> AttemptRow:
         """Deliver one entry and say what its attempt and its new state are."""
-        envelope = Envelope(
-            outbox_id=entry.id,
-            message_id=entry.idempotency_key,
-            process_id=entry.process_id,
-            topic=entry.topic,
-            payload=entry.payload,
-            created_at=datetime.fromisoformat(entry.created_at),
-            attempt=entry.attempts + 1,
-        )
+        envelope = _envelope(entry)
         deliverer = self.deliverers.get(entry.topic, self.default)
         now = self.clock()
         try:
@@ -232,7 +316,21 @@ class Worker:
             status=status,
             attempts=attempts,
             available_at=iso(next_at),
+            sends=delivery.sends,
         )
+
+
+def _envelope(entry: OutboxEntry) -> Envelope:
+    """The envelope a deliverer gets for ``entry``."""
+    return Envelope(
+        outbox_id=entry.id,
+        message_id=entry.idempotency_key,
+        process_id=entry.process_id,
+        topic=entry.topic,
+        payload=entry.payload,
+        created_at=datetime.fromisoformat(entry.created_at),
+        attempt=entry.attempts + 1,
+    )
 
 
 def _count(fired: object) -> int:

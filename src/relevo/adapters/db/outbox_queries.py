@@ -4,7 +4,7 @@ so everything runs in its transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ from relevo.services.delivery_records import (
     DEAD,
     PENDING,
     SENT,
+    SUPERSEDED,
     AttemptRow,
     BacklogCount,
     DeliveryAttempt,
@@ -27,6 +28,18 @@ from relevo.services.delivery_records import (
 _o = t.outbox
 _a = t.delivery_attempts
 _s = t.webhook_subscriptions
+_n = t.notification_sends
+_SEND_COLUMNS = ("business_key", "recipient", "channel", "sent_at")  # ``SendRecord`` order
+_SEND_KEY = ("business_key",)
+_MOVE_COLUMNS = (
+    "status",
+    "attempts",
+    "available_at",
+    "sent_at",
+    "last_error",
+    "claimed_by",
+    "claimed_until",
+)
 #: A literal, not a parameter: SQLite uses the partial index on pending entries only when
 #: the query names its condition word for word.
 _IS_PENDING = _o.c.status == sa.literal_column(f"'{PENDING}'")
@@ -123,7 +136,8 @@ class OutboxQueries:
         return entries
 
     def record_attempts(self, worker: str, attempts: Sequence[AttemptRow]) -> int:
-        """Record every attempt; move the entries ``worker`` still holds and free them."""
+        """Record every attempt and what it sent; move the entries ``worker`` still holds
+        and free them. A handful of set-wise statements whatever the batch's size."""
         if not attempts:
             return 0
         self.connection.execute(
@@ -142,33 +156,44 @@ class OutboxQueries:
                 for a in attempts
             ],
         )
-        move = (
-            sa.update(_o)
-            .where(_o.c.id == sa.bindparam("b_id"), _o.c.claimed_by == worker)
-            .values(
-                status=sa.bindparam("b_status"),
-                attempts=sa.bindparam("b_attempts"),
-                available_at=sa.bindparam("b_available_at"),
-                sent_at=sa.bindparam("b_sent_at"),
-                last_error=sa.bindparam("b_last_error"),
-                claimed_by=None,
-                claimed_until=None,
+        sends = [tuple(send) for a in attempts for send in a.sends]
+        if sends:
+            dialect.bulk_insert(self.connection, _n, _SEND_COLUMNS, sends, conflict=_SEND_KEY)
+        moves = [
+            (
+                a.outbox_id,
+                a.status,
+                a.attempts,
+                a.available_at,
+                a.at if a.status == SENT else None,
+                a.detail if a.status in (PENDING, DEAD) else None,
+                None,
+                None,
             )
+            for a in attempts
+        ]
+        return dialect.bulk_update(
+            self.connection, _o, ("id",), _MOVE_COLUMNS, moves, only_if={"claimed_by": worker}
         )
-        moved = 0
-        for a in attempts:
-            moved += self.connection.execute(
-                move,
-                {
-                    "b_id": a.outbox_id,
-                    "b_status": a.status,
-                    "b_attempts": a.attempts,
-                    "b_available_at": a.available_at,
-                    "b_sent_at": a.at if a.status == SENT else None,
-                    "b_last_error": a.detail if a.status in (PENDING, DEAD) else None,
-                },
-            ).rowcount
-        return moved
+
+    def sent_keys(self, keys: Iterable[str]) -> set[str]:
+        """The business keys among ``keys`` that a recorded attempt sent (one statement)."""
+        wanted = [(key,) for key in set(keys)]
+        if not wanted:
+            return set()
+        found = dialect.select_by_keys(
+            self.connection, _n, ("business_key",), ("business_key",), wanted
+        )
+        return {key for (key,) in found}
+
+    def count_sends(self, recipient: str, since: str) -> int:
+        """How many recorded sends went to ``recipient`` at or after ``since``."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(_n)
+            .where(_n.c.recipient == recipient, _n.c.sent_at >= since)
+        )
+        return int(self.connection.execute(query).scalar_one())
 
     def outbox_entries(
         self, status: str | None = None, *, after: int = 0, limit: int = 100
@@ -245,6 +270,25 @@ class OutboxQueries:
             attempts={outcome: int(n) for outcome, n in outcomes},
             oldest_due=self.oldest_due_outbox(now),
         )
+
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries (sent or superseded)
+        whose last attempt was before ``before``; how many entries and attempts. The pick
+        walks the attempts' outbox-id index in order and stops at ``limit`` entries."""
+        pick = (
+            sa.select(_a.c.outbox_id)
+            .join(_o, _o.c.id == _a.c.outbox_id)
+            .where(_o.c.status.in_([SENT, SUPERSEDED]))
+            .group_by(_a.c.outbox_id)
+            .having(sa.func.max(_a.c.at) < before)
+            .order_by(_a.c.outbox_id)
+            .limit(limit)
+        )
+        ids = list(self.connection.execute(pick).scalars())
+        if not ids:
+            return 0, 0
+        deleted = self.connection.execute(sa.delete(_a).where(_a.c.outbox_id.in_(ids)))
+        return len(ids), deleted.rowcount
 
     def oldest_due_outbox(self, now: str) -> str | None:
         """The oldest due pending entry's ``available_at``: one probe of the partial index."""

@@ -4,7 +4,7 @@ subscriptions, with the SQL store's behaviour (see ``relevo.adapters.db.outbox_q
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from relevo.adapters.memory.tables import Tables, copy_json
@@ -12,6 +12,7 @@ from relevo.services.delivery_records import (
     DEAD,
     PENDING,
     SENT,
+    SUPERSEDED,
     AttemptRow,
     BacklogCount,
     DeliveryAttempt,
@@ -71,6 +72,8 @@ class OutboxTables:
         changed = self._change()
         moved = 0
         for a in attempts:
+            for send in a.sends:
+                changed.sends.setdefault(send.business_key, (send.recipient, send.channel, send.at))
             attempt_id = changed.next_id("delivery_attempts")
             facts = None if a.facts is None else copy_json(a.facts)
             changed.attempts.append(
@@ -102,6 +105,15 @@ class OutboxTables:
             moved += 1
         self._keep(changed)
         return moved
+
+    def sent_keys(self, keys: Iterable[str]) -> set[str]:
+        """The business keys among ``keys`` that a recorded attempt sent."""
+        return {key for key in keys if key in self._tables.sends}
+
+    def count_sends(self, recipient: str, since: str) -> int:
+        """How many recorded sends went to ``recipient`` at or after ``since``."""
+        sends = self._tables.sends.values()
+        return sum(1 for to, _, at in sends if to == recipient and at >= since)
 
     def outbox_entries(
         self, status: str | None = None, *, after: int = 0, limit: int = 100
@@ -154,6 +166,27 @@ class OutboxTables:
             attempts=dict(Counter(a.outcome for a in self._tables.attempts)),
             oldest_due=self.oldest_due_outbox(now),
         )
+
+    def purge_attempts(self, before: str, limit: int) -> tuple[int, int]:
+        """Delete the attempts of up to ``limit`` finished entries whose last attempt was
+        before ``before``; how many entries and attempts."""
+        last: dict[int, str] = {}
+        for a in self._tables.attempts:
+            last[a.outbox_id] = max(a.at, last.get(a.outbox_id, a.at))
+        deliveries = self._tables.deliveries
+        finished = sorted(
+            id
+            for id, at in last.items()
+            if at < before and id in deliveries and deliveries[id].status in (SENT, SUPERSEDED)
+        )[:limit]
+        if not finished:
+            return 0, 0
+        changed = self._change()
+        purged = set(finished)
+        before_purge = len(changed.attempts)
+        changed.attempts = [a for a in changed.attempts if a.outbox_id not in purged]
+        self._keep(changed)
+        return len(finished), before_purge - len(changed.attempts)
 
     def oldest_due_outbox(self, now: str) -> str | None:
         """The ``available_at`` of the oldest pending entry due by ``now``."""

@@ -106,6 +106,8 @@ class Tables:
     #: Each outbox message's delivery state, by outbox id.
     deliveries: dict[int, OutboxEntry] = field(default_factory=dict)
     attempts: list[DeliveryAttempt] = field(default_factory=list)
+    #: What recorded attempts sent, by business key: ``(recipient, channel, sent_at)``.
+    sends: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     cursors: dict[str, int] = field(default_factory=dict)
     #: The last id handed out per sequence (event positions, keys, outbox, dead letters).

@@ -3,6 +3,7 @@ what was sent (for deduplication and the daily cap)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -56,17 +57,13 @@ class SmsSender(Protocol):
 
 
 class SendLog(Protocol):
-    """What was sent to whom, by business key (one key is sent once)."""
+    """What was sent to whom, by business key (one key is sent once). Sends are written
+    by the worker with the attempts that made them, not through this port."""
 
-    def was_sent(self, business_key: str) -> bool:
-        """True once a message with ``business_key`` was sent."""
+    def sent_keys(self, keys: Iterable[str]) -> set[str]:
+        """The business keys among ``keys`` already sent."""
         ...
 
     def count_since(self, recipient: str, since: datetime) -> int:
         """How many messages were sent to ``recipient`` from ``since`` on."""
-        ...
-
-    def record(self, business_key: str, recipient: str, channel: str, at: datetime) -> None:
-        """Remember that ``business_key`` went to ``recipient`` over ``channel`` at ``at``
-        (recording a key again changes nothing)."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import ProcessState
@@ -60,11 +60,12 @@ def body_text(c: Compiled, state: ProcessState, template: str, lang: str) -> str
 
 
 def render_email(
-    c: Compiled, state: ProcessState, template: str, lang: str, link: str
+    c: Compiled, state: ProcessState, template: str, lang: str, link: str, body: str | None = None
 ) -> RenderedEmail:
     """The e-mail for ``template`` in ``lang``: the declared subject (or the process's
-    title), the sentence, and a footer with the reference and ``link``."""
-    body = body_text(c, state, template, lang)
+    title), the sentence (``body``, when the caller has it already), and a footer with the
+    reference and ``link``."""
+    body = body_text(c, state, template, lang) if body is None else body
     notification = c.notification_by_template[template]
     if notification.subject is not None:
         subject = render(notification.subject, c, state, lang)
@@ -79,15 +80,25 @@ def render_email(
         "reference": state.id,
         "title": c.definition.title.get(lang),
     }
-    env = _environment()
-    html = env.select_template([f"{template}.html", "notification.html"]).render(context)
-    text = env.select_template([f"{template}.txt", "notification.txt"]).render(context)
+    html = _layout(template, "html").render(context)
+    text = _layout(template, "txt").render(context)
     return RenderedEmail(subject, text, html)
 
 
-def render_sms(c: Compiled, state: ProcessState, template: str, lang: str, link: str) -> SmsText:
-    """The SMS for ``template`` in ``lang``: the sentence then ``link``, measured."""
-    return measure(f"{body_text(c, state, template, lang)} {link}")
+def render_sms(
+    c: Compiled, state: ProcessState, template: str, lang: str, link: str, body: str | None = None
+) -> SmsText:
+    """The SMS for ``template`` in ``lang``: the sentence (``body``, when the caller has it
+    already) then ``link``, measured."""
+    body = body_text(c, state, template, lang) if body is None else body
+    return measure(f"{body} {link}")
+
+
+@cache
+def _layout(template: str, part: str) -> Template:
+    """The layout of ``template``'s ``part`` (``html`` or ``txt``): its own, else the
+    shared one. Chosen once: the templates ship with the package and do not change."""
+    return _environment().select_template([f"{template}.{part}", f"notification.{part}"])
 
 
 @cache
@@ -97,4 +108,5 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,
     )

@@ -18,6 +18,7 @@ _GSM_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM = _GSM_BASIC | _GSM_EXTENSION
 
 #: (units in a single message, units per part of a concatenated one)
 _LIMITS: dict[Encoding, tuple[int, int]] = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
@@ -35,14 +36,22 @@ class SmsText(NamedTuple):
 
 def measure(text: str) -> SmsText:
     """``text`` measured as an SMS: encoding, length in units and segment count."""
-    if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in text):
+    if _GSM.issuperset(text):
         encoding: Encoding = "GSM-7"
-        costs = [2 if ch in _GSM_EXTENSION else 1 for ch in text]
+        units = len(text) + sum(1 for ch in text if ch in _GSM_EXTENSION)
     else:
         encoding = "UCS-2"
+        units = len(text.encode("utf-16-le")) // 2
+    single, per_part = _LIMITS[encoding]
+    if units <= single:
+        return SmsText(text, encoding, units, 1)
+    if units == len(text):  # every character one unit: no pair to keep whole
+        return SmsText(text, encoding, units, -(-units // per_part))
+    if encoding == "GSM-7":
+        costs = [2 if ch in _GSM_EXTENSION else 1 for ch in text]
+    else:
         costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
-    units = sum(costs)
-    return SmsText(text, encoding, units, _segments(costs, *_LIMITS[encoding]))
+    return SmsText(text, encoding, units, _segments(costs, single, per_part))
 
 
 def _segments(costs: list[int], single: int, per_part: int) -> int:
