@@ -15,17 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relevo.adapters.clock import system_clock
+from relevo.adapters.db.access_store import SqlAccessStore
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.send_log import SqlSendLog
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.mail_log import LogEmailSender
 from relevo.adapters.memory import MemoryStore
+from relevo.adapters.memory.access_store import MemoryAccessStore
 from relevo.adapters.memory.send_log import MemorySendLog
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
 from relevo.adapters.smtp import SmtpEmailSender
 from relevo.adapters.webhooks import HttpxWebhookSender
 from relevo.config import Settings
 from relevo.domain.outbox import NOTIFICATION_TOPIC
+from relevo.services.access.ports import AccessStore
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
@@ -34,6 +37,7 @@ from relevo.services.milestones import MilestoneReader
 from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import SendLog, SmsSender
 from relevo.services.state_cache import DEFAULT_CAPACITY
+from relevo.services.unit_of_work import Store
 from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
 from relevo.services.worker import RetryPolicy, TimerFiring, Worker
 
@@ -116,7 +120,18 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         backlog_stuck_seconds=settings.backlog_stuck_seconds,
         link_secret=settings.notify.link_secret or None,
         upload_dir=settings.upload_dir,
+        access=build_access(hub.store),
     )
+
+
+def build_access(store: Store) -> AccessStore:
+    """Where the customer's link uses, one-time codes and rate limits are kept: beside the
+    processes, in the same database (or in memory for a memory store)."""
+    if isinstance(store, SqlStore):
+        return SqlAccessStore(store)
+    if isinstance(store, MemoryStore):
+        return MemoryAccessStore(store)
+    raise TypeError(f"no access records for a {type(store).__name__}")
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from relevo.cli.demo_links import customer_links
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
+from relevo.services.notifications.access_messages import ACCESS_MESSAGE_PREFIX
 from relevo.simulate import SimClock, SimulationOptions, populate, trickle
 from relevo.web import access_log
 
@@ -87,6 +89,7 @@ def demo(
         daemon=True,
     )
     worker.start()
+    _show_access_messages()
     try:
         uvicorn.run(
             app_for(hub, settings),
@@ -99,6 +102,21 @@ def demo(
         stop.set()
         live.join(timeout=5)
         worker.join(timeout=5)
+
+
+def _show_access_messages() -> None:
+    """Print the new links and one-time codes the demo sends: its SMS and e-mail go to the
+    log, and a person trying the customer's page needs them to go on. (The simulated
+    customers' other messages stay out of the way.)"""
+    handler = logging.StreamHandler()
+    handler.addFilter(
+        lambda record: str(getattr(record, "message_id", "")).startswith(ACCESS_MESSAGE_PREFIX)
+    )
+    handler.setFormatter(logging.Formatter("\n[demo message] %(message)s\n"))
+    for name in ("relevo.sms", "relevo.email"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 def _demo_settings(keep: bool) -> Settings:

@@ -5,7 +5,9 @@ wrong, holds a non-critical one in the customer's quiet hours or over their dail
 (DEFERRED, with the moment to try again), then renders and sends it on each channel the
 notification declares and the customer accepts. Each channel's send is remembered under a
 business key (process, template, the dates it announces or the request's version, channel),
-so a retry never sends a channel twice and the same announcement is sent once.
+so a retry never sends a channel twice and the same announcement is sent once. An access
+message (a new link or a one-time code the customer asked for) goes at once, on one
+channel (``access_messages``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from relevo.domain.model import JSON, ProcessState
 from relevo.notify_config import NotifySettings
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Delivery, DeliveryOutcome, Envelope
+from relevo.services.notifications.access_messages import Channels, deliver_access
 from relevo.services.notifications.freshness import stale_reason
 from relevo.services.notifications.links import page_link, sign_token
 from relevo.services.notifications.policy import (
     Preferences,
     day_start,
     is_critical,
+    mask,
     next_day,
     preferences_for,
     quiet_until,
@@ -77,6 +81,12 @@ class Notifier:
         if state is None:
             return Delivery(DeliveryOutcome.SUPERSEDED, "the process no longer exists")
         c = self.catalog.get(state.kind, state.definition_version)
+        if payload.get("access"):
+            channels = Channels(self.email, self.sms, self.log)
+            link = self.customer_link(state, now)
+            return deliver_access(
+                c, state, envelope, channels, secret=self.settings.link_secret, link=link, now=now
+            )
         reason = stale_reason(c, payload, state, now)
         if reason is not None:
             return Delivery(DeliveryOutcome.SUPERSEDED, reason)
@@ -203,12 +213,3 @@ def business_key(payload: Mapping[str, Any], channel: str) -> str:
     what = ",".join(f"{n}={at}" for n, at in sorted(dates.items())) or f"v{payload.get('version')}"
     incidents = ",".join(payload.get("incidents") or ())
     return f"{payload['process_id']}:{payload['template']}:{what}:{incidents}:{channel}"
-
-
-def mask(address: str) -> str:
-    """``address`` with most of it hidden, for records people read (``a***@example.com``,
-    ``+34******678``)."""
-    if "@" in address:
-        local, _, domain = address.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return address[:3] + "*" * max(len(address) - 6, 0) + address[-3:]

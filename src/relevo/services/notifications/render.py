@@ -79,7 +79,7 @@ def render_email(
         "reference": state.id,
         "title": c.definition.title.get(lang),
     }
-    env = _environment()
+    env = environment()
     html = env.select_template([f"{template}.html", "notification.html"]).render(context)
     text = env.select_template([f"{template}.txt", "notification.txt"]).render(context)
     return RenderedEmail(subject, text, html)
@@ -91,7 +91,8 @@ def render_sms(c: Compiled, state: ProcessState, template: str, lang: str, link:
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja2 environment of the e-mail templates (``relevo/templates/email``)."""
     return Environment(
         loader=PackageLoader("relevo", "templates/email"),
         autoescape=select_autoescape(["html"]),
