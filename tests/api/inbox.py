@@ -14,6 +14,7 @@ from relevo.bootstrap import build_worker
 from relevo.config import Settings
 from relevo.notify_config import NotifySettings
 from relevo.services.hub import Hub
+from relevo.services.notifications.access_messages import ACCESS_MESSAGE_PREFIX
 from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import OutgoingEmail, OutgoingSms
 
@@ -58,9 +59,17 @@ class Inbox:
         worker = build_worker(self.hub, Settings(), notifier=notifier, timers=_NoTimers())
         worker.run_once()
 
+    def access_sms(self) -> list[OutgoingSms]:
+        """The SMS that carried a new link or a code (not the process's own news)."""
+        return [sms for sms in self.sms if sms.message_id.startswith(ACCESS_MESSAGE_PREFIX)]
+
+    def access_emails(self) -> list[OutgoingEmail]:
+        """The e-mails that carried a new link or a code."""
+        return [m for m in self.emails if m.message_id.startswith(ACCESS_MESSAGE_PREFIX)]
+
     def texts(self) -> list[str]:
         """The text of every message received so far, SMS then e-mail."""
-        return [m.text for m in self.sms] + [m.text for m in self.emails]
+        return [m.text for m in self.access_sms()] + [m.text for m in self.access_emails()]
 
     def last_code(self) -> str:
         """The 6-digit code of the newest message that carries one."""

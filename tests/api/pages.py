@@ -47,7 +47,10 @@ class Site:
     ) -> str:
         """A mobile port-in accepted by the central node, its window on Wednesday night;
         the customer's contact on file is their mobile unless ``contact`` says otherwise."""
-        attributes = {"modality": "postpaid", **(contact or {"contact_phone": subject})}
+        attributes = {
+            "modality": "postpaid",
+            **(contact if contact is not None else {"contact_phone": subject}),
+        }
         view = self.api.start(
             customer_id=customer_id,
             subject=subject,
