@@ -101,10 +101,13 @@ def memory_hub(
     )
 
 
-def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
+def app_for(
+    hub: Hub, settings: Settings | None = None, *, access_clock: Clock | None = None
+) -> FastAPI:
     """The HTTP API over ``hub``, configured by ``settings`` (key cache time, body size
     limits, problem type base URL; the defaults when ``None``), with the customer's pages
-    when a link secret is configured."""
+    when a link secret is configured (their sessions, links and codes timed by
+    ``access_clock``, the hub's clock by default)."""
     # Imported here: the web stack (FastAPI, pydantic models) costs a third of a second of
     # start-up, which the CLI commands that serve nothing should not pay.
     from relevo.services.keys import KeyCache
@@ -121,6 +124,7 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         link_secret=settings.notify.link_secret or None,
         upload_dir=settings.upload_dir,
         access=build_access(hub.store),
+        access_clock=access_clock,
     )
 
 

@@ -86,14 +86,6 @@ def test_an_expired_code_is_refused(site: Site, inbox: Inbox) -> None:
     assert _status(site, path) == "active"
 
 
-def test_a_code_sent_after_it_expired_is_not_sent(site: Site, inbox: Inbox) -> None:
-    path = _cancel(site)
-    _ask_code(site, path)
-    site.api.clock.advance(minutes=11)
-    inbox.deliver()
-    assert inbox.access_sms() == []
-
-
 def test_a_new_code_replaces_the_last_one(site: Site, inbox: Inbox) -> None:
     path = _cancel(site)
     _ask_code(site, path)

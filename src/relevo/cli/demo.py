@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from relevo.adapters.clock import system_clock
 from relevo.bootstrap import (
     DEMO_LINK_SECRET_FILE,
     app_for,
@@ -59,7 +60,7 @@ def demo(
     """
     tune_runtime()
     with failures():
-        settings = _demo_settings(keep)
+        settings = _served_at(_demo_settings(keep), f"http://{host}:{port}")
         migrate(settings)
         hub = build_hub(settings, clock=SimClock())
         summary = _populate(hub, processes, seed, keep)
@@ -92,7 +93,9 @@ def demo(
     _show_access_messages()
     try:
         uvicorn.run(
-            app_for(hub, settings),
+            # The simulated customers move the hub's clock; sessions, links and codes of
+            # the person trying the pages follow the wall clock.
+            app_for(hub, settings, access_clock=system_clock),
             host=host,
             port=port,
             log_level="warning",
@@ -117,6 +120,15 @@ def _show_access_messages() -> None:
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
+
+
+def _served_at(settings: Settings, base: str) -> Settings:
+    """``settings`` whose messages link to the demo's own server, unless
+    RELEVO_PUBLIC_BASE_URL says where the pages are."""
+    if os.environ.get("RELEVO_PUBLIC_BASE_URL"):
+        return settings
+    notify = dataclasses.replace(settings.notify, public_base_url=base)
+    return dataclasses.replace(settings, notify=notify)
 
 
 def _demo_settings(keep: bool) -> Settings:

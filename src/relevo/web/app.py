@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -43,6 +45,7 @@ def create_app(
     link_secret: str | None = None,
     upload_dir: Path = DEFAULT_UPLOAD_DIR,
     access: AccessStore | None = None,
+    access_clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
@@ -53,7 +56,8 @@ def create_app(
     (``Settings.problem_base_url``). ``/readyz`` answers 503 once the oldest due outbox
     message has waited ``backlog_stuck_seconds``. With a ``link_secret`` it also serves
     the customer's pages (``relevo.web.pages``), keeping uploads under ``upload_dir`` and
-    link uses, codes and rate limits in ``access`` (required with a ``link_secret``).
+    link uses, codes and rate limits in ``access`` (required with a ``link_secret``), timed
+    by ``access_clock`` (default: the hub's).
     """
     app = FastAPI(
         title="relevo",
@@ -84,5 +88,5 @@ def create_app(
     if link_secret:
         if access is None:
             raise ValueError("the customer's pages need an access store (bootstrap.build_access)")
-        pages.install(app, hub, link_secret, upload_dir, access)
+        pages.install(app, hub, link_secret, upload_dir, access, access_clock)
     return app

@@ -2,9 +2,10 @@
 or a one-time code, sent at once to the contact on file.
 
 They skip quiet hours and the daily cap — the customer asked and is waiting on the page —
-and the re-checks of ordinary notifications; a code whose time ran out before it could be
-sent is not sent. The code is derived only now (``codes.code_for``), and no record keeps
-it: the facts name the channel and the masked address.
+and the re-checks of ordinary notifications. (A code that arrives late is refused when
+typed: whether it expired is judged by the clock of the pages, not the worker's.) The code
+is derived only now (``codes.code_for``), and no record keeps it: the facts name the
+channel and the masked address.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.compiled import Compiled
-from relevo.domain.model import ProcessState, parse_iso
+from relevo.domain.model import ProcessState
 from relevo.services.access.codes import CODE_LIFETIME, code_for
 from relevo.services.access.messages import CODE, reach
 from relevo.services.delivery import Delivery, DeliveryOutcome, Envelope
@@ -76,8 +77,6 @@ def deliver_access(
     if payload.get("customer_id") != state.customer_id:
         return Delivery(DeliveryOutcome.SUPERSEDED, "the process changed hands")
     is_code = payload.get("access") == CODE
-    if is_code and now >= parse_iso(str(payload["expires_at"])):
-        return Delivery(DeliveryOutcome.SUPERSEDED, "the code expired before it was sent")
     where = reach(state.attributes, str(payload["channel"]) if is_code else None)
     if where is None:
         return Delivery(DeliveryOutcome.FAILED_PERMANENT, "no contact on file")

@@ -3,6 +3,8 @@ processes, one page per process and its controls as forms (see ``install``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,11 +21,18 @@ __all__ = ["MAX_UPLOAD_BYTES", "PREFIX", "install"]
 PREFIX = "/my/"
 
 
-def install(app: FastAPI, hub: Hub, link_secret: str, upload_dir: Path, store: AccessStore) -> None:
+def install(
+    app: FastAPI,
+    hub: Hub,
+    link_secret: str,
+    upload_dir: Path,
+    store: AccessStore,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
     """Serve the customer's pages on ``app``: links signed with ``link_secret`` open them;
     uploaded documents are kept under ``upload_dir``; link uses, one-time codes and rate
-    limits are kept in ``store``."""
-    app.state.pages = build_pages(hub, link_secret, upload_dir)
+    limits are kept in ``store``, and timed by ``clock`` (default: the hub's)."""
+    app.state.pages = build_pages(hub, link_secret, upload_dir, clock)
     app.state.access_store = store
     app.include_router(access.router)
     app.include_router(routes.router)

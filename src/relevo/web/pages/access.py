@@ -83,7 +83,7 @@ async def new_link(request: Request) -> Response:
             hub.states,
             reference,
             client_of(request),
-            hub.clock(),
+            pages_of(request).clock(),
         )
     except RateLimited as limited:
         return too_many(request, lang, "too_many_links_text", limited.retry_at)
@@ -92,7 +92,7 @@ async def new_link(request: Request) -> Response:
 
 def too_many(request: Request, lang: str, text_key: str, retry_at: datetime) -> HTMLResponse:
     """The 429 page: too many requests, and from when to try again."""
-    now = pages_of(request).hub.clock()
+    now = pages_of(request).clock()
     when = formatter(lang, "Europe/Madrid")(retry_at.isoformat(), "cutoff")
     response = render(
         request,
@@ -110,7 +110,7 @@ def _reference(request: Request, token: object, typed: object, lang: str) -> tup
     """The process reference a new link is asked for — the one a (genuine, possibly
     expired or used-up) link names, else the one typed — and the typed one's problem."""
     if isinstance(token, str) and 0 < len(token) <= 2048:
-        now = pages_of(request).hub.clock()
+        now = pages_of(request).clock()
         try:
             return verify_token(pages_of(request).keys.link_secret, token, now).process_id, None
         except InvalidLink as invalid:

@@ -270,7 +270,7 @@ async def control_code(request: Request, process_id: str, control_id: str) -> Re
             control_id,
             client=client_of(request),
             lang=found.lang,
-            now=pages.hub.clock(),
+            now=pages.clock(),
         )
     except NoContact:
         return _form(request, found, status=409)

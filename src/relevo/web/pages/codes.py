@@ -42,7 +42,7 @@ def code_step(request: Request, state: ProcessState, control_id: str, lang: str)
         return CodeStep(None, None, None)
     channel, address = contact
     where = words[f"code_to_{channel}"].replace("{to}", mask(address))
-    now = pages_of(request).hub.clock()
+    now = pages_of(request).clock()
     pending = codes.pending_code(access_of(request), state, control_id, now)
     if pending is None:
         return CodeStep(words["code_intro"].replace("{where}", where), None, None)
@@ -62,7 +62,7 @@ def code_field(lang: str) -> Field:
 def checked(request: Request, state: ProcessState, control_id: str, typed: str) -> codes.Checked:
     """What ``typed`` is for the newest code of ``control_id`` (a right one is used up)."""
     secret = pages_of(request).keys.link_secret
-    now = pages_of(request).hub.clock()
+    now = pages_of(request).clock()
     return codes.check_code(access_of(request), secret, state, control_id, typed, now)
 
 
