@@ -15,15 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relevo.adapters.clock import system_clock
+from relevo.adapters.db.access_store import SqlAccessStore
 from relevo.adapters.db.engine import create_engine
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.mail_log import LogEmailSender
 from relevo.adapters.memory import MemoryStore
+from relevo.adapters.memory.access_store import MemoryAccessStore
 from relevo.adapters.sms import HttpSmsSender, LogSmsSender
 from relevo.adapters.smtp import SmtpEmailSender
 from relevo.adapters.webhooks import HttpxWebhookSender
 from relevo.config import Settings
 from relevo.domain.outbox import NOTIFICATION_TOPIC
+from relevo.services.access.ports import AccessStore
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Deliverer
 from relevo.services.hub import Hub
@@ -33,6 +36,7 @@ from relevo.services.notifications.notifier import Notifier
 from relevo.services.notifications.ports import SmsSender
 from relevo.services.notifications.send_log import StoreSendLog
 from relevo.services.state_cache import DEFAULT_CAPACITY
+from relevo.services.unit_of_work import Store
 from relevo.services.webhooks import SubscriptionCache, WebhookDeliverer, WebhookSender
 from relevo.services.worker import DEFAULT_BATCH, RetryPolicy, TimerFiring, Worker
 
@@ -96,10 +100,13 @@ def memory_hub(
     )
 
 
-def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
+def app_for(
+    hub: Hub, settings: Settings | None = None, *, access_clock: Clock | None = None
+) -> FastAPI:
     """The HTTP API over ``hub``, configured by ``settings`` (key cache time, body size
     limits, problem type base URL; the defaults when ``None``), with the customer's pages
-    when a link secret is configured."""
+    when a link secret is configured (their sessions, links and codes timed by
+    ``access_clock``, the hub's clock by default)."""
     # Imported here: the web stack (FastAPI, pydantic models) costs a third of a second of
     # start-up, which the CLI commands that serve nothing should not pay.
     from relevo.services.keys import KeyCache
@@ -115,7 +122,19 @@ def app_for(hub: Hub, settings: Settings | None = None) -> FastAPI:
         backlog_stuck_seconds=settings.backlog_stuck_seconds,
         link_secret=settings.notify.link_secret or None,
         upload_dir=settings.upload_dir,
+        access=build_access(hub.store),
+        access_clock=access_clock,
     )
+
+
+def build_access(store: Store) -> AccessStore:
+    """Where the customer's link uses, one-time codes and rate limits are kept: beside the
+    processes, in the same database (or in memory for a memory store)."""
+    if isinstance(store, SqlStore):
+        return SqlAccessStore(store)
+    if isinstance(store, MemoryStore):
+        return MemoryAccessStore(store)
+    raise TypeError(f"no access records for a {type(store).__name__}")
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:

@@ -11,6 +11,7 @@ import pytest
 from relevo.adapters.db.store import SqlStore
 
 from .builders import Api
+from .inbox import Inbox
 from .pages import Site, open_site
 
 
@@ -27,3 +28,9 @@ def site(db_url: str, store: SqlStore, tmp_path: Path) -> Iterator[Site]:
     ``tmp_path``) on an emptied, migrated database."""
     with open_site(db_url, tmp_path / "uploads") as opened:
         yield opened
+
+
+@pytest.fixture
+def inbox(site: Site) -> Inbox:
+    """The SMS and e-mails ``site``'s customers receive (``Inbox.deliver`` sends them)."""
+    return Inbox(site.api.hub)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import build_access, build_hub
 from relevo.config import Settings
 from relevo.services.keys import create_key
 from relevo.services.notifications.links import sign_token
@@ -39,10 +39,23 @@ class Site:
         expires = self.api.clock.now + timedelta(hours=hours)
         return "/p/" + sign_token(SECRET, process_id, customer_id, expires)
 
-    def scheduled(self, customer_id: str = "cust-1", subject: str = "612345678") -> str:
-        """A mobile port-in accepted by the central node, its window on Wednesday night."""
+    def scheduled(
+        self,
+        customer_id: str = "cust-1",
+        subject: str = "612345678",
+        contact: dict[str, str] | None = None,
+    ) -> str:
+        """A mobile port-in accepted by the central node, its window on Wednesday night;
+        the customer's contact on file is their mobile unless ``contact`` says otherwise."""
+        attributes = {
+            "modality": "postpaid",
+            **(contact if contact is not None else {"contact_phone": subject}),
+        }
         view = self.api.start(
-            customer_id=customer_id, subject=subject, keys={"crm_order_id": f"ORD-{subject}"}
+            customer_id=customer_id,
+            subject=subject,
+            keys={"crm_order_id": f"ORD-{subject}"},
+            attributes=attributes,
         )
         response = self.api.send(accepted_by_nc(msisdn=subject, reference=f"NC-{subject}"))
         assert response.status_code in (200, 202), response.text
@@ -86,7 +99,7 @@ def open_site(db_url: str, uploads: Path, secret: str | None = SECRET) -> Iterat
         scope: create_key(hub.store, f"{scope}-key", [scope])[1]
         for scope in ("ingest", "channel", "admin")
     }
-    app = create_app(hub, link_secret=secret, upload_dir=uploads)
+    app = create_app(hub, link_secret=secret, upload_dir=uploads, access=build_access(hub.store))
     with TestClient(app, raise_server_exceptions=True) as client:
         yield Site(Api(client, hub, clock, keys), uploads)
     hub.store.engine.dispose()

@@ -3,6 +3,7 @@ options, uploading a document, cancelling, a refusal in plain words, and English
 
 from __future__ import annotations
 
+from .inbox import Inbox, confirm_with_code
 from .pages import Site, csrf_of, input_attr, rejected_id, text_of
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -92,14 +93,16 @@ def test_a_scan_of_a_few_megabytes_uploads_though_api_bodies_stop_at_one(site: S
     assert len(list(site.uploads.rglob("*.pdf"))) == 1
 
 
-def test_cancel_states_the_consequences_then_cancels(site: Site) -> None:
+def test_cancel_states_the_consequences_then_cancels(site: Site, inbox: Inbox) -> None:
     process_id = site.scheduled()
     site.sign_in(process_id)
     path = f"/my/processes/{process_id}/controls/cancel"
     form = site.client.get(path)
     assert "Qué va a pasar" in form.text and "no se puede deshacer" in form.text
-    status, _, location = _post(site, path)
-    assert status == 303 and location is not None
+    assert "Enviarme el código" in form.text and "SMS al +34******678" in form.text
+    done = confirm_with_code(site, inbox, path)
+    location = done.headers.get("location")
+    assert done.status_code == 303 and location is not None
     assert site.api.view(process_id)["status"] == "cancelled"
     page = text_of(site.client.get(location))
     assert "Hecho" in page and "Cancelar el cambio" in page
@@ -130,7 +133,7 @@ def test_a_control_past_its_cut_off_is_shown_with_why_and_what_instead(site: Sit
     assert "Ahora no es posible" in form.text
 
 
-def test_the_same_journey_in_english(site: Site) -> None:
+def test_the_same_journey_in_english(site: Site, inbox: Inbox) -> None:
     process_id = site.scheduled()
     site.client.get(site.link(process_id))
     page = site.client.get(f"/my/processes/{process_id}?lang=en")
@@ -151,9 +154,11 @@ def test_the_same_journey_in_english(site: Site) -> None:
     )
     assert done.status_code == 303
     assert "Done" in site.client.get(done.headers["location"]).text
-    status, _, _ = _post(site, f"/my/processes/{process_id}/controls/cancel")
-    assert status == 303
+    cancel = f"/my/processes/{process_id}/controls/cancel"
+    assert "Send me the code" in site.client.get(cancel).text
+    assert confirm_with_code(site, inbox, cancel).status_code == 303
     assert site.api.view(process_id)["status"] == "cancelled"
+    assert "Your code is" in inbox.access_sms()[-1].text
 
 
 def test_accept_language_picks_english_and_spanish_is_the_default(site: Site) -> None:

@@ -308,8 +308,8 @@ def test_on_stays_a_string_key_and_only_true_false_are_booleans() -> None:
 def test_an_empty_closed_list_of_values_is_reported() -> None:
     text = edit(
         PORT_IN,
-        "(AREC + code)\", requires: [code]}",
-        "(AREC + code)\", requires: [code], values: {code: []}}",
+        '(AREC + code)", requires: [code]}',
+        '(AREC + code)", requires: [code], values: {code: []}}',
     )
     problem = only(problems_of(text), "events.nc.rejected.values.code")
     assert "empty closed list" in problem.message

@@ -14,5 +14,11 @@ class LogEmailSender:
 
     def send_email(self, email: OutgoingEmail) -> str:
         """Log ``email``; returns its message id."""
-        log.info("e-mail to %s: %s\n%s", email.to, email.subject, email.text)
+        log.info(
+            "e-mail to %s: %s\n%s",
+            email.to,
+            email.subject,
+            email.text,
+            extra={"message_id": email.message_id},
+        )
         return email.message_id

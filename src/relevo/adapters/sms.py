@@ -65,5 +65,5 @@ class LogSmsSender:
 
     def send_sms(self, sms: OutgoingSms) -> str:
         """Log ``sms``; returns its message id."""
-        log.info("SMS to %s: %s", sms.to, sms.text)
+        log.info("SMS to %s: %s", sms.to, sms.text, extra={"message_id": sms.message_id})
         return sms.message_id

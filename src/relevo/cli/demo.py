@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from relevo.adapters.clock import system_clock
 from relevo.bootstrap import (
     DEMO_LINK_SECRET_FILE,
     app_for,
@@ -30,6 +32,7 @@ from relevo.cli.demo_links import customer_links
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
+from relevo.services.notifications.access_messages import ACCESS_MESSAGE_PREFIX
 from relevo.simulate import SimClock, SimulationOptions, populate, trickle
 from relevo.web import access_log
 
@@ -57,7 +60,7 @@ def demo(
     """
     tune_runtime()
     with failures():
-        settings = _demo_settings(keep)
+        settings = _served_at(_demo_settings(keep), f"http://{host}:{port}")
         migrate(settings)
         hub = build_hub(settings, clock=SimClock())
         summary = _populate(hub, processes, seed, keep)
@@ -87,9 +90,12 @@ def demo(
         daemon=True,
     )
     worker.start()
+    _show_access_messages()
     try:
         uvicorn.run(
-            app_for(hub, settings),
+            # The simulated customers move the hub's clock; sessions, links and codes of
+            # the person trying the pages follow the wall clock.
+            app_for(hub, settings, access_clock=system_clock),
             host=host,
             port=port,
             log_level="warning",
@@ -99,6 +105,30 @@ def demo(
         stop.set()
         live.join(timeout=5)
         worker.join(timeout=5)
+
+
+def _show_access_messages() -> None:
+    """Print the new links and one-time codes the demo sends: its SMS and e-mail go to the
+    log, and a person trying the customer's page needs them to go on. (The simulated
+    customers' other messages stay out of the way.)"""
+    handler = logging.StreamHandler()
+    handler.addFilter(
+        lambda record: str(getattr(record, "message_id", "")).startswith(ACCESS_MESSAGE_PREFIX)
+    )
+    handler.setFormatter(logging.Formatter("\n[demo message] %(message)s\n"))
+    for name in ("relevo.sms", "relevo.email"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
+def _served_at(settings: Settings, base: str) -> Settings:
+    """``settings`` whose messages link to the demo's own server, unless
+    RELEVO_PUBLIC_BASE_URL says where the pages are."""
+    if os.environ.get("RELEVO_PUBLIC_BASE_URL"):
+        return settings
+    notify = dataclasses.replace(settings.notify, public_base_url=base)
+    return dataclasses.replace(settings, notify=notify)
 
 
 def _demo_settings(keep: bool) -> Settings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from relevo.domain.model import Action, ProcessState, parse_iso
+from relevo.domain.model import JSON, Action, ProcessState, parse_iso
 from relevo.services.processes import StartRequest
 from relevo.simulate.case import Case
 from relevo.simulate.envelopes import act_line, start_line
@@ -54,7 +54,7 @@ class Exchange:
             customer_id=case.customer.id,
             subject=case.subject,
             keys=dict(case.keys),
-            attributes=dict(case.attributes),
+            attributes=_with_contact(case),
             language=case.customer.language,
             channel=flow.start_channel(case),
             actor=flow.start_actor(case),
@@ -151,3 +151,10 @@ class Exchange:
             handled = self.flows[case.kind].on_message(case, topic, payload)
             counter = self.stats.answered if handled else self.stats.unanswered
             counter[(case.kind, topic)] += 1
+
+
+def _with_contact(case: Case) -> JSON:
+    """The case's attributes, with the customer's mobile on file as the CRM would send it
+    (notifications, new links and one-time codes go there)."""
+    phone = case.customer.phone
+    return {"contact_phone": phone, **case.attributes} if phone else dict(case.attributes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +15,7 @@ from relevo.config import (
     DEFAULT_UPLOAD_DIR,
 )
 from relevo.services import limits
+from relevo.services.access.ports import AccessStore
 from relevo.services.hub import Hub
 from relevo.services.keys import KeyCache
 from relevo.web import api, docs, health, metrics, outbox_api, pages, payload, problems
@@ -41,6 +44,8 @@ def create_app(
     backlog_stuck_seconds: float = DEFAULT_BACKLOG_STUCK_SECONDS,
     link_secret: str | None = None,
     upload_dir: Path = DEFAULT_UPLOAD_DIR,
+    access: AccessStore | None = None,
+    access_clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """The API over ``hub`` (``relevo.bootstrap.build_app`` builds one from settings).
 
@@ -50,7 +55,9 @@ def create_app(
     ``type`` is ``problem_base_url`` followed by the problem's slug
     (``Settings.problem_base_url``). ``/readyz`` answers 503 once the oldest due outbox
     message has waited ``backlog_stuck_seconds``. With a ``link_secret`` it also serves
-    the customer's pages (``relevo.web.pages``), keeping uploads under ``upload_dir``.
+    the customer's pages (``relevo.web.pages``), keeping uploads under ``upload_dir`` and
+    link uses, codes and rate limits in ``access`` (required with a ``link_secret``), timed
+    by ``access_clock`` (default: the hub's).
     """
     app = FastAPI(
         title="relevo",
@@ -79,5 +86,7 @@ def create_app(
     app.include_router(metrics.router)
     docs.install(app)
     if link_secret:
-        pages.install(app, hub, link_secret, upload_dir)
+        if access is None:
+            raise ValueError("the customer's pages need an access store (bootstrap.build_access)")
+        pages.install(app, hub, link_secret, upload_dir, access, access_clock)
     return app

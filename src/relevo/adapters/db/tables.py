@@ -241,3 +241,44 @@ log_cursors = sa.Table(
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
+
+#: Each customer link opened, by the SHA-256 of its token (never the token): how many times
+#: it was exchanged for a session and since when, so a link is used a bounded number of
+#: times (``relevo.services.access.links``). Rows past ``expires_at`` say nothing any more.
+access_link_uses = sa.Table(
+    "access_link_uses",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("first_used_at", _moment(), nullable=False),
+    sa.Column("uses", sa.Integer, nullable=False),
+    sa.Column("expires_at", _moment(), nullable=False),
+)
+
+#: One-time codes asked for before an irreversible action: only a keyed hash of the code,
+#: its expiry, the attempts made and whether it was used (or replaced by a newer one).
+access_codes = sa.Table(
+    "access_codes",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("process_id", _id(), nullable=False),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("control_id", sa.String(100), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("created_at", _moment(), nullable=False),
+    sa.Column("expires_at", _moment(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Index(None, "process_id", "customer_id", "control_id"),
+)
+
+#: Requests counted per bucket (who or what asks: a client address, a customer, a typed
+#: reference) and fixed window, so limits hold across every server worker.
+access_rate_limits = sa.Table(
+    "access_rate_limits",
+    metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("window_start", _moment(), primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+)

@@ -17,11 +17,14 @@ from datetime import UTC, datetime
 
 
 class InvalidLink(Exception):
-    """A token that is malformed, altered, or expired; ``reason`` says which."""
+    """A token that is malformed, altered, expired or used up; ``reason`` says which.
+    ``claims`` are the genuine claims of an expired or used-up token (``None`` otherwise):
+    who to send a new link to."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, claims: LinkClaims | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.claims = claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +61,10 @@ def verify_token(secret: str, token: str, now: datetime) -> LinkClaims:
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
     except ValueError:
         raise InvalidLink("malformed") from None
+    claims = LinkClaims(process_id, customer_id, expires_at)
     if now >= expires_at:
-        raise InvalidLink("expired")
-    return LinkClaims(process_id, customer_id, expires_at)
+        raise InvalidLink("expired", claims)
+    return claims
 
 
 def page_link(base_url: str, token: str) -> str:

@@ -7,7 +7,8 @@ notification declares and the customer accepts. Each channel's send is remembere
 business key (process, template, the dates it announces or the request's version, channel),
 so a retry never sends a channel twice and the same announcement is sent once: the sends
 travel back in the ``Delivery`` and the worker records them with the attempt, in one
-transaction.
+transaction. An access message (a new link or a one-time code the customer asked for) goes
+at once, on one channel (``access_messages``).
 
 Told a claimed batch first (``prepare``), the notifier reads the states of its processes
 and the send log of its business keys in one query each instead of one per message. What it
@@ -28,12 +29,14 @@ from relevo.notify_config import NotifySettings
 from relevo.services.catalog import Catalog
 from relevo.services.delivery import Delivery, DeliveryOutcome, Envelope
 from relevo.services.delivery_records import SendRecord
+from relevo.services.notifications.access_messages import Channels, deliver_access
 from relevo.services.notifications.freshness import stale_reason
 from relevo.services.notifications.links import page_link, sign_token
 from relevo.services.notifications.policy import (
     Preferences,
     day_start,
     is_critical,
+    mask,
     next_day,
     preferences_for,
     quiet_until,
@@ -158,6 +161,15 @@ class Notifier:
         if state is None:
             return Delivery(DeliveryOutcome.SUPERSEDED, "the process no longer exists")
         c = self.catalog.get(state.kind, state.definition_version)
+        if payload.get("access"):
+            channels = Channels(self.email, self.sms, self._was_sent)
+            link = self.customer_link(state, now)
+            delivery = deliver_access(
+                c, state, envelope, channels, secret=self.settings.link_secret, link=link, now=now
+            )
+            for sent in delivery.sends:
+                self._unrecorded[sent.business_key] = (sent.recipient, now)
+            return delivery
         reason = stale_reason(c, payload, state, now)
         if reason is not None:
             return Delivery(DeliveryOutcome.SUPERSEDED, reason)
@@ -301,12 +313,3 @@ def business_key(payload: Mapping[str, Any], channel: str) -> str:
     what = ",".join(f"{n}={at}" for n, at in sorted(dates.items())) or f"v{payload.get('version')}"
     incidents = ",".join(payload.get("incidents") or ())
     return f"{payload['process_id']}:{payload['template']}:{what}:{incidents}:{channel}"
-
-
-def mask(address: str) -> str:
-    """``address`` with most of it hidden, for records people read (``a***@example.com``,
-    ``+34******678``)."""
-    if "@" in address:
-        local, _, domain = address.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return address[:3] + "*" * max(len(address) - 6, 0) + address[-3:]

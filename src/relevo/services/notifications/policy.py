@@ -115,3 +115,12 @@ def is_critical(
         if name in cutoffs and now < parse_iso(at) <= now + CRITICAL_CUTOFF:
             return True
     return False
+
+
+def mask(address: str) -> str:
+    """``address`` with most of it hidden, for records people read (``a***@example.com``,
+    ``+34******678``)."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return address[:3] + "*" * max(len(address) - 6, 0) + address[-3:]

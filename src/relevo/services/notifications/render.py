@@ -98,11 +98,12 @@ def render_sms(
 def _layout(template: str, part: str) -> Template:
     """The layout of ``template``'s ``part`` (``html`` or ``txt``): its own, else the
     shared one. Chosen once: the templates ship with the package and do not change."""
-    return _environment().select_template([f"{template}.{part}", f"notification.{part}"])
+    return environment().select_template([f"{template}.{part}", f"notification.{part}"])
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja2 environment of the e-mail templates (``relevo/templates/email``)."""
     return Environment(
         loader=PackageLoader("relevo", "templates/email"),
         autoescape=select_autoescape(["html"]),

@@ -1,7 +1,11 @@
 """The customer's controls as forms that work without JavaScript: the form (or, for an
 irreversible control, a page stating the consequences), a check-your-answers step for
 controls with inputs, then the action through the same hub call as the API, and a redirect
-to the process page with a success banner. Every post carries the session's CSRF token."""
+to the process page with a success banner. Every post carries the session's CSRF token.
+
+An irreversible control asks for a one-time code first: its page offers to send one to the
+contact on file, then takes the code beside the confirm button; only a right code acts
+(``codes``)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,12 @@ from relevo.domain.definitions import Control
 from relevo.domain.errors import ActionRefused, UnknownControl
 from relevo.domain.formatting import zone
 from relevo.domain.model import JSON, Action, ProcessState, iso
+from relevo.services.access.codes import Check, NoContact, request_code
+from relevo.services.access.limits import RateLimited
 from relevo.services.processes import NotFound
-from relevo.web.pages import uploads
+from relevo.web.pages import codes, uploads
+from relevo.web.pages.access import access_of, client_of, too_many
+from relevo.web.pages.codes import CodeStep, code_field, code_step
 from relevo.web.pages.forms import (
     Field,
     Submission,
@@ -55,11 +63,14 @@ class Target:
     control: Control
     fields: list[Field]
     lang: str
+    #: The one-time code step of an irreversible control the customer may use now.
+    code: CodeStep | None = None
 
     @property
     def needs_check(self) -> bool:
-        """Whether the answers are shown back before acting (inputs other than files)."""
-        return any(row.type != "document" for row in self.fields)
+        """Whether the answers are shown back before acting (inputs other than files and
+        the one-time code)."""
+        return any(row.type not in ("document", "code") for row in self.fields)
 
 
 @router.get(BASE)
@@ -89,8 +100,9 @@ async def control_check(request: Request, process_id: str, control_id: str) -> R
         answers=[
             (row, _shown(row, found.lang, found.state.timezone))
             for row in found.fields
-            if row.value
+            if row.value and row.type != "code"
         ],
+        code_value=submission.code,
     )
 
 
@@ -101,6 +113,10 @@ async def control_do(request: Request, process_id: str, control_id: str) -> Resp
     if isinstance(accepted, Response):
         return accepted
     found, submission = accepted
+    if found.control.irreversible:
+        refused = await run_in_threadpool(_check_code, request, found, submission.code)
+        if refused is not None:
+            return refused
     pages = pages_of(request)
     for name, content in submission.files.items():
         submission.params[name] = uploads.store(pages.upload_dir, process_id, content)
@@ -135,7 +151,12 @@ def _target(request: Request, process_id: str, control_id: str) -> Target | Resp
     except (NotFound, UnknownControl):
         return error_page(request, lang, "not_found", 404)
     fields = fields_of(compiled, state, control, lang, hub.clock())
-    return Target(session, state, view, row, control, fields, lang)
+    step = None
+    if control.irreversible and row["allowed"]:
+        step = code_step(request, state, control_id, lang)
+        if step.pending is not None:
+            fields.append(code_field(lang))
+    return Target(session, state, view, row, control, fields, lang, step)
 
 
 async def _submitted(
@@ -166,6 +187,7 @@ async def _accepted(
     if isinstance(found, Response):
         return found
     assert submission is not None
+    submission.code = str(submission.params.pop(codes.FIELD, ""))
     if submission.errors:
         return _form(request, found, status=422)
     refusal = _validate(request, found, submission)
@@ -218,6 +240,7 @@ def _context(request: Request, found: Target, request_id: str | None = None) -> 
         "csrf": pages.keys.csrf_token(found.session),
         "request_id": request_id or new_request_id(),
         "fmt": formatter(found.lang, found.state.timezone),
+        "code": found.code,
     }
 
 
@@ -234,3 +257,47 @@ def _shown(row: Field, lang: str, timezone: str) -> str:
             moment = moment.replace(tzinfo=zone(timezone))
         return formatter(lang, timezone)(iso(moment))
     return row.value
+
+
+@router.post(BASE + "/code")
+async def control_code(request: Request, process_id: str, control_id: str) -> Response:
+    """Send a one-time code for an irreversible control to the contact on file, then
+    back to its page, which now takes the code."""
+    found, _ = await _submitted(request, process_id, control_id)
+    if isinstance(found, Response):
+        return found
+    if found.code is None:  # not irreversible, or not allowed now: the page says why
+        return _form(request, found, status=409)
+    pages = pages_of(request)
+    try:
+        await run_in_threadpool(
+            request_code,
+            access_of(request),
+            pages.keys.link_secret,
+            found.state,
+            control_id,
+            client=client_of(request),
+            lang=found.lang,
+            now=pages.clock(),
+        )
+    except NoContact:
+        return _form(request, found, status=409)
+    except RateLimited as limited:
+        return too_many(request, found.lang, "too_many_codes_text", limited.retry_at)
+    return redirect(request, f"/my/processes/{process_id}/controls/{control_id}?lang={found.lang}")
+
+
+def _check_code(request: Request, found: Target, typed: str) -> Response | None:
+    """``None`` when ``typed`` is the right code (now used up); else the page again with
+    what was wrong — beside the field, or above the form with the offer of a new code."""
+    result = codes.checked(request, found.state, found.row["id"], typed)
+    if result.outcome is Check.OK:
+        return None
+    beside, problem = codes.refusal(result, found.lang)
+    again = _target(request, found.state.id, found.row["id"])
+    if isinstance(again, Response):
+        return again
+    for row in again.fields:
+        if row.name == codes.FIELD:
+            row.error = beside
+    return _form(request, again, status=422, problem=problem)

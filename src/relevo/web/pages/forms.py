@@ -52,6 +52,8 @@ class Submission:
     errors: dict[str, str] = field(default_factory=dict)
     #: The form's one-time id: sending the same form twice acts once.
     request_id: str | None = None
+    #: The one-time code typed for an irreversible control ("" when none).
+    code: str = ""
 
 
 def fields_of(

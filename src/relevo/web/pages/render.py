@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,21 @@ HEADERS = {
 
 @dataclass
 class Pages:
-    """What the page routes share: the hub, the session keys and where uploads go."""
+    """What the page routes share: the hub, the session keys, where uploads go, and the
+    clock of sessions, links and one-time codes (the hub's unless told otherwise)."""
 
     hub: Hub
     keys: SessionKeys
     upload_dir: Path
     env: Environment
+    clock: Callable[[], datetime]
 
 
-def build_pages(hub: Hub, link_secret: str, upload_dir: Path) -> Pages:
-    """The shared state of the customer's pages (raises ValueError without a secret)."""
+def build_pages(
+    hub: Hub, link_secret: str, upload_dir: Path, clock: Callable[[], datetime] | None = None
+) -> Pages:
+    """The shared state of the customer's pages (raises ValueError without a secret);
+    ``clock`` times sessions, links and codes (default: the hub's)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
@@ -55,7 +61,7 @@ def build_pages(hub: Hub, link_secret: str, upload_dir: Path) -> Pages:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return Pages(hub, SessionKeys(link_secret), upload_dir, env)
+    return Pages(hub, SessionKeys(link_secret), upload_dir, env, clock or hub.clock)
 
 
 def pages_of(request: Request) -> Pages:
@@ -76,7 +82,7 @@ def language(request: Request) -> str:
 def session_of(request: Request) -> CustomerSession | None:
     """The customer signed in on ``request``, if any."""
     pages = pages_of(request)
-    return pages.keys.read(request.cookies.get(COOKIE), pages.hub.clock())
+    return pages.keys.read(request.cookies.get(COOKIE), pages.clock())
 
 
 def formatter(lang: str, timezone: str) -> Callable[..., str]:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from relevo.domain.model import JSON, ProcessState
+from relevo.services.access import links
 from relevo.services.notifications.links import InvalidLink, verify_token
 from relevo.services.processes import NotFound
+from relevo.web.pages.access import access_of, link_problem
 from relevo.web.pages.render import (
     error_page,
     formatter,
@@ -31,16 +33,21 @@ MAX_ID = 200
 @router.get("/p/{token}")
 def open_link(request: Request, token: str) -> Response:
     """Exchange a link's token for a session cookie and send the customer to the page of
-    the process it names, so the token leaves the address bar and the history."""
+    the process it names, so the token leaves the address bar and the history. A link is
+    used a bounded number of times (``relevo.services.access.links``); a browser already
+    signed in as the link's customer goes straight to the page without using it up."""
     pages = pages_of(request)
     lang = language(request)
-    now = pages.hub.clock()
+    now = pages.clock()
+    token = token[:2048]
     try:
-        claims = verify_token(pages.keys.link_secret, token[:2048], now)
+        claims = verify_token(pages.keys.link_secret, token, now)
+        signed_in = session_of(request)
+        if signed_in is not None and signed_in.customer_id == claims.customer_id:
+            return redirect(request, f"/my/processes/{claims.process_id}")
+        links.exchange(access_of(request), pages.keys.link_secret, token, now)
     except InvalidLink as invalid:
-        if invalid.reason == "expired":
-            return error_page(request, lang, "link_expired", 410)
-        return error_page(request, lang, "link_invalid", 400)
+        return link_problem(request, lang, invalid)
     session = pages.keys.open(claims.customer_id, now)
     response = redirect(request, f"/my/processes/{claims.process_id}")
     response.set_cookie(

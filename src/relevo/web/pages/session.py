@@ -4,7 +4,8 @@ A link's token is exchanged once for this cookie, so the token leaves the addres
 cookie is ``<payload>.<signature>`` (base64url): the payload is the customer id and the
 expiry (Unix seconds); the signature is HMAC-SHA256 under a key derived from the link
 secret, so a link token can never pass for a session nor the reverse. The CSRF token of
-every form is derived from the cookie, so it is per session and needs no storage.
+every form is derived from the cookie, so it is per session and needs no storage. A form
+shown to someone not signed in gets its token from a random cookie of its own instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from relevo.services.notifications.links import b64_decode, b64_encode
 
 #: The cookie's name.
 COOKIE = "relevo_session"
+#: The cookie that ties a form shown to someone not signed in (asking for a new link) to
+#: its CSRF token: a random value, and the token is its HMAC (a signed double submit).
+FORM_COOKIE = "relevo_form"
 #: How long a session lasts after the link was opened.
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -40,6 +44,7 @@ class SessionKeys:
         self.link_secret = secret
         self._session_key = _derive(secret, b"relevo customer session")
         self._csrf_key = _derive(secret, b"relevo customer csrf")
+        self._form_key = _derive(secret, b"relevo signed-out form csrf")
 
     def open(self, customer_id: str, now: datetime) -> CustomerSession:
         """A new session for ``customer_id`` starting at ``now``."""
@@ -77,6 +82,16 @@ class SessionKeys:
         return isinstance(token, str) and hmac.compare_digest(
             token.encode(), self.csrf_token(session).encode()
         )
+
+    def form_csrf_token(self, nonce: str) -> str:
+        """The CSRF token of a signed-out form whose cookie holds ``nonce``."""
+        return hmac.new(self._form_key, nonce.encode(), hashlib.sha256).hexdigest()
+
+    def form_csrf_ok(self, nonce: str | None, token: object) -> bool:
+        """Whether ``token`` is the CSRF token of a signed-out form for cookie ``nonce``."""
+        if not nonce or len(nonce) > 100 or not isinstance(token, str):
+            return False
+        return hmac.compare_digest(token.encode(), self.form_csrf_token(nonce).encode())
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:

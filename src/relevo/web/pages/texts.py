@@ -94,17 +94,17 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "link_expired_title": ("Este enlace ha caducado", "This link has expired"),
     "link_expired_text": (
-        "Los enlaces caducan para proteger tus datos. Abre el enlace de tu mensaje más "
-        "reciente o llámanos al 1004 y te enviamos uno nuevo.",
-        "Links expire to protect your data. Open the link in your most recent message, or "
-        "call us on 1004 and we will send you a new one.",
+        "Los enlaces caducan para proteger tus datos. Podemos enviarte uno nuevo al móvil o "
+        "al correo que nos diste.",
+        "Links expire to protect your data. We can send you a new one to the mobile or "
+        "e-mail you gave us.",
     ),
     "link_invalid_title": ("Este enlace no es válido", "This link is not valid"),
     "link_invalid_text": (
         "Puede que se haya copiado incompleto. Ábrelo directamente desde tu SMS o correo, o "
-        "llámanos al 1004 y te enviamos uno nuevo.",
+        "pide uno nuevo con la referencia de tu trámite.",
         "It may have been copied incompletely. Open it straight from your text message or "
-        "e-mail, or call us on 1004 and we will send you a new one.",
+        "e-mail, or ask for a new one with your request's reference.",
     ),
     "csrf_title": ("No hemos podido enviar el formulario", "We could not send the form"),
     "csrf_text": (
@@ -133,6 +133,94 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "bad_form": (
         "No hemos podido leer el formulario. Inténtalo de nuevo.",
         "We could not read the form. Please try again.",
+    ),
+    # -- access: used-up links, new links, one-time codes, rate limits ------------------
+    "link_used_title": ("Este enlace ya se ha usado", "This link has already been used"),
+    "link_used_text": (
+        "Por seguridad, cada enlace sirve para entrar una sola vez. Podemos enviarte uno "
+        "nuevo al móvil o al correo que nos diste.",
+        "For your security, each link signs you in only once. We can send you a new one to "
+        "the mobile or e-mail you gave us.",
+    ),
+    "new_link_button": ("Enviarme un enlace nuevo", "Send me a new link"),
+    "new_link_title": ("Pide un enlace nuevo", "Ask for a new link"),
+    "new_link_intro": (
+        "Escribe la referencia de tu trámite. Enviaremos el enlace al móvil o al correo que "
+        "nos diste, nunca a otro.",
+        "Type your request's reference. We will send the link to the mobile or e-mail you "
+        "gave us, never anywhere else.",
+    ),
+    "reference_label": ("Referencia del trámite", "Request reference"),
+    "reference_hint": (
+        "Está en tus SMS y correos, por ejemplo prc_8f3a…",
+        "It is in your text messages and e-mails, for example prc_8f3a…",
+    ),
+    "new_link_sent_title": (
+        "Si te conocemos, tu enlace va de camino",
+        "If we know you, a new link is on its way",
+    ),
+    "new_link_sent_text": (
+        "Si la referencia es de un trámite nuestro, enviamos un enlace nuevo al móvil o al "
+        "correo que nos diste. Puede tardar unos minutos. Si no llega, llámanos al 1004.",
+        "If the reference is one of our requests, we are sending a new link to the mobile or "
+        "e-mail you gave us. It may take a few minutes. If it does not arrive, call us on "
+        "1004.",
+    ),
+    "too_many_title": ("Demasiadas peticiones seguidas", "Too many requests in a row"),
+    "too_many_links_text": (
+        "Por seguridad, espera un poco: podrás pedir otro enlace a partir del {when}.",
+        "For your security, please wait: you can ask for another link from {when}.",
+    ),
+    "too_many_codes_text": (
+        "Por seguridad, espera un poco: podrás pedir otro código a partir del {when}.",
+        "For your security, please wait: you can ask for another code from {when}.",
+    ),
+    "code_label": ("Código de 6 cifras", "6-digit code"),
+    "code_intro": (
+        "Para confirmar, te enviaremos un código de 6 cifras {where}.",
+        "To confirm, we will send you a 6-digit code {where}.",
+    ),
+    "code_to_sms": ("por SMS al {to}", "by text message to {to}"),
+    "code_to_email": ("por correo a {to}", "by e-mail to {to}"),
+    "code_send": ("Enviarme el código", "Send me the code"),
+    "code_sent": (
+        "Te hemos enviado un código {where}. Caduca el {until}.",
+        "We have sent you a code {where}. It expires on {until}.",
+    ),
+    "code_hint": (
+        "Puedes pegarlo tal cual: los espacios y guiones no importan.",
+        "You can paste it as it is: spaces and dashes do not matter.",
+    ),
+    "code_again": ("Enviarme otro código", "Send me another code"),
+    "code_no_contact": (
+        "No tenemos un móvil ni un correo para enviarte el código. Llámanos al 1004 (gratis) "
+        "y lo hacemos contigo.",
+        "We have no mobile or e-mail to send you the code. Call us on 1004 (free) and we will "
+        "do it with you.",
+    ),
+    "code_malformed": (
+        "Escribe las 6 cifras del código, por ejemplo 123456.",
+        "Type the 6 digits of the code, for example 123456.",
+    ),
+    "code_wrong": (
+        "El código no es correcto. Te quedan {left} intentos.",
+        "That code is not right. You have {left} tries left.",
+    ),
+    "code_expired": (
+        "El código ha caducado. Pide uno nuevo.",
+        "The code has expired. Ask for a new one.",
+    ),
+    "code_too_many": (
+        "Has escrito un código incorrecto demasiadas veces. Pide uno nuevo.",
+        "A wrong code was typed too many times. Ask for a new one.",
+    ),
+    "code_used": (
+        "Ese código ya se ha usado. Pide uno nuevo.",
+        "That code was already used. Ask for a new one.",
+    ),
+    "code_none": (
+        "Primero pide el código con el botón «Enviarme el código».",
+        "First ask for the code with the “Send me the code” button.",
     ),
     "footer": (
         "Declaración de accesibilidad · Privacidad",
