@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from relevo.services.hub import Hub
-from relevo.web.pages import actions, routes
+from relevo.web.pages import actions, live, routes
 from relevo.web.pages.render import build_pages
 from relevo.web.pages.uploads import MAX_UPLOAD_BYTES
 
@@ -24,3 +24,4 @@ def install(app: FastAPI, hub: Hub, link_secret: str, upload_dir: Path) -> None:
     app.state.pages = build_pages(hub, link_secret, upload_dir)
     app.include_router(routes.router)
     app.include_router(actions.router)
+    app.include_router(live.router)

@@ -134,6 +134,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "No hemos podido leer el formulario. Inténtalo de nuevo.",
         "We could not read the form. Please try again.",
     ),
+    "live_updated": (
+        "Actualizado a las {time}: {headline}",
+        "Updated at {time}: {headline}",
+    ),
     "footer": (
         "Declaración de accesibilidad · Privacidad",
         "Accessibility statement · Privacy",
