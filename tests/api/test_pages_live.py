@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from .builders import event
 from .pages import Site, text_of
 
 
-def _live(site: Site, process_id: str, etag: str | None = None, lang: str = "es") -> object:
+def _live(site: Site, process_id: str, etag: str | None = None, lang: str = "es") -> httpx.Response:
     headers = {"If-None-Match": etag} if etag else {}
     return site.client.get(f"/my/processes/{process_id}/live?lang={lang}", headers=headers)
 
@@ -56,7 +58,7 @@ def test_nothing_new_is_a_304_and_a_back_end_event_changes_the_parts(site: Site)
     assert unchanged.status_code == 304
     assert unchanged.content == b""
     assert unchanged.headers["etag"] == etag
-    assert _live(site, process_id, f"W/{etag}, \"other\"").status_code == 304
+    assert _live(site, process_id, f'W/{etag}, "other"').status_code == 304
 
     confirmed = event("donor.confirmed", {"nc_reference": "NC-612345678"})
     assert site.api.send(confirmed).status_code in (200, 202)

@@ -376,7 +376,7 @@ def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
             title = render(definition.incidents[ref].title, c, state, lang)
             text = f"Resuelto: {title}" if lang == "es" else f"Resolved: {title}"
         elif kind == "control" and ref in definition.controls:
-            text = definition.controls[ref].title.get(lang)
+            text = controls.said_line(definition.controls[ref], entry.get("said", {}), lang)
         elif kind == "step" and (label := c.label_of(ref)) is not None:
             text = label.get(lang)
         else:

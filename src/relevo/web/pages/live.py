@@ -55,8 +55,8 @@ def live_parts(request: Request, process_id: str) -> Response:
         return _cached(secure(request, Response(status_code=304)), tag)
     fmt = formatter(lang, state.timezone)
     now = fmt(iso(request.app.state.pages.hub.clock()), "time")
-    announce = texts(lang)["live_updated"].replace("{time}", now).replace(
-        "{headline}", view["headline"]
+    announce = (
+        texts(lang)["live_updated"].replace("{time}", now).replace("{headline}", view["headline"])
     )
     response = render(
         request,
