@@ -133,7 +133,7 @@ def _stages(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[
         elif index == current_index:
             status = "stopped" if stopped else "current"
         else:
-            status = "pending"
+            status = "not_reached" if stopped else "pending"
         # A pending stage shows only a planned date, never that of an earlier visit.
         date_value: str | None = None if status == "pending" else entered.get(stage.id)
         date_kind = "actual" if date_value else None
