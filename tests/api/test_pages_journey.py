@@ -19,7 +19,7 @@ def test_the_link_signs_in_and_leaves_the_address(site: Site) -> None:
     page = site.client.get(f"/my/processes/{process_id}")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "script-src" not in page.headers["content-security-policy"]
+    assert "script-src 'self';" in page.headers["content-security-policy"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert '<html lang="es">' in page.text
 

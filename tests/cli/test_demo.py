@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from relevo.bootstrap import app_for, build_hub
 from relevo.cli import app
+from relevo.cli.demo_customers import SITUATIONS
 from relevo.config import Settings
 from relevo.notify_config import NotifySettings
 from relevo.services.hub import Hub
@@ -23,6 +24,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PROCESSES = 150
+#: The simulated processes plus the demo customers' own.
+STORED = PROCESSES + sum(len(situation.stories) for situation in SITUATIONS)
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def test_demo_fills_a_database_with_every_kind_and_prints_a_working_key(workdir:
         assert found is not None
         assert found.scopes == {"admin"}
         with hub.store.unit_of_work(read_only=True) as uow:
-            assert uow.count_processes() == PROCESSES
+            assert uow.count_processes() == STORED
             empty = [k for k in hub.catalog.kinds() if uow.count_processes(kind=k) == 0]
             assert uow.count_processes(status="active") > 0
             assert uow.count_processes(status="completed") > 0
@@ -77,22 +80,84 @@ def test_demo_keep_reuses_the_database_and_a_plain_run_starts_afresh(workdir: Pa
 
     kept = run_demo("--keep")
 
-    assert f"Reusing the demo database: {PROCESSES:,} processes." in kept
+    assert f"Reusing the demo database: {STORED:,} processes." in kept
     run_demo()
     with demo_hub(workdir) as hub, hub.store.unit_of_work(read_only=True) as uow:
-        assert uow.count_processes() == PROCESSES
+        assert uow.count_processes() == STORED
 
 
-def test_demo_prints_customer_links_that_open_their_pages(workdir: Path) -> None:
+#: What each demo customer's page must say, in Spanish and in English.
+EXPECTED = {
+    "demo-scheduled": (["Tu número pasa a nosotros el", "fecha confirmada"], ["Your number moves"]),
+    "demo-rejected-id": (
+        ["el documento no coincide", "Enviar tu documento", "Falta"],
+        ["the ID does not match", "Send your ID", "Missing"],
+    ),
+    "demo-document": (["Foto de tu tarjeta SIM", "Falta"], ["Photo of your SIM card", "Missing"]),
+    "demo-postponed": (
+        ["Cambiar la fecha — Motivo: Voy a estar de viaje", "Nueva fecha de cambio confirmada"],
+        ["Change the date — Reason: I am travelling", "New switch date confirmed"],
+    ),
+    "demo-completed": (["Tu número ya funciona con nosotros."], ["Your number now works with us."]),
+    "demo-cancelled": (["Hemos cancelado el cambio"], ["has been cancelled"]),
+    "demo-several": (["Tu número pasa a nosotros el"], ["Your number moves"]),
+}
+
+
+def test_demo_prints_a_link_per_situation_and_each_page_reads_right(workdir: Path) -> None:
     output = run_demo()
-    links = re.findall(r"http://127\.0\.0\.1:8000(/p/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", output)
-    assert len(links) >= 3, output
-    assert "switch scheduled" in output and "completed" in output
+    found = re.findall(
+        r"(demo-[a-z-]+) +http://127\.0\.0\.1:8000(/p/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", output
+    )
+    links = dict(found)
+    assert list(links) == list(EXPECTED), output
+    for situation in (
+        "switch scheduled",
+        "donor rejected the ID",
+        "document missing",
+        "postponed",
+        "completed",
+        "cancelled",
+        "several processes",
+    ):
+        assert situation in output
     secret = (workdir / "var" / "relevo-link-secret").read_text(encoding="utf-8").strip()
     with demo_hub(workdir) as hub:
         app = app_for(hub, Settings(notify=NotifySettings(link_secret=secret)))
-        with TestClient(app) as client:
-            for path in links:
-                page = client.get(path)
-                assert page.status_code == 200, (path, page.text)
-                assert "Hablar con una persona" in page.text
+        for customer, path in links.items():
+            for lang, expected in zip(("es", "en"), EXPECTED[customer], strict=True):
+                with TestClient(app) as client:
+                    page = client.get(path, headers={"Accept-Language": lang})
+                    assert page.status_code == 200, (customer, page.text)
+                    words = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+                    for text in expected:
+                        assert text in words, (customer, lang, text, words)
+                    if customer == "demo-several":
+                        listed = client.get("/my")
+                        assert listed.text.count('class="card"') == 2
+                        assert "En curso" in listed.text or "In progress" in listed.text
+
+
+def test_demo_customers_are_built_once_and_the_same_every_run(workdir: Path) -> None:
+    run_demo()
+    with demo_hub(workdir) as hub:
+        first = _situations(hub)
+    run_demo("--keep")
+    with demo_hub(workdir) as hub:
+        assert _situations(hub) == first
+    run_demo()
+    with demo_hub(workdir) as hub:
+        assert _situations(hub) == first
+    assert first["demo-cancelled"] == [("cancelled", "donor_check")]
+    assert first["demo-completed"] == [("completed", "active")]
+    assert sorted(first["demo-several"]) == [("active", "scheduled"), ("completed", "active")]
+
+
+def _situations(hub: Hub) -> dict[str, list[tuple[str, str]]]:
+    """Each demo customer's processes as (status, stage)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for situation in SITUATIONS:
+        rows = hub.find(customer_id=situation.customer_id, limit=10)
+        states = hub.states([row["id"] for row in rows])
+        found[situation.customer_id] = [(s.status, s.stage) for s in states.values()]
+    return found

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -28,7 +29,8 @@ from relevo.bootstrap import (
     tune_runtime,
 )
 from relevo.cli.common import failures, out
-from relevo.cli.demo_links import customer_links
+from relevo.cli.demo_customers import Situation, build_demo_customers
+from relevo.cli.demo_links import customer_links, links_table
 from relevo.config import Settings
 from relevo.services import keys
 from relevo.services.hub import Hub
@@ -62,13 +64,16 @@ def demo(
     with failures():
         settings = _served_at(_demo_settings(keep), f"http://{host}:{port}")
         migrate(settings)
-        hub = build_hub(settings, clock=SimClock())
+        clock = SimClock()
+        hub = build_hub(settings, clock=clock)
         summary = _populate(hub, processes, seed, keep)
+        with out.status("Building the demo customers…"):
+            customers = build_demo_customers(hub, clock)
         _, plaintext = keys.create_key(hub.store, "demo", ["admin"])
         KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         KEY_FILE.write_text(plaintext + "\n", encoding="utf-8")
     _print_guide(hub, summary, plaintext, host, port, speed)
-    _print_links(hub, settings.notify.link_secret, f"http://{host}:{port}")
+    _print_links(hub, settings.notify.link_secret, f"http://{host}:{port}", customers)
     if not serve:
         return
     stop = threading.Event()
@@ -194,13 +199,18 @@ def _print_guide(
         out.print(table)
 
 
-def _print_links(hub: Hub, secret: str, base: str) -> None:
+def _print_links(hub: Hub, secret: str, base: str, customers: list[tuple[Situation, str]]) -> None:
     """One customer link per interesting situation, to open the customer's page."""
     if not secret:
         out.print("Customer pages are off: set RELEVO_LINK_SECRET to serve them.")
         return
-    out.print("[bold]Customer pages[/] (each link signs in as that customer; valid 7 days):")
-    for label, link in customer_links(hub, secret, base):
-        # Printed whole on its own line: a wrapped or shortened link would not open.
-        out.print(f"  {escape(label)}:")
-        out.print(f"    {link}", soft_wrap=True, highlight=False)
+    rows = customer_links(hub, secret, base, customers)
+    table, width = links_table(rows)
+    out.print(
+        "[bold]Customer pages[/] — each link signs in as that demo customer (valid 7 days); "
+        "Spanish first, English from the page's language switch:"
+    )
+    # Wider than the terminal if need be: the terminal folds the long lines, but a link
+    # cut or shortened by the table would not open.
+    wide = Console(file=out.file, width=max(width, out.width), highlight=False)
+    wide.print(table)

@@ -118,6 +118,33 @@ def validate_params(
 
 Problem = tuple[str, Localized]
 
+#: The longest text a history line keeps of what someone typed.
+SAID_LIMIT = 200
+
+
+def said(control: Control, params: JSON) -> dict[str, str]:
+    """What a person told us through ``control``'s choices and texts (e.g. why they
+    postpone), for the history; dates and documents show elsewhere."""
+    return {
+        name: str(params[name])[:SAID_LIMIT]
+        for name, param in control.params.items()
+        if param.type in ("choice", "text") and params.get(name) not in (None, "")
+    }
+
+
+def said_line(control: Control, said: dict[str, str], lang: str) -> str:
+    """A control's history line with what the person told us: "Change the date — Reason:
+    I am travelling · Tell us more: back on the 20th"."""
+    parts: list[str] = []
+    for name, value in said.items():
+        param = control.params.get(name)
+        if param is None:
+            continue
+        shown = param.choices[value].get(lang) if value in param.choices else value
+        parts.append(f"{param.title.get(lang)}: {shown}")
+    title = control.title.get(lang)
+    return f"{title} — {' · '.join(parts)}" if parts else title
+
 
 def _check_param(
     c: Compiled, state: ProcessState, param: Param, value: Any, anchors: dict[str, datetime | None]

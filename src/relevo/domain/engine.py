@@ -38,6 +38,7 @@ from relevo.domain.model import (
     ProcessState,
     iso,
 )
+from relevo.domain.shapes import HistoryEntry
 from relevo.domain.timer_decisions import decide_timer
 
 __all__ = [
@@ -284,6 +285,15 @@ def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetim
     controls.refuse_unless_allowed(c, state, action.control, action.role, now)
     params = controls.validate_params(c, state, control, action.params, now)
     stamp = iso(now)
+    entry: HistoryEntry = {
+        "at": stamp,
+        "kind": "control",
+        "ref": action.control,
+        "role": action.role,
+    }
+    said = controls.said(control, params)
+    if said:
+        entry["said"] = said
     effects = build(
         c,
         state,
@@ -294,7 +304,7 @@ def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetim
         params=params,
         version=state.version + 1,
         event_type=f"action.{action.control}",
-        history=[{"at": stamp, "kind": "control", "ref": action.control, "role": action.role}],
+        history=[entry],
         actor=action.actor,
         label_ref=f"c:{action.control}",
     )

@@ -45,6 +45,8 @@ class HistoryEntry(TypedDict):
     ref: str
     #: Only on controls: which role used it.
     role: NotRequired[str]
+    #: Only on controls: what the person told us (choice keys and texts, by param name).
+    said: NotRequired[dict[str, str]]
 
 
 class IncidentEntry(TypedDict):

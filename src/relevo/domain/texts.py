@@ -41,6 +41,8 @@ STAGE_STATES: dict[str, Localized] = {
     "pending": L("Pendiente", "To do"),
     "stopped": L("Detenido", "Stopped"),
     "skipped": L("No hizo falta", "Not needed"),
+    # After a cancellation or a failure: the stages still ahead will not happen.
+    "not_reached": L("No se llegó a hacer", "Did not happen"),
 }
 
 REQUIREMENT_STATES: dict[str, Localized] = {

@@ -133,7 +133,7 @@ def _stages(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[
         elif index == current_index:
             status = "stopped" if stopped else "current"
         else:
-            status = "pending"
+            status = "not_reached" if stopped else "pending"
         # A pending stage shows only a planned date, never that of an earlier visit.
         date_value: str | None = None if status == "pending" else entered.get(stage.id)
         date_kind = "actual" if date_value else None
@@ -376,7 +376,7 @@ def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
             title = render(definition.incidents[ref].title, c, state, lang)
             text = f"Resuelto: {title}" if lang == "es" else f"Resolved: {title}"
         elif kind == "control" and ref in definition.controls:
-            text = definition.controls[ref].title.get(lang)
+            text = controls.said_line(definition.controls[ref], entry.get("said", {}), lang)
         elif kind == "step" and (label := c.label_of(ref)) is not None:
             text = label.get(lang)
         else:

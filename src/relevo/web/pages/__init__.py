@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from relevo.services.access.ports import AccessStore
 from relevo.services.hub import Hub
-from relevo.web.pages import access, actions, routes
+from relevo.web.pages import access, actions, live, routes
 from relevo.web.pages.render import build_pages
 from relevo.web.pages.uploads import MAX_UPLOAD_BYTES
 
@@ -37,3 +37,4 @@ def install(
     app.include_router(access.router)
     app.include_router(routes.router)
     app.include_router(actions.router)
+    app.include_router(live.router)

@@ -23,9 +23,11 @@ from relevo.web.pages.texts import pick_language, texts
 TEMPLATES = Path(__file__).parent.parent / "templates"
 LANG_COOKIE = "relevo_lang"
 
-#: No inline script or style, nothing from elsewhere, no framing.
+#: No inline script or style, nothing from elsewhere, no framing; scripts (live.js) and
+#: the requests they make only to this site.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {

@@ -33,6 +33,18 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "not_now": ("Ahora no es posible", "Not possible now"),
     "instead": ("Qué puedes hacer en su lugar", "What you can do instead"),
     "until": ("Hasta", "Until"),
+    "other_controls": (
+        "Otras acciones, que ahora no puedes usar ({count})",
+        "Other actions, which you cannot use now ({count})",
+    ),
+    "nothing_now": (
+        "Ahora mismo no tienes que hacer nada.",
+        "There is nothing you need to do right now.",
+    ),
+    "nothing_now_finished": (
+        "Este trámite ha terminado: ya no se puede cambiar.",
+        "This request has finished: it can no longer be changed.",
+    ),
     "history_title": ("Historial", "History"),
     "contact_title": ("Hablar con una persona", "Talk to a person"),
     "contact_text": (
@@ -221,6 +233,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "code_none": (
         "Primero pide el código con el botón «Enviarme el código».",
         "First ask for the code with the “Send me the code” button.",
+    ),
+    "live_updated": (
+        "Actualizado a las {time}: {headline}",
+        "Updated at {time}: {headline}",
     ),
     "footer": (
         "Declaración de accesibilidad · Privacidad",
