@@ -69,7 +69,7 @@ def test_definitions_check_reports_the_newer_constructs_with_file_and_line(
     wrong = {
         "when: {incidents.NO_SIM: {not_equals: open}}": "when: {incidents.NO_SIMS: open}",
         "contract_end)": "contract_ends)",
-        "        notify: [cancelled_technical]": "        notify: [cancelled_technical]\n        to: active",
+        "notify: [cancelled_technical]\n": "notify: [cancelled_technical]\n        to: active\n",
     }
     for old, new in wrong.items():
         assert text.count(old) == 1, old
@@ -88,7 +88,7 @@ def test_definitions_check_reports_the_newer_constructs_with_file_and_line(
     assert f"{broken}:{line('- when: {data.cause: technical}')}: transitions.7.also.0:" in (
         result.output
     )
-    broken.write_text(text.replace("\n        to: active", ""))
+    broken.write_text(text.replace("        to: active\n", ""))
     result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
     assert f"{broken}:{line('incidents.NO_SIMS')}: transitions.2.when.incidents.NO_SIMS:" in (
         result.output
