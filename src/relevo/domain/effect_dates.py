@@ -105,7 +105,12 @@ def _derive(
                 anchors.pop(name, None)
             continue
         anchors[name] = moment
-        confirmed = all(_confirmed(current, anchor) for anchor in rule.anchors)
+        anchor = rule.anchor
+        if anchor is not None:  # one anchor: the common case, on every event moving a date
+            dependency = current.get(anchor)
+            confirmed = dependency["confirmed"] if dependency else anchor == "started"
+        else:
+            confirmed = all(_confirmed(current, anchor) for anchor in rule.anchors)
         entry = _date_entry(c, name, moment, confirmed, "rule")
         if existing != entry:
             changes[name] = current[name] = entry

@@ -64,7 +64,8 @@ def build(
 
     Raises EffectError when a value the spec needs is missing or malformed.
     """
-    spec = effective(c, spec, state, now, data, params)
+    if spec.also:
+        spec = effective(c, spec, state, now, data, params)
     effects: EventEffects = {}
     when = iso(occurred_at)
     entries: list[HistoryEntry] = list(history or [])
@@ -189,7 +190,7 @@ def _messages_and_timers(
         or not c.timer_attributes.isdisjoint(new_attributes)
         or (c.timer_items and _items_change(effects))
     )
-    preview = _preview(state, effects, when) if replan else state
+    preview = _preview(state, effects, when, c.timer_items) if replan else state
     outbox = outbox_messages(c, state, preview, spec, effects, event_type, version, params, now)
     if outbox:
         effects["outbox"] = outbox
@@ -208,8 +209,11 @@ def _items_change(effects: EventEffects) -> bool:
     )
 
 
-def _preview(state: ProcessState, effects: EventEffects, when: str) -> ProcessState:
-    """A shallow copy of ``state`` with the stage, status, dates and attributes the effects set."""
+def _preview(
+    state: ProcessState, effects: EventEffects, when: str, items: bool = False
+) -> ProcessState:
+    """A shallow copy of ``state`` with the stage, status, dates and attributes the effects
+    set, and with ``items`` their incidents and tasks too."""
     dates = dict(state.dates)
     for name, entry in effects.get("dates", {}).items():
         if entry is None:
@@ -225,7 +229,7 @@ def _preview(state: ProcessState, effects: EventEffects, when: str) -> ProcessSt
     preview.stage_history = stage_history
     preview.dates = dates
     preview.attributes = {**state.attributes, **effects.get("attributes", {})}
-    if _items_change(effects):
+    if items and _items_change(effects):
         preview.incidents, preview.tasks = _preview_items(state, effects, when)
     return preview
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import ClassVar, Literal
 
 from relevo.domain.calendars import WorkCalendar
 
@@ -211,6 +211,8 @@ class DateChoice:
     text: str
     pick: Literal["earliest", "latest"]
     options: tuple[DateExpr, ...]
+    #: A choice has no single anchor (see ``anchors``); a ``DateRule`` has one.
+    anchor: ClassVar[None] = None
 
     @cached_property
     def anchors(self) -> frozenset[str]:
