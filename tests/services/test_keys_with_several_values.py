@@ -65,6 +65,8 @@ def test_a_message_naming_any_value_reaches_the_process(hub: Hub) -> None:
     )
     assert [r.process_id for r in results] == [pid, pid]
     assert hub.view(pid, "es")["stage"]["id"] == "scheduled"
+    # A search by any of the values finds it.
+    assert [row["id"] for row in hub.find(key=("msisdn", "711111111"))] == [pid]
     # A message may name several values in a list.
     [listed] = hub.ingest([msg("d", "sim.delivered", msisdn=["799999999", "711111111"])])
     assert listed.process_id == pid
