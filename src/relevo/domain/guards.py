@@ -39,8 +39,27 @@ def guard_holds(
             value = resolve_path(path, data, params, attributes)
         else:
             value = _state_value(state, root, path[len(root) + 1 :])
+        # The tests are written out here, not in a helper: this runs for every event.
         if isinstance(test, dict):
-            if not _condition_holds(c, test, value, state, now, data, params):
+            if "exists" in test and (value is not None) != test["exists"]:
+                return False
+            if "equals" in test and value != test["equals"]:
+                return False
+            if "not_equals" in test and value == test["not_equals"]:
+                return False
+            if "in" in test and value not in test["in"]:
+                return False
+            if "not_in" in test and value in test["not_in"]:
+                return False
+            if "equals_path" in test and value != resolve_path(
+                test["equals_path"], data, params, attributes
+            ):
+                return False
+            if "not_equals_path" in test and value == resolve_path(
+                test["not_equals_path"], data, params, attributes
+            ):
+                return False
+            if ("before" in test or "after" in test) and not _compares(c, test, value, state, now):
                 return False
         elif isinstance(test, list):
             if value not in test:
@@ -60,39 +79,6 @@ def _state_value(state: ProcessState, root: str, name: str) -> Any:
         return incident["status"] if incident else None
     task = state.tasks.get(name)
     return task["status"] if task else None
-
-
-def _condition_holds(
-    c: Compiled,
-    test: Mapping[str, Any],
-    value: Any,
-    state: ProcessState,
-    now: datetime,
-    data: Mapping[str, Any],
-    params: Mapping[str, Any],
-) -> bool:
-    attributes = state.attributes
-    if "exists" in test and (value is not None) != test["exists"]:
-        return False
-    if "equals" in test and value != test["equals"]:
-        return False
-    if "not_equals" in test and value == test["not_equals"]:
-        return False
-    if "in" in test and value not in test["in"]:
-        return False
-    if "not_in" in test and value in test["not_in"]:
-        return False
-    if "equals_path" in test and value != resolve_path(
-        test["equals_path"], data, params, attributes
-    ):
-        return False
-    if "not_equals_path" in test and value == resolve_path(
-        test["not_equals_path"], data, params, attributes
-    ):
-        return False
-    if "before" in test or "after" in test:
-        return _compares(c, test, value, state, now)
-    return True
 
 
 def _compares(
