@@ -61,6 +61,41 @@ def test_definitions_check_reports_file_and_line_of_each_problem(
     assert "good.yml" not in result.output
 
 
+def test_definitions_check_reports_the_newer_constructs_with_file_and_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "definitions"
+    text = (fixture / "two_line_port.v1.yaml").read_text("utf-8")
+    wrong = {
+        "when: {incidents.NO_SIM: {not_equals: open}}": "when: {incidents.NO_SIMS: open}",
+        "contract_end)": "contract_ends)",
+        "notify: [cancelled_technical]\n": "notify: [cancelled_technical]\n        to: active\n",
+    }
+    for old, new in wrong.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    broken = tmp_path / "two_line_port.v1.yaml"
+    broken.write_text(text)
+    lines = text.splitlines()
+
+    def line(needle: str) -> int:
+        return next(n for n, row in enumerate(lines, 1) if needle in row)
+
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
+
+    assert result.exit_code == 1
+    # A schema error comes alone (the cross-references need a valid schema first).
+    assert f"{broken}:{line('- when: {data.cause: technical}')}: transitions.7.also.0:" in (
+        result.output
+    )
+    broken.write_text(text.replace("        to: active\n", ""))
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
+    assert f"{broken}:{line('incidents.NO_SIMS')}: transitions.2.when.incidents.NO_SIMS:" in (
+        result.output
+    )
+    assert f"{broken}:{line('contract_ends)')}: dates.cancel_until.rule:" in result.output
+
+
 def test_definitions_check_passes_on_the_shipped_catalog(runner: CliRunner) -> None:
     result = runner.invoke(app, ["definitions", "check"])
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from relevo.domain.calendars import get_calendar
-from relevo.domain.timerules import DateRule, Duration, RuleError
+from relevo.domain.timerules import DateChoice, DateRule, Duration, RuleError, parse_date_expr
 
 MADRID = ZoneInfo("Europe/Madrid")
 CAL = get_calendar("es-portability")
@@ -166,4 +166,49 @@ def test_rule_with_an_unknown_anchor_value_evaluates_to_none() -> None:
 def test_bad_rule_says_what_is_expected(text: str, expected: str) -> None:
     with pytest.raises(RuleError) as error:
         DateRule.parse(text)
+    assert expected in str(error.value)
+
+
+def test_earliest_and_latest_pick_among_their_operands() -> None:
+    expression = parse_date_expr("earliest(switch_window - 1 working_day at 14:00, contract_end)")
+    assert isinstance(expression, DateChoice)
+    assert expression.anchors == {"switch_window", "contract_end"}
+    window = madrid(2026, 12, 2, 2, 0)
+    assert expression.evaluate(
+        {"switch_window": window, "contract_end": madrid(2026, 12, 31)}, CAL
+    ) == madrid(2026, 12, 1, 14, 0)
+    assert expression.evaluate(
+        {"switch_window": window, "contract_end": madrid(2026, 11, 20)}, CAL
+    ) == madrid(2026, 11, 20)
+    later = parse_date_expr("latest(now + 1 working_day, requested + 2 days)")
+    now = madrid(2026, 12, 4, 10, 0)  # Friday; the next working day is Wednesday 9
+    assert later.evaluate({"now": now, "requested": now}, CAL) == madrid(2026, 12, 9, 10, 0)
+
+
+def test_earliest_skips_operands_not_known_yet() -> None:
+    expression = parse_date_expr("earliest(a, b + 1 day)")
+    assert expression.evaluate({"a": None, "b": madrid(2026, 12, 1)}, CAL) == madrid(2026, 12, 2)
+    assert expression.evaluate({}, CAL) is None
+
+
+def test_earliest_and_latest_nest() -> None:
+    expression = parse_date_expr("latest(a, earliest(b, c))")
+    assert expression.anchors == {"a", "b", "c"}
+    moments = {"a": madrid(2026, 12, 1), "b": madrid(2026, 12, 10), "c": madrid(2026, 12, 5)}
+    assert expression.evaluate(moments, CAL) == madrid(2026, 12, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("earliest(a)", "takes two or more dates"),
+        ("latest(a, )", "an operand is empty"),
+        ("earliest(a, (b)", "parentheses do not match"),
+        ("earliest(a, b) + 1 day", "must be the whole expression"),
+        ("latest(a, b + 1 fortnight)", "invalid duration '1 fortnight'"),
+    ],
+)
+def test_bad_earliest_or_latest_says_what_is_expected(text: str, expected: str) -> None:
+    with pytest.raises(RuleError) as error:
+        parse_date_expr(text)
     assert expected in str(error.value)

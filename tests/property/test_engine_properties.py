@@ -23,22 +23,35 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 
-from relevo.domain import controls, engine
-from relevo.domain.compiled import Compiled
-from relevo.domain.definitions import AttributeDef, Definition, Param
+from relevo.domain import controls, engine, validation
+from relevo.domain.compiled import Compiled, compile_definition
+from relevo.domain.definitions import AttributeDef, Definition, EffectFields, Effects, Param
 from relevo.domain.errors import ActionRefused, InvalidStart
 from relevo.domain.model import Action, Message, Outcome, Status
 from scenarios.helpers import CATALOG, MADRID, Run, load
 
-DEFINITIONS = {path.name: load(path.name) for path in sorted(CATALOG.glob("*.yaml"))}
+#: Test definitions that use constructs the catalog may not use yet.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "definitions"
+
+
+def _fixture(path: Path) -> Compiled:
+    return compile_definition(validation.parse(path.read_text(encoding="utf-8"), path.name))
+
+
+DEFINITIONS = {
+    **{path.name: load(path.name) for path in sorted(CATALOG.glob("*.yaml"))},
+    **{path.name: _fixture(path) for path in sorted(FIXTURES.glob("*.yaml"))},
+}
 #: Examples per definition: the whole property run stays well under 30 s as the catalog grows.
 EXAMPLES = max(25, 240 // max(1, len(DEFINITIONS)))
 LANGS = ("es", "en")
@@ -107,17 +120,10 @@ def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     guarded: dict[tuple[str, str], list[Any]] = {}
     for transition in d.transitions:
         typed: dict[str, st.SearchStrategy[Any]] = {}
-        for path in [*transition.record.values(), *transition.keys.values()]:
-            typed[path] = text
-        for setter in transition.dates.values():
-            if setter.from_:
-                typed[setter.from_] = moments(("date", "datetime"))
-        if transition.open_incident_from:
-            typed[transition.open_incident_from] = st.sampled_from(sorted(d.incidents))
-        for task_id, path in transition.tick_from.items():
-            items = [item.id for item in d.tasks[task_id].checklist] if task_id in d.tasks else []
-            typed[path] = st.sampled_from(items) if items else text
-        for path, test in (transition.when or {}).items():
+        for spec in _with_blocks(transition):
+            _typed_paths(d, spec, typed)
+        guards = [transition.when, *(block.when for block in transition.also)]
+        for path, test in (item for guard in guards for item in (guard or {}).items()):
             values = test if isinstance(test, list) else [test]
             if isinstance(test, dict):
                 values = [test.get("equals"), *test.get("in", [])]
@@ -132,6 +138,31 @@ def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         if path.startswith("data.") and values:
             fields.setdefault(event_type, {})[_field(path)] = st.sampled_from(values)
     return fields
+
+
+def _with_blocks(spec: Effects) -> Iterator[EffectFields]:
+    """``spec`` and its conditional blocks."""
+    yield spec
+    yield from spec.also
+
+
+def _typed_paths(d: Definition, spec: EffectFields, typed: dict[str, Any]) -> None:
+    """A strategy for each value path ``spec`` reads, by what it reads it as."""
+    text = texts()
+    for path in spec.record.values():
+        typed[path] = text
+    for paths in spec.keys.values():
+        for path in [paths] if isinstance(paths, str) else paths:
+            # A key path may carry one value or several.
+            typed[path] = st.one_of(text, st.lists(text, min_size=1, max_size=3))
+    for setter in spec.dates.values():
+        if setter.from_:
+            typed[setter.from_] = moments(("date", "datetime"))
+    if spec.open_incident_from:
+        typed[spec.open_incident_from] = st.sampled_from(sorted(d.incidents))
+    for task_id, path in spec.tick_from.items():
+        items = [item.id for item in d.tasks[task_id].checklist] if task_id in d.tasks else []
+        typed[path] = st.sampled_from(items) if items else text
 
 
 def _field(path: str) -> str:
@@ -234,9 +265,10 @@ STEPS = {name: Steps(c) for name, c in DEFINITIONS.items()}
 
 def _dated_attributes(d: Definition) -> set[str]:
     """Attributes some effect reads a date from (``from: attributes.period_start``)."""
-    setters = [*d.start.dates.values()]
-    for spec in [*d.transitions, *d.controls.values(), *(timer.then for timer in d.timers)]:
-        setters += spec.dates.values()
+    setters = []
+    for step in [d.start, *d.transitions, *d.controls.values(), *(t.then for t in d.timers)]:
+        for spec in _with_blocks(step):
+            setters += spec.dates.values()
     return {
         setter.from_.removeprefix("attributes.").split(".")[0]
         for setter in setters
@@ -521,7 +553,28 @@ def _decide_and_apply(c: Compiled, run: Run, message: Message) -> engine.Decisio
 )
 @given(data=st.data())
 def test_any_sequence_keeps_the_invariants(name: str, data: st.DataObject) -> None:
-    c = DEFINITIONS[name]
+    _drive(DEFINITIONS[name], data)
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in FIXTURES.glob("*.yaml")))
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_conditional_effects_dates_guards_and_keys_replay_as_lived(
+    name: str, data: st.DataObject
+) -> None:
+    """The test definitions use conditional effects and parameters, earliest/latest dates,
+    guards on dates, incidents and tasks and keys with several values: more runs, and the
+    same invariants (folding the log gives the live state after every step)."""
+    _drive(DEFINITIONS[name], data)
+
+
+def _drive(c: Compiled, data: st.DataObject) -> None:
+    """Start a process of ``c`` and run random steps, checking every invariant."""
+    name = f"{c.kind}.v{c.version}.yaml"
     start = data.draw(_starts(c), label="start")
     try:
         run = Run.start(
@@ -544,5 +597,7 @@ def test_any_sequence_keeps_the_invariants(name: str, data: st.DataObject) -> No
         assert run.replayed().to_json() == run.state.to_json()
     run.assert_replay_matches()
     event(f"ended {run.state.status} in {run.state.stage}")
+    if any(isinstance(value, list) for value in run.state.keys.values()):
+        event("a key with several values")
     for code in run.state.incidents:
         event(f"incident {code}")

@@ -16,15 +16,18 @@ from typing import Any
 from relevo.domain.calendars import WorkCalendar, get_calendar
 from relevo.domain.definitions import (
     Definition,
+    Effects,
     Guard,
     Localized,
     Notification,
     Stage,
     Timer,
     Transition,
+    guard_bounds,
+    guard_paths,
 )
 from relevo.domain.model import ProcessState, parse_iso
-from relevo.domain.timerules import DateRule, Duration
+from relevo.domain.timerules import DateExpr, Duration, parse_date_expr
 
 _MISSING = object()
 #: A placeholder in a customer-facing text (``{cancel_until.datetime}``).
@@ -49,44 +52,6 @@ def resolve_path(
     return current
 
 
-def guard_holds(
-    guard: Guard | None,
-    data: Mapping[str, Any],
-    params: Mapping[str, Any],
-    attributes: Mapping[str, Any],
-) -> bool:
-    """True when every test of ``guard`` holds on the given values (an absent guard holds)."""
-    if not guard:
-        return True
-    for path, test in guard.items():
-        value = resolve_path(path, data, params, attributes)
-        if isinstance(test, dict):
-            if "exists" in test and (value is not None) != test["exists"]:
-                return False
-            if "equals" in test and value != test["equals"]:
-                return False
-            if "not_equals" in test and value == test["not_equals"]:
-                return False
-            if "in" in test and value not in test["in"]:
-                return False
-            if "not_in" in test and value in test["not_in"]:
-                return False
-            if "equals_path" in test and value != resolve_path(
-                test["equals_path"], data, params, attributes
-            ):
-                return False
-            if "not_equals_path" in test and value == resolve_path(
-                test["not_equals_path"], data, params, attributes
-            ):
-                return False
-        elif isinstance(test, list):
-            if value not in test:
-                return False
-        elif value != test:
-            return False
-    return True
-
-
 @dataclass
 class Compiled:
     """A validated definition with its rules parsed and its lookups indexed."""
@@ -96,7 +61,7 @@ class Compiled:
     stages: dict[str, Stage]
     stage_order: dict[str, int]
     transitions: dict[str, list[tuple[int, Transition]]]
-    date_rules: dict[str, DateRule]
+    date_rules: dict[str, DateExpr]
     date_durations: dict[str, Duration]
     derived_order: list[str]
     date_dependencies: dict[str, set[str]]
@@ -106,8 +71,13 @@ class Compiled:
     timer_anchors: frozenset[str] = frozenset()
     #: Attributes that SLA, timer and reminder guards look at.
     timer_attributes: frozenset[str] = frozenset()
-    rules: dict[str, DateRule] = field(default_factory=dict)
+    #: Whether SLA, timer or notification guards look at incidents or tasks.
+    timer_items: bool = False
+    rules: dict[str, DateExpr] = field(default_factory=dict)
     durations: dict[str, Duration] = field(default_factory=dict)
+    #: A step's effects with the conditional blocks that held merged in, by the step's id and
+    #: the blocks' positions (see ``conditional.effective``).
+    merged_effects: dict[tuple[int, tuple[int, ...]], Effects] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -133,11 +103,11 @@ class Compiled:
             return timer.then.label if timer else None
         return d.start.label if kind == "s" else None
 
-    def rule(self, text: str) -> DateRule:
+    def rule(self, text: str) -> DateExpr:
         """The parsed form of a rule text (parsed once, then cached)."""
         parsed = self.rules.get(text)
         if parsed is None:
-            parsed = self.rules[text] = DateRule.parse(text)
+            parsed = self.rules[text] = parse_date_expr(text)
         return parsed
 
     def duration(self, text: str) -> Duration:
@@ -147,11 +117,11 @@ class Compiled:
             parsed = self.durations[text] = Duration.parse(text)
         return parsed
 
-    def timers_in(self, stage: str) -> tuple[tuple[Timer, DateRule], ...]:
+    def timers_in(self, stage: str) -> tuple[tuple[Timer, DateExpr], ...]:
         """The deadlines active in ``stage`` with their parsed rules, in definition order."""
         return self._timers_by_stage.get(stage, ())
 
-    def reminders_in(self, stage: str) -> tuple[tuple[Notification, DateRule], ...]:
+    def reminders_in(self, stage: str) -> tuple[tuple[Notification, DateExpr], ...]:
         """The reminders (notifications with ``at``) active in ``stage`` with their parsed
         rules, in definition order; a reminder without ``active_in`` is active everywhere."""
         return self._reminders_by_stage.get(stage, self._reminders_anywhere)
@@ -235,21 +205,21 @@ class Compiled:
         )
 
     @cached_property
-    def _timers_by_stage(self) -> dict[str, tuple[tuple[Timer, DateRule], ...]]:
+    def _timers_by_stage(self) -> dict[str, tuple[tuple[Timer, DateExpr], ...]]:
         timers = [(timer, self.rule(timer.at)) for timer in self.definition.timers]
         stages = {stage for timer, _ in timers for stage in timer.active_in}
         return {stage: tuple(t for t in timers if stage in t[0].active_in) for stage in stages}
 
     @cached_property
-    def _reminders(self) -> list[tuple[Notification, DateRule]]:
+    def _reminders(self) -> list[tuple[Notification, DateExpr]]:
         return [(n, self.rule(n.at)) for n in self.definition.notifications if n.at is not None]
 
     @cached_property
-    def _reminders_anywhere(self) -> tuple[tuple[Notification, DateRule], ...]:
+    def _reminders_anywhere(self) -> tuple[tuple[Notification, DateExpr], ...]:
         return tuple(r for r in self._reminders if not r[0].active_in)
 
     @cached_property
-    def _reminders_by_stage(self) -> dict[str, tuple[tuple[Notification, DateRule], ...]]:
+    def _reminders_by_stage(self) -> dict[str, tuple[tuple[Notification, DateExpr], ...]]:
         stages = {stage for n, _ in self._reminders for stage in n.active_in}
         return {
             stage: tuple(
@@ -328,9 +298,15 @@ def compile_definition(definition: Definition) -> Compiled:
         for event_type in transition.on:
             transitions.setdefault(event_type, []).append((index, transition))
     date_rules = {
-        name: DateRule.parse(date.rule) for name, date in definition.dates.items() if date.rule
+        name: parse_date_expr(date.rule) for name, date in definition.dates.items() if date.rule
     }
-    dependencies = {name: {rule.anchor} for name, rule in date_rules.items()}
+    dependencies = {name: set(rule.anchors) for name, rule in date_rules.items()}
+    # The guards that decide which timers are armed and which notifications go out.
+    timer_guards = [
+        *(sla.when for stage in definition.stages for sla in stage.sla),
+        *(t.when for t in definition.timers),
+        *(n.when for n in definition.notifications),
+    ]
     return Compiled(
         definition=definition,
         calendar=get_calendar(definition.calendar),
@@ -345,23 +321,26 @@ def compile_definition(definition: Definition) -> Compiled:
         },
         derived_order=derivation_order(dependencies),
         date_dependencies=dependencies,
-        derived_anchors=frozenset(rule.anchor for rule in date_rules.values()),
+        derived_anchors=frozenset(a for rule in date_rules.values() for a in rule.anchors),
         timer_anchors=frozenset(
-            DateRule.parse(text).anchor
+            anchor
             for text in (
                 *(t.at for t in definition.timers),
                 *(n.at for n in definition.notifications if n.at),
+                *(bound for guard in timer_guards for bound in guard_bounds(guard)),
             )
+            for anchor in parse_date_expr(text).anchors
         ),
         timer_attributes=frozenset(
             path.removeprefix("attributes.")
-            for guard in (
-                *(sla.when for stage in definition.stages for sla in stage.sla),
-                *(t.when for t in definition.timers),
-                *(n.when for n in definition.notifications),
-            )
-            if guard
-            for path in guard
+            for guard in timer_guards
+            for path in guard_paths(guard)
+            if path.startswith("attributes.")
+        ),
+        timer_items=any(
+            path.startswith(("incidents.", "tasks."))
+            for guard in timer_guards
+            for path in guard_paths(guard)
         ),
     )
 

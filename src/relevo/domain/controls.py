@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Control, Localized, Param
 from relevo.domain.errors import ActionRefused, FieldProblem, UnknownControl
 from relevo.domain.formatting import fill_moment
+from relevo.domain.guards import guard_holds
 from relevo.domain.model import JSON, ProcessState, iso, parse_iso
 from relevo.domain.moments import within_span
 from relevo.domain.texts import PARAM_PROBLEMS, REFUSALS
@@ -71,7 +72,7 @@ def check(
         return no("not_in_stage")
     if control.when_incident and not set(control.when_incident) & set(state.open_incidents()):
         return no("other_incident" if state.open_incidents() else "no_incident")
-    if not guard_holds(control.when, {}, {}, state.attributes):
+    if not guard_holds(c, control.when, state, now):
         return no("not_applicable")
     if limit is not None and now >= limit:
         reason = fill_moment(REFUSALS["cutoff_passed"], "until", limit, state.timezone)
@@ -98,7 +99,8 @@ def validate_params(
     for name in sorted(set(params) - set(control.params)):
         problems.append(FieldProblem(name, "unknown_param", PARAM_PROBLEMS["unknown_param"]))
     anchors = c.anchors(state, now)
-    for name, param in control.params.items():
+    for name, declared in control.params.items():
+        param = param_for(c, state, declared, now, params)
         value = params.get(name)
         if value in (None, ""):
             if param.required:
@@ -144,6 +146,20 @@ def said_line(control: Control, said: dict[str, str], lang: str) -> str:
         parts.append(f"{param.title.get(lang)}: {shown}")
     title = control.title.get(lang)
     return f"{title} — {' · '.join(parts)}" if parts else title
+
+
+def param_for(
+    c: Compiled, state: ProcessState, param: Param, now: datetime, params: JSON | None = None
+) -> Param:
+    """``param`` with the bounds of its first case whose ``when`` holds for ``state`` at
+    ``now`` and the action's ``params`` (``param`` itself when none does)."""
+    for case in param.cases:
+        if guard_holds(c, case.when, state, now, params=params or {}):
+            changes = {
+                name: getattr(case, name) for name in case.model_fields_set if name != "when"
+            }
+            return param.model_copy(update=changes)
+    return param
 
 
 def _check_param(

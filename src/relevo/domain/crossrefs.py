@@ -8,9 +8,16 @@ from collections.abc import Iterable
 
 from relevo.domain.calendars import CALENDARS
 from relevo.domain.compiled import derivation_order
-from relevo.domain.definitions import Control, Definition, Effects, Localized
+from relevo.domain.definitions import (
+    Control,
+    Definition,
+    EffectFields,
+    Effects,
+    Guard,
+    Localized,
+)
 from relevo.domain.rendering import PLACEHOLDER
-from relevo.domain.timerules import BUILTIN_ANCHORS, DateRule
+from relevo.domain.timerules import BUILTIN_ANCHORS, parse_date_expr
 
 Path = tuple[str | int, ...]
 Problems = list[tuple[Path, str]]
@@ -65,11 +72,31 @@ class _Checker:
 
     def need_rule(self, path: Path, text: str | None) -> None:
         if text is not None:
-            self.need_date(path, DateRule.parse(text).anchor, "date in rule")
+            for anchor in sorted(parse_date_expr(text).anchors):
+                self.need_date(path, anchor, "date in rule")
 
     def need_known(self, path: Path, name: str, known: Iterable[str], what: str) -> None:
         if name not in known:
             self.problems.append((path, f"unknown {what} {name!r}"))
+
+    def guard(self, base: Path, guard: Guard | None) -> None:
+        """The dates, incidents and tasks ``guard`` reads exist, and so do the dates its
+        comparisons start from."""
+        for path, test in (guard or {}).items():
+            root, _, name = path.partition(".")
+            where: Path = (*base, path)
+            if root == "dates":
+                if name not in self.dates:
+                    self.problems.append(
+                        (where, f"unknown date {name!r}; dates are {sorted(self.dates)}")
+                    )
+            elif root == "incidents":
+                self.need_known(where, name, self.d.incidents, "incident")
+            elif root == "tasks":
+                self.need_known(where, name, self.d.tasks, "task")
+            if isinstance(test, dict):
+                for key in ("before", "after"):
+                    self.need_rule((*where, key), test.get(key))
 
     def texts(self, base: Path, texts: Iterable[Localized | None]) -> None:
         """Placeholders name known dates and are the same in both languages."""
@@ -93,7 +120,7 @@ class _Checker:
             self.need_rule(("dates", name, "rule"), date.rule)
         try:
             derivation_order(
-                {n: {DateRule.parse(x.rule).anchor} for n, x in d.dates.items() if x.rule}
+                {n: set(parse_date_expr(x.rule).anchors) for n, x in d.dates.items() if x.rule}
             )
         except ValueError as error:
             problems.append((("dates",), str(error)))
@@ -103,6 +130,8 @@ class _Checker:
             base: Path = ("stages", index)
             if stage.next_date:
                 self.need_date((*base, "next_date"), stage.next_date)
+            for number, sla in enumerate(stage.sla):
+                self.guard((*base, "sla", number, "when"), sla.when)
             self.texts((*base, "headline"), [stage.headline])
             self.texts((*base, "description"), [stage.description])
             self.texts((*base, "next_step"), [stage.next_step])
@@ -117,6 +146,7 @@ class _Checker:
                     )
             for stage_id in transition.from_:
                 self.need_stage((*base, "from"), stage_id)
+            self.guard((*base, "when"), transition.when)
             self.effects(base, transition)
 
     def incidents(self) -> None:
@@ -148,12 +178,17 @@ class _Checker:
         if control.until is not None:
             self.need_date((*base, "until"), control.until)
         self.texts((*base, "description"), [control.description])
+        self.guard((*base, "when"), control.when)
         for code in control.when_incident:
             self.need_known((*base, "when_incident"), code, d.incidents, "incident")
         for param_name, param in control.params.items():
             where: Path = (*base, "params", param_name)
             self.need_rule((*where, "min"), param.min)
             self.need_rule((*where, "max"), param.max)
+            for number, case in enumerate(param.cases):
+                self.guard((*where, "cases", number, "when"), case.when)
+                self.need_rule((*where, "cases", number, "min"), case.min)
+                self.need_rule((*where, "cases", number, "max"), case.max)
             if param.type == "choice" and not param.choices:
                 self.problems.append((where, "a choice needs choices"))
             if param.requirement:
@@ -182,6 +217,7 @@ class _Checker:
             self.need_rule((*base, "at"), notification.at)
             for stage_id in notification.active_in:
                 self.need_stage((*base, "active_in"), stage_id)
+            self.guard((*base, "when"), notification.when)
             self.texts((*base, "text"), [notification.text])
             self.texts((*base, "subject"), [notification.subject])
 
@@ -191,6 +227,7 @@ class _Checker:
             self.need_rule((*base, "at"), timer.at)
             for stage_id in timer.active_in:
                 self.need_stage((*base, "active_in"), stage_id)
+            self.guard((*base, "when"), timer.when)
             self.effects((*base, "then"), timer.then)
 
     def compensation(self) -> None:
@@ -216,9 +253,14 @@ class _Checker:
             self.texts(("outcomes", status, "headline"), [outcome.headline])
             self.texts(("outcomes", status, "description"), [outcome.description])
 
-    def effects(self, base: Path, spec: Effects) -> None:
-        """The stages, dates, incidents, requirements, tasks, templates and keys ``spec`` names."""
+    def effects(self, base: Path, spec: EffectFields) -> None:
+        """The stages, dates, incidents, requirements, tasks, templates and keys ``spec`` names,
+        and those of its conditional blocks."""
         d = self.d
+        if isinstance(spec, Effects):
+            for index, block in enumerate(spec.also):
+                self.guard((*base, "also", index, "when"), block.when)
+                self.effects((*base, "also", index), block)
         if spec.to:
             self.need_stage((*base, "to"), spec.to)
         for name, setter in spec.dates.items():
@@ -245,7 +287,7 @@ class _Checker:
                     ((*base, "keys"), f"{key!r} is not one of the correlation_keys")
                 )
 
-    def _ticks(self, base: Path, spec: Effects) -> None:
+    def _ticks(self, base: Path, spec: EffectFields) -> None:
         for task, items in spec.tick.items():
             if task not in self.d.tasks:
                 self.problems.append(((*base, "tick"), f"unknown task {task!r}"))

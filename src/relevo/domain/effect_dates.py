@@ -105,11 +105,21 @@ def _derive(
                 anchors.pop(name, None)
             continue
         anchors[name] = moment
-        dependency = current.get(rule.anchor)
-        confirmed = dependency["confirmed"] if dependency else rule.anchor == "started"
+        anchor = rule.anchor
+        if anchor is not None:  # one anchor: the common case, on every event moving a date
+            dependency = current.get(anchor)
+            confirmed = dependency["confirmed"] if dependency else anchor == "started"
+        else:
+            confirmed = all(_confirmed(current, anchor) for anchor in rule.anchors)
         entry = _date_entry(c, name, moment, confirmed, "rule")
         if existing != entry:
             changes[name] = current[name] = entry
+
+
+def _confirmed(current: Mapping[str, DateEntry], anchor: str) -> bool:
+    """Whether the date ``anchor`` names is confirmed (``started`` always is)."""
+    dependency = current.get(anchor)
+    return dependency["confirmed"] if dependency else anchor == "started"
 
 
 def _date_entry(

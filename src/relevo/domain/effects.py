@@ -18,13 +18,22 @@ from datetime import datetime
 from typing import Any
 
 from relevo.domain.compiled import Compiled, resolve_path
+from relevo.domain.conditional import effective
 from relevo.domain.definitions import Effects
 from relevo.domain.effect_dates import date_changes, to_moment
 from relevo.domain.effect_items import add_incidents, add_requirements, add_tasks, add_ticks
 from relevo.domain.errors import EffectError
+from relevo.domain.fold import apply_items
 from relevo.domain.model import JSON, ProcessState, iso
 from relevo.domain.outbox import notification_message, outbox_messages
-from relevo.domain.shapes import EventEffects, HistoryEntry
+from relevo.domain.shapes import (
+    EventEffects,
+    HistoryEntry,
+    IncidentEntry,
+    KeyValue,
+    TaskEntry,
+    key_values,
+)
 from relevo.domain.timers import drop_due_reminders, plan_timers
 
 __all__ = ["EffectError", "build", "notification_message", "to_moment"]
@@ -55,6 +64,8 @@ def build(
 
     Raises EffectError when a value the spec needs is missing or malformed.
     """
+    if spec.also:
+        spec = effective(c, spec, state, now, data, params)
     effects: EventEffects = {}
     when = iso(occurred_at)
     entries: list[HistoryEntry] = list(history or [])
@@ -130,13 +141,30 @@ def _keys(
     data: Mapping[str, Any],
     params: Mapping[str, Any],
     attributes: JSON,
-) -> dict[str, str]:
-    """The correlation keys ``spec`` records that differ from the state's."""
-    changed: dict[str, str] = {}
-    for name, path in spec.keys.items():
-        value = resolve_path(path, data, params, attributes)
-        if value is not None and state.keys.get(name) != str(value):
-            changed[name] = str(value)
+) -> dict[str, KeyValue]:
+    """The correlation keys ``spec`` records that differ from the state's. A key given
+    several paths, or a value that is a list, adds its values to those the key holds."""
+    changed: dict[str, KeyValue] = {}
+    for name, paths in spec.keys.items():
+        if isinstance(paths, str):
+            value = resolve_path(paths, data, params, attributes)
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                if state.keys.get(name) != str(value):
+                    changed[name] = str(value)
+                continue
+            found = value
+        else:
+            found = [resolve_path(path, data, params, attributes) for path in paths]
+        held = key_values(state.keys.get(name))
+        values = [*held]
+        for item in found:
+            for each in item if isinstance(item, list) else [item]:
+                if each is not None and str(each) not in values:
+                    values.append(str(each))
+        if values != held:
+            changed[name] = values
     return changed
 
 
@@ -160,9 +188,10 @@ def _messages_and_timers(
         or "dates" in effects
         or "now" in c.timer_anchors
         or not c.timer_attributes.isdisjoint(new_attributes)
+        or (c.timer_items and _items_change(effects))
     )
-    preview = _preview(state, effects, when) if replan else state
-    outbox = outbox_messages(c, state, preview, spec, effects, event_type, version, params)
+    preview = _preview(state, effects, when, c.timer_items) if replan else state
+    outbox = outbox_messages(c, state, preview, spec, effects, event_type, version, params, now)
     if outbox:
         effects["outbox"] = outbox
     timers = plan_timers(c, state, preview, now) if replan else drop_due_reminders(state, now)
@@ -170,8 +199,21 @@ def _messages_and_timers(
         effects["timers"] = timers
 
 
-def _preview(state: ProcessState, effects: EventEffects, when: str) -> ProcessState:
-    """A shallow copy of ``state`` with the stage, status, dates and attributes the effects set."""
+def _items_change(effects: EventEffects) -> bool:
+    """Whether ``effects`` open or close incidents or tasks."""
+    return bool(
+        "incidents_opened" in effects
+        or "incidents_resolved" in effects
+        or "tasks_opened" in effects
+        or "tasks_closed" in effects
+    )
+
+
+def _preview(
+    state: ProcessState, effects: EventEffects, when: str, items: bool = False
+) -> ProcessState:
+    """A shallow copy of ``state`` with the stage, status, dates and attributes the effects
+    set, and with ``items`` their incidents and tasks too."""
     dates = dict(state.dates)
     for name, entry in effects.get("dates", {}).items():
         if entry is None:
@@ -187,4 +229,18 @@ def _preview(state: ProcessState, effects: EventEffects, when: str) -> ProcessSt
     preview.stage_history = stage_history
     preview.dates = dates
     preview.attributes = {**state.attributes, **effects.get("attributes", {})}
+    if items and _items_change(effects):
+        preview.incidents, preview.tasks = _preview_items(state, effects, when)
     return preview
+
+
+def _preview_items(
+    state: ProcessState, effects: EventEffects, when: str
+) -> tuple[dict[str, IncidentEntry], dict[str, TaskEntry]]:
+    """The incidents and tasks as ``effects`` leave them (their status is what guards read),
+    folded into copies so that ``state`` is not touched."""
+    copy = ProcessState(*_STATE_FIELDS(state))
+    copy.incidents = dict(state.incidents)
+    copy.tasks = dict(state.tasks)
+    apply_items(copy, effects, when)
+    return copy.incidents, copy.tasks

@@ -14,16 +14,18 @@ module is the engine's one entry point and re-exports them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from relevo.domain import controls, parking
-from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.compiled import Compiled
 from relevo.domain.contact import CONTACT_ATTRIBUTES, contact_problems
 from relevo.domain.decision import Decision, ignored, rejected
 from relevo.domain.definitions import Definition, Effects
 from relevo.domain.effects import build
 from relevo.domain.errors import EffectError, InvalidStart
 from relevo.domain.fold import apply, replay
+from relevo.domain.guards import guard_holds
 from relevo.domain.model import (
     EXPIRED,
     IGNORED,
@@ -38,7 +40,7 @@ from relevo.domain.model import (
     ProcessState,
     iso,
 )
-from relevo.domain.shapes import HistoryEntry
+from relevo.domain.shapes import HistoryEntry, KeyValue
 from relevo.domain.timer_decisions import decide_timer
 
 __all__ = [
@@ -67,7 +69,7 @@ def start(
     channel: str,
     actor: str,
     attributes: JSON,
-    keys: dict[str, str],
+    keys: Mapping[str, KeyValue],
     now: datetime,
     timezone: str | None = None,
 ) -> tuple[ProcessState, Event]:
@@ -94,12 +96,12 @@ def start(
         updated_at=stamp,
         attributes=values,
     )
-    event = _started_event(c, state, actor, {definition.subject.key: subject, **keys}, now)
+    event = _started_event(c, state, actor, _all_keys(definition.subject.key, subject, keys), now)
     return apply(state, event), event
 
 
 def _started_event(
-    c: Compiled, state: ProcessState, actor: str, keys: dict[str, str], now: datetime
+    c: Compiled, state: ProcessState, actor: str, keys: dict[str, KeyValue], now: datetime
 ) -> Event:
     """The ``process.started`` event of the new ``state``, carrying everything ``replay``
     needs to rebuild it; ``keys`` are all its correlation keys (the subject's included)."""
@@ -141,8 +143,20 @@ def _started_event(
     )
 
 
+def _all_keys(name: str, subject: str, keys: Mapping[str, KeyValue]) -> dict[str, KeyValue]:
+    """The correlation keys of a new process: ``keys`` (lists without repeats) and the
+    subject under its key name, first among that key's values when the key has several."""
+    found: dict[str, KeyValue] = {name: subject}
+    for key, value in keys.items():
+        found[key] = value if isinstance(value, str) else list(dict.fromkeys(value))
+    given = found[name]
+    if isinstance(given, list) and subject not in given:
+        found[name] = [subject, *given]
+    return found
+
+
 def _start_problems(
-    definition: Definition, language: str, subject: str, keys: dict[str, str]
+    definition: Definition, language: str, subject: str, keys: Mapping[str, KeyValue]
 ) -> list[str]:
     """What is wrong with the language, subject and correlation keys of a new process."""
     problems: list[str] = []
@@ -154,6 +168,10 @@ def _start_problems(
             f"subject {subject!r} is not a valid {definition.subject.label.en.lower()} "
             f"(expected pattern {pattern})"
         )
+    for name, value in keys.items():
+        several = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        if not isinstance(value, str) and not several:
+            problems.append(f"correlation key {name!r} must be a text or a list of texts")
     unknown_keys = sorted(set(keys) - set(definition.correlation_keys))
     if unknown_keys:
         problems.append(
@@ -256,7 +274,7 @@ def _decide(
     for index, transition in candidates:
         if state.stage not in transition.from_ and "*" not in transition.from_:
             continue
-        if not guard_holds(transition.when, message.data, {}, state.attributes):
+        if not guard_holds(c, transition.when, state, now, message.data):
             continue
         try:
             event = _event(c, state, transition, message, now, f"t:{index}")

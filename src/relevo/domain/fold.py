@@ -93,7 +93,21 @@ def _apply_incidents(state: ProcessState, effects: EventEffects, at: str) -> Non
         }
 
 
+def apply_items(state: ProcessState, effects: EventEffects, at: str) -> None:
+    """Fold the incidents ``effects`` open and resolve and the tasks they open and close
+    into ``state`` (checklists aside). Replaces entries rather than changing them, so a
+    copy of the state's ``incidents`` and ``tasks`` mappings keeps the original intact."""
+    _apply_incidents(state, effects, at)
+    _open_and_close_tasks(state, effects, at)
+
+
 def _apply_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
+    _open_and_close_tasks(state, effects, at)
+    for task_id, items in effects.get("checklist", {}).items():
+        state.tasks[task_id]["checked"] = {**state.tasks[task_id]["checked"], **items}
+
+
+def _open_and_close_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
     for task_id, opened in effects.get("tasks_opened", {}).items():
         state.tasks[task_id] = {
             "status": "open",
@@ -108,8 +122,6 @@ def _apply_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
             "status": "done",
             "closed_at": at,
         }
-    for task_id, items in effects.get("checklist", {}).items():
-        state.tasks[task_id]["checked"] = {**state.tasks[task_id]["checked"], **items}
 
 
 def _apply_parked(state: ProcessState, change: ParkedChange) -> None:

@@ -18,6 +18,7 @@ from relevo.domain.shapes import (
     EventEffects,
     HistoryEntry,
     IncidentEntry,
+    KeyValue,
     ParkedMessage,
     RequirementEntry,
     StageVisit,
@@ -212,7 +213,8 @@ class ProcessState:
     stage_history: list[StageVisit] = field(default_factory=list)
     dates: dict[str, DateEntry] = field(default_factory=dict)
     attributes: JSON = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
+    #: Correlation keys: a name to its value, or to its values when it holds several.
+    keys: dict[str, KeyValue] = field(default_factory=dict)
     incidents: dict[str, IncidentEntry] = field(default_factory=dict)
     requirements: dict[str, RequirementEntry] = field(default_factory=dict)
     tasks: dict[str, TaskEntry] = field(default_factory=dict)

@@ -7,10 +7,12 @@ receivers deduplicate.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Effects
+from relevo.domain.guards import guard_holds
 from relevo.domain.model import ProcessState
 from relevo.domain.shapes import EventEffects, OutboxMessage
 
@@ -26,6 +28,7 @@ def outbox_messages(
     event_type: str,
     version: int,
     params: Mapping[str, Any],
+    now: datetime,
 ) -> list[OutboxMessage]:
     """The topics ``spec`` emits, then the notifications it asks for or that its stage and
     event type trigger, whose guards hold on ``preview`` (the state as it will be)."""
@@ -47,11 +50,7 @@ def outbox_messages(
         )
     templates = [*spec.notify, *c.triggered_templates(effects.get("stage"), event_type)]
     guards = c.template_guards
-    templates = [
-        t
-        for t in templates
-        if t not in guards or guard_holds(guards[t], {}, {}, preview.attributes)
-    ]
+    templates = [t for t in templates if t not in guards or guard_holds(c, guards[t], preview, now)]
     opened = list(effects.get("incidents_opened", ()))
     for template in dict.fromkeys(templates):
         messages.append(notification_message(c, preview, template, version, opened))

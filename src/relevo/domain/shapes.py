@@ -14,6 +14,28 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 JSON = dict[str, Any]
 
+#: The value of a correlation key: one value, or several (a process reached by two numbers).
+KeyValue = str | list[str]
+
+
+def key_values(value: KeyValue | None) -> list[str]:
+    """The values a correlation key holds, as a list (empty for ``None``)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def new_key_pairs(
+    before: dict[str, KeyValue], changes: dict[str, KeyValue]
+) -> list[tuple[str, str]]:
+    """The ``(name, value)`` correlation keys ``changes`` gives that ``before`` did not
+    hold: the rows to add to the store."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in changes.items():
+        held = key_values(before.get(name))
+        pairs += [(name, each) for each in key_values(value) if each not in held]
+    return pairs
+
 
 # -- parts of a process state (what ``apply`` writes, what views read) ---------------------
 
@@ -165,7 +187,7 @@ class EventEffects(TypedDict, total=False):
     stage: str
     status: str
     attributes: JSON
-    keys: dict[str, str]
+    keys: dict[str, KeyValue]
     dates: dict[str, DateEntry | None]
     incidents_opened: dict[str, IncidentOpened]
     incidents_resolved: list[str]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from relevo.domain.calendars import get_calendar
-from relevo.domain.compiled import Compiled, guard_holds
+from relevo.domain.compiled import Compiled
+from relevo.domain.guards import guard_holds
 from relevo.domain.model import ProcessState, iso, parse_iso
 from relevo.domain.shapes import TimerPlan
 
@@ -66,19 +67,19 @@ def _wanted_timers(c: Compiled, after: ProcessState, now: datetime) -> dict[str,
         entered = anchors.get("entered")
         if stage is not None and entered is not None:
             for sla in stage.sla:
-                if guard_holds(sla.when, {}, {}, after.attributes):
+                if guard_holds(c, sla.when, after, now):
                     calendar = get_calendar(sla.calendar) if sla.calendar else c.calendar
                     wanted[f"sla:{stage.id}"] = iso(
                         c.duration(sla.within).add_to(entered, calendar)
                     )
                     break
         for timer, rule in c.timers_in(after.stage):
-            if guard_holds(timer.when, {}, {}, after.attributes):
+            if guard_holds(c, timer.when, after, now):
                 due = rule.evaluate(anchors, c.calendar)
                 if due is not None:
                     wanted[f"timer:{timer.id}"] = iso(due)
         for notification, rule in c.reminders_in(after.stage):
-            if not guard_holds(notification.when, {}, {}, after.attributes):
+            if not guard_holds(c, notification.when, after, now):
                 continue
             due = rule.evaluate(anchors, c.calendar)
             if due is not None and due > now:

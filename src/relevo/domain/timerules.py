@@ -11,6 +11,12 @@ for the current stage's entry, or ``now``), adds or subtracts durations, and may
     requested + 2 working_days at 02:00
     cancel_until - 5 hours
 
+``earliest(a, b, …)`` and ``latest(a, b, …)`` name the earlier or later of several such
+rules (each operand any date rule, or another ``earliest``/``latest``)::
+
+    earliest(switch_window - 1 working_day at 14:00, contract_end)
+    latest(now + 1 working_day, requested + 2 days)
+
 Parsing happens when a definition is loaded, so a typo is reported with its file and line
 rather than discovered while a customer waits.
 """
@@ -22,7 +28,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import ClassVar, Literal
 
 from relevo.domain.calendars import WorkCalendar
 
@@ -50,6 +57,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+([a-z_]+)\s*$")
 _TERM = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s+([a-z_]+)")
 _AT = re.compile(r"\s+at\s+(\d{1,2}):(\d{2})\s*$")
 _ANCHOR = re.compile(r"^\s*([a-z][a-z0-9_]*)")
+_CHOICE = re.compile(r"^\s*(earliest|latest)\s*\((.*)\)\s*$", re.DOTALL)
 
 
 class RuleError(ValueError):
@@ -139,10 +147,16 @@ class DateRule:
         if not anchor_match:
             raise RuleError(
                 f"invalid date rule {text!r}: start with a date name, 'started', 'entered' "
-                "or 'now', e.g. 'switch_window - 1 working_day at 14:00'"
+                "or 'now', e.g. 'switch_window - 1 working_day at 14:00', or write "
+                "'earliest(a, b)' / 'latest(a, b)'"
             )
         anchor = anchor_match.group(1)
         rest = rest[anchor_match.end() :]
+        if anchor in ("earliest", "latest") and rest.lstrip().startswith("("):
+            raise RuleError(
+                f"invalid date expression {text!r}: {anchor}(…) must be the whole expression; "
+                f"move the terms into its operands, e.g. '{anchor}(a + 1 day, b + 1 day)'"
+            )
         terms: list[tuple[int, Duration]] = []
         position = 0
         for term in _TERM.finditer(rest):
@@ -164,6 +178,11 @@ class DateRule:
             )
         return cls(text, anchor, tuple(terms), at)
 
+    @cached_property
+    def anchors(self) -> frozenset[str]:
+        """The dates this rule starts from: its anchor."""
+        return frozenset((self.anchor,))
+
     def evaluate(
         self, anchors: Mapping[str, datetime | None], calendar: WorkCalendar
     ) -> datetime | None:
@@ -183,6 +202,80 @@ class DateRule:
 
     def __str__(self) -> str:
         return self.text
+
+
+@dataclass(frozen=True)
+class DateChoice:
+    """The earlier (``earliest``) or later (``latest``) of several date expressions."""
+
+    text: str
+    pick: Literal["earliest", "latest"]
+    options: tuple[DateExpr, ...]
+    #: A choice has no single anchor (see ``anchors``); a ``DateRule`` has one.
+    anchor: ClassVar[None] = None
+
+    @cached_property
+    def anchors(self) -> frozenset[str]:
+        """Every date the options start from."""
+        return frozenset(name for option in self.options for name in option.anchors)
+
+    def evaluate(
+        self, anchors: Mapping[str, datetime | None], calendar: WorkCalendar
+    ) -> datetime | None:
+        """The earliest or latest of the options that are known; None while none is."""
+        known = [
+            moment
+            for option in self.options
+            if (moment := option.evaluate(anchors, calendar)) is not None
+        ]
+        if not known:
+            return None
+        return min(known) if self.pick == "earliest" else max(known)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+#: A date expression: a rule, or the earliest/latest of several.
+DateExpr = DateRule | DateChoice
+
+
+def parse_date_expr(text: str) -> DateExpr:
+    """Parse a date rule or an ``earliest(…)``/``latest(…)`` of date expressions; raises
+    RuleError saying what is expected."""
+    choice = _CHOICE.match(text)
+    if choice is None:
+        return DateRule.parse(text)
+    pick: Literal["earliest", "latest"] = "earliest" if choice.group(1) == "earliest" else "latest"
+    parts = _split_operands(choice.group(2), text)
+    if len(parts) < 2:
+        raise RuleError(
+            f"invalid date expression {text!r}: {pick}(…) takes two or more dates "
+            "separated by commas, e.g. 'earliest(switch_window - 1 day, contract_end)'"
+        )
+    return DateChoice(text, pick, tuple(parse_date_expr(part) for part in parts))
+
+
+def _split_operands(inner: str, text: str) -> list[str]:
+    """The comma-separated operands of ``inner``, commas inside nested parentheses kept."""
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in inner:
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+        current += char
+    if depth != 0:
+        raise RuleError(f"invalid date expression {text!r}: parentheses do not match")
+    parts.append(current)
+    if any(not part.strip() for part in parts):
+        raise RuleError(f"invalid date expression {text!r}: an operand is empty")
+    return [part.strip() for part in parts]
 
 
 @lru_cache(maxsize=4096)

@@ -269,7 +269,7 @@ def _controls(c: Compiled, state: ProcessState, now: datetime, lang: str, role: 
                     name: {
                         "type": param.type,
                         "title": param.title.get(lang),
-                        "required": param.required,
+                        "required": controls.param_for(c, state, param, now).required,
                         "choices": {k: v.get(lang) for k, v in param.choices.items()},
                     }
                     for name, param in control.params.items()

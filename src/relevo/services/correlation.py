@@ -1,7 +1,9 @@
 """Correlation: which process an inbound message addresses.
 
 A message names its process by its CloudEvent ``subject`` (a relevo process id) or by a
-correlation key in its data (``msisdn``, ``nc_reference``…). A key may have been held by
+correlation key in its data (``msisdn``, ``nc_reference``…). A process may hold several
+values under one key name (two numbers ported together); a message naming any of them
+reaches it, and a message may name several values in a list. A key may have been held by
 several processes over time; the newest holder whose definition understands the message's
 event type wins, and released keys still route late messages to the finished process that
 held them, where they are recorded as ignored.
@@ -73,12 +75,16 @@ class Correlator:
         return Correlation(targets, pairs, holders)
 
     def pairs(self, item: Addressed) -> list[tuple[str, str]]:
-        """The ``(name, value)`` correlation keys in ``item``'s data, sorted by name."""
+        """The ``(name, value)`` correlation keys in ``item``'s data, sorted by name; a list
+        of values gives one pair each (a process holding any of them is addressed)."""
         names = self._key_set
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         for name, value in item.data.items():
             if name in names and value is not None:
-                pairs.append((name, str(value)))
+                if isinstance(value, list):
+                    pairs.extend((name, str(each)) for each in value if each is not None)
+                else:
+                    pairs.append((name, str(value)))
         if len(pairs) > 1:
             pairs.sort()
         return pairs

@@ -27,6 +27,7 @@ from typing import Any
 from relevo.domain import engine
 from relevo.domain.model import TERMINAL_STATUSES, Event, Message, Outcome, ProcessState, iso
 from relevo.domain.parking import DEFAULT_PARK_TTL
+from relevo.domain.shapes import new_key_pairs
 from relevo.services import reserved, timer_messages
 from relevo.services.catalog import Catalog, UnknownKind
 from relevo.services.chain import event_hash
@@ -77,12 +78,15 @@ def record_events(
         version = state.version + 1
         prev = state.last_hash
         digest = event_hash(prev, pid, version, event)
+        effects = event.effects
+        # The keys the event adds, against those held before it: a key with several values
+        # gets a row for each new one.
+        added = new_key_pairs(state.keys, effects["keys"]) if "keys" in effects else ()
         engine.apply(state, event)
         state.last_hash = digest
         batch.events.append(
             EventRow(process_id=pid, version=version, event=event, hash=digest, prev_hash=prev)
         )
-        effects = event.effects
         for message in effects.get("outbox", ()):
             batch.outbox.append(
                 OutboxRow(
@@ -93,11 +97,8 @@ def record_events(
                     available_at=now,
                 )
             )
-        if "keys" in effects:
-            for name, value in effects["keys"].items():
-                batch.keys_added.append(
-                    KeyRow(kind=state.kind, name=name, value=value, process_id=pid)
-                )
+        for name, value in added:
+            batch.keys_added.append(KeyRow(kind=state.kind, name=name, value=value, process_id=pid))
         if effects.get("status") in TERMINAL_STATUSES:
             batch.keys_released.append(pid)
         letter = effects.get("dead_letter")

@@ -12,6 +12,7 @@ from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.errors import InvalidStart
 from relevo.domain.model import JSON, PARKED, Action, Outcome, ProcessState, iso
+from relevo.domain.shapes import KeyValue, key_values, new_key_pairs
 from relevo.domain.view import build_view
 from relevo.services import limits
 from relevo.services.catalog import Catalog
@@ -46,7 +47,8 @@ class StartRequest:
     kind: str
     customer_id: str
     subject: str
-    keys: dict[str, str] = field(default_factory=dict)
+    #: Correlation keys: a value, or several for one name (two numbers of one process).
+    keys: dict[str, KeyValue] = field(default_factory=dict)
     attributes: JSON = field(default_factory=dict)
     language: str = "es"
     channel: str = "backend"
@@ -100,7 +102,7 @@ class Processes:
         )
         batch = WriteBatch(at=iso(now), events=[first])
         batch.new_states.append(state)
-        for name, value in state.keys.items():
+        for name, value in new_key_pairs({}, state.keys):
             batch.keys_added.append(
                 KeyRow(kind=state.kind, name=name, value=value, process_id=state.id)
             )
@@ -285,9 +287,9 @@ def _check_start(request: StartRequest, policy: Limits) -> None:
         ("timezone", request.timezone or "", limits.TIME_ZONE),
     )
     for name, value in request.keys.items():
-        problems += _text_problems(
-            ("keys", name, limits.KEY_NAME), (f"keys.{name[:40]}", value, limits.KEY_VALUE)
-        )
+        problems += _text_problems(("keys", name, limits.KEY_NAME))
+        for each in key_values(value):
+            problems += _text_problems((f"keys.{name[:40]}", each, limits.KEY_VALUE))
     problems += [
         ("attributes", problem)
         for problem in json_problems(request.attributes, "attributes", policy.json_depth)

@@ -110,10 +110,11 @@ class StartProcess(_Strict):
         max_length=limits.SUBJECT,
         description="What the process is about, e.g. the number.",
     )
-    keys: dict[str, str] = Field(
+    keys: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description=f"Correlation keys: names of at most {limits.KEY_NAME} characters, values "
-        f"of at most {limits.KEY_VALUE}.",
+        f"of at most {limits.KEY_VALUE}; a list gives one name several values (a process "
+        "reached by two numbers), and a message naming any of them reaches the process.",
     )
     attributes: dict[str, Any] = Field(default_factory=dict)
     language: Language = "es"
@@ -158,7 +159,7 @@ class StatusView(_Open):
     stages: list[dict[str, Any]]
     controls: list[dict[str, Any]]
     dates: list[dict[str, Any]]
-    keys: dict[str, str]
+    keys: dict[str, str | list[str]]
     notifications: list[dict[str, Any]] | None = Field(
         None,
         description="Agent view only: every attempt to deliver the process's notifications "

@@ -23,11 +23,21 @@ from relevo.domain.definitions.base import (
     RequirementState,
     Role,
     TerminalStatus,
+    guard_bounds,
+    guard_paths,
 )
-from relevo.domain.definitions.controls import Control, Param
+from relevo.domain.definitions.controls import Control, Param, ParamCase
 from relevo.domain.definitions.items import ChecklistItem, Compensation, Incident, Requirement, Task
 from relevo.domain.definitions.stages import DateDef, Notification, SlaRule, Stage
-from relevo.domain.definitions.steps import DateSet, Effects, Start, Timer, Transition
+from relevo.domain.definitions.steps import (
+    ConditionalEffects,
+    DateSet,
+    EffectFields,
+    Effects,
+    Start,
+    Timer,
+    Transition,
+)
 
 __all__ = [
     "PATH_PREFIXES",
@@ -37,10 +47,12 @@ __all__ = [
     "ChecklistItem",
     "Compensation",
     "Condition",
+    "ConditionalEffects",
     "Control",
     "DateDef",
     "DateSet",
     "Definition",
+    "EffectFields",
     "Effects",
     "EventType",
     "Guard",
@@ -50,6 +62,7 @@ __all__ = [
     "Notification",
     "Outcome",
     "Param",
+    "ParamCase",
     "Requirement",
     "RequirementState",
     "Role",
@@ -61,6 +74,8 @@ __all__ = [
     "TerminalStatus",
     "Timer",
     "Transition",
+    "guard_bounds",
+    "guard_paths",
 ]
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from relevo.domain.timerules import parse_date_expr
+
 Actor = Literal[
     "customer",
     "us",
@@ -56,6 +58,13 @@ def check_path(path: str) -> str:
     return path
 
 
+#: Prefixes only a guard may read: the process's dates (``dates.switch_window``, the
+#: moment or nothing), incidents (``incidents.NO_SIM``: ``open``, ``resolved`` or nothing)
+#: and back-office tasks (``tasks.install``: ``open``, ``done`` or nothing).
+STATE_PREFIXES = ("dates.", "incidents.", "tasks.")
+GUARD_PREFIXES = PATH_PREFIXES + STATE_PREFIXES
+
+
 class Condition(Model):
     """A test on one value: equality, membership, presence or a comparison."""
 
@@ -67,6 +76,10 @@ class Condition(Model):
     #: Compare with another value of the process or message (``attributes.new_iban``).
     equals_path: str | None = None
     not_equals_path: str | None = None
+    #: For ``dates.`` paths: strictly before / after a date expression (``now + 2 days``,
+    #: another date, ``earliest(a, b)``). An unknown date on either side never holds.
+    before: str | None = None
+    after: str | None = None
 
 
 #: ``when`` guards map a value path to a literal (equality), a list (membership) or a
@@ -79,7 +92,33 @@ def check_guard(guard: Guard | None) -> Guard | None:
     if guard is None:
         return None
     for path, test in guard.items():
-        check_path(path)
+        if not isinstance(path, str) or not path.startswith(GUARD_PREFIXES):
+            raise ValueError(
+                f"{path!r} is not a guard path: start it with one of {', '.join(GUARD_PREFIXES)}"
+            )
         if isinstance(test, dict):
-            Condition.model_validate(test)
+            condition = Condition.model_validate(test)
+            compares = condition.before is not None or condition.after is not None
+            if compares and not path.startswith("dates."):
+                raise ValueError(
+                    f"{path}: 'before' and 'after' compare a process date; use them on a "
+                    "'dates.' path"
+                )
+            for bound in (condition.before, condition.after):
+                if bound is not None:
+                    parse_date_expr(bound)
     return guard
+
+
+def guard_paths(guard: Guard | None) -> list[str]:
+    """The paths ``guard`` reads, in order."""
+    return list(guard) if guard else []
+
+
+def guard_bounds(guard: Guard | None) -> list[str]:
+    """The date expressions of ``guard``'s ``before``/``after`` comparisons."""
+    found: list[str] = []
+    for test in (guard or {}).values():
+        if isinstance(test, dict):
+            found += [test[key] for key in ("before", "after") if test.get(key)]
+    return found

@@ -9,7 +9,31 @@ from pydantic import Field, field_validator
 
 from relevo.domain.definitions.base import Guard, Localized, Model, Role, check_guard
 from relevo.domain.definitions.steps import Effects
-from relevo.domain.timerules import DateRule
+from relevo.domain.timerules import parse_date_expr
+
+
+class ParamCase(Model):
+    """Bounds of a parameter that apply instead of its own while ``when`` holds (on the
+    process, and on the action's other parameters through ``params.``)."""
+
+    when: Guard
+    required: bool | None = None
+    min: str | None = None
+    max: str | None = None
+    not_on: list[Literal["holidays", "weekends"]] | None = None
+
+    @field_validator("when")
+    @classmethod
+    def _guard(cls, value: Guard) -> Guard:
+        check_guard(value)
+        return value
+
+    @field_validator("min", "max")
+    @classmethod
+    def _rule(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_date_expr(value)
+        return value
 
 
 class Param(Model):
@@ -28,12 +52,14 @@ class Param(Model):
     choices: dict[str, Localized] = Field(default_factory=dict)
     pattern: str | None = None
     requirement: str | None = None
+    #: Other bounds under a condition: the first case whose ``when`` holds wins.
+    cases: list[ParamCase] = Field(default_factory=list)
 
     @field_validator("min", "max")
     @classmethod
     def _rule(cls, value: str | None) -> str | None:
         if value is not None:
-            DateRule.parse(value)
+            parse_date_expr(value)
         return value
 
     @field_validator("between")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from relevo.domain.definitions.base import Actor, Channel, Guard, Localized, Model, check_guard
-from relevo.domain.timerules import DateRule, Duration
+from relevo.domain.timerules import Duration, parse_date_expr
 
 
 class SlaRule(Model):
@@ -58,7 +58,7 @@ class DateDef(Model):
     @classmethod
     def _rule(cls, value: str | None) -> str | None:
         if value is not None:
-            DateRule.parse(value)
+            parse_date_expr(value)
         return value
 
     @field_validator("duration")
@@ -95,5 +95,5 @@ class Notification(Model):
             raise ValueError("a notification has at most one of on_enter, on or at")
         check_guard(self.when)
         if self.at is not None:
-            DateRule.parse(self.at)
+            parse_date_expr(self.at)
         return self

@@ -16,7 +16,7 @@ from relevo.domain.definitions.base import (
     check_guard,
     check_path,
 )
-from relevo.domain.timerules import DateRule
+from relevo.domain.timerules import parse_date_expr
 
 
 class DateSet(Model):
@@ -35,19 +35,20 @@ class DateSet(Model):
         if self.from_ is not None:
             check_path(self.from_)
         if self.rule is not None:
-            DateRule.parse(self.rule)
+            parse_date_expr(self.rule)
         return self
 
 
-class Effects(Model):
-    """What an event does to a process when it applies. Shared by transitions, controls,
-    timers and the start of a process."""
+class EffectFields(Model):
+    """The effects themselves, shared by ``Effects`` and its conditional blocks."""
 
     to: str | None = None
     status: TerminalStatus | None = None
     record: dict[str, str] = Field(default_factory=dict)
     set: dict[str, Any] = Field(default_factory=dict)
-    keys: dict[str, str] = Field(default_factory=dict)
+    #: Correlation keys, each from a value path, or from several (``[data.a, data.b]``):
+    #: a key given several values, or a value that is a list, holds them all.
+    keys: dict[str, str | list[str]] = Field(default_factory=dict)
     dates: dict[str, DateSet] = Field(default_factory=dict)
     confirm: list[str] = Field(default_factory=list)
     clear_dates: list[str] = Field(default_factory=list)
@@ -69,11 +70,21 @@ class Effects(Model):
     #: (stage changes, incidents and controls still appear in the history on their own).
     label: Localized | None = None
 
-    @field_validator("record", "keys", "tick_from")
+    @field_validator("record", "tick_from")
     @classmethod
     def _paths(cls, value: dict[str, str]) -> dict[str, str]:
         for path in value.values():
             check_path(path)
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _key_paths(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for paths in value.values():
+            if isinstance(paths, list) and not paths:
+                raise ValueError("a key given several values needs at least one value path")
+            for path in [paths] if isinstance(paths, str) else paths:
+                check_path(path)
         return value
 
     @field_validator("open_incident_from")
@@ -93,6 +104,38 @@ class Effects(Model):
                 "integration message once (receivers deduplicate on process, version and topic)"
             )
         return value
+
+
+class ConditionalEffects(EffectFields):
+    """Effects added to a step only when ``when`` holds, on the process as it was before the
+    event (with the message's data or the action's parameters)."""
+
+    when: Guard
+
+    @field_validator("when")
+    @classmethod
+    def _guard(cls, value: Guard) -> Guard:
+        check_guard(value)
+        return value
+
+    @model_validator(mode="after")
+    def _does_not_move(self) -> ConditionalEffects:
+        moving = [name for name in ("to", "status", "label") if getattr(self, name) is not None]
+        if moving:
+            raise ValueError(
+                f"a conditional block cannot set {', '.join(moving)}: it adds effects to its "
+                "step; to move the process only under a condition, write a second transition "
+                "(or timer) with its own 'when'"
+            )
+        return self
+
+
+class Effects(EffectFields):
+    """What an event does to a process when it applies. Shared by transitions, controls,
+    timers and the start of a process. ``also`` adds the effects of each block whose
+    ``when`` holds, in order."""
+
+    also: list[ConditionalEffects] = Field(default_factory=list)
 
 
 class Transition(Effects):
@@ -133,5 +176,5 @@ class Timer(Model):
     @field_validator("at")
     @classmethod
     def _rule(cls, value: str) -> str:
-        DateRule.parse(value)
+        parse_date_expr(value)
         return value

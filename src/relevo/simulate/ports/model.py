@@ -17,6 +17,7 @@ from relevo.domain import engine
 from relevo.domain.errors import ActionRefused, InvalidStart, UnknownControl
 from relevo.domain.model import JSON, TERMINAL_STATUSES, Event, Message, Outcome, ProcessState
 from relevo.domain.model import parse_iso as parse_moment
+from relevo.domain.shapes import key_values, new_key_pairs
 from relevo.services import reserved, timer_messages
 from relevo.services.catalog import Catalog
 from relevo.services.cloudevents import Invalid, parse_event
@@ -52,7 +53,7 @@ class ModelPort:
         request = op.request
         compiled = self.catalog.latest(request.kind)
         keys = {compiled.definition.subject.key: request.subject, **request.keys}
-        for name, value in keys.items():
+        for name, value in new_key_pairs({}, keys):
             holder = self._keys.get((request.kind, name, value))
             if holder is not None:
                 return f"key_in_use: {name}={value}"
@@ -161,10 +162,12 @@ class ModelPort:
                 if message["topic"] != NOTIFICATION_TOPIC:
                     self._feedback.messages.append((index, message["topic"], message["payload"]))
             for name, value in effects.get("keys", {}).items():
-                self._keys[(state.kind, name, str(value))] = index
+                for each in key_values(value):
+                    self._keys[(state.kind, name, each)] = index
             if effects.get("status") in TERMINAL_STATUSES:
                 for name, value in state.keys.items():
-                    self._keys.pop((state.kind, name, str(value)), None)
+                    for each in key_values(value):
+                        self._keys.pop((state.kind, name, each), None)
 
     def collect(self) -> Feedback:
         feedback, self._feedback = self._feedback, Feedback()
@@ -180,4 +183,4 @@ class ModelPort:
 def _names(data: JSON, state: ProcessState) -> bool:
     """True when ``data`` carries one of the process's correlation keys (how the hub finds
     it); a flow that forgot the key would be caught here as in production."""
-    return any(data.get(name) == value for name, value in state.keys.items())
+    return any(data.get(name) in key_values(value) for name, value in state.keys.items())

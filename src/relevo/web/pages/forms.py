@@ -61,7 +61,8 @@ def fields_of(
 ) -> list[Field]:
     """The form fields of ``control``, dates bounded to the days it accepts now."""
     rows: list[Field] = []
-    for name, param in control.params.items():
+    for name, declared in control.params.items():
+        param = controls.param_for(c, state, declared, now)
         low, high = (None, None)
         if param.type in ("date", "datetime"):
             low, high = controls.date_bounds(c, state, param, now)
