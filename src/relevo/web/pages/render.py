@@ -36,6 +36,29 @@ HEADERS = {
 }
 
 
+#: The names a plain dict answers as attributes (``items``, ``get``, …).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _PageEnvironment(Environment):
+    """Jinja with the same lookup rules, faster on the views' plain dicts.
+
+    ``view.stages`` first tries ``getattr(view, "stages")``, which on a dict raises (and
+    catches) an AttributeError before the item is read: about a hundred times per page,
+    a fifth of rendering. A name that is not an attribute of ``dict`` goes straight to
+    the item here, which is what Jinja ends up doing anyway.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` in a template, as Jinja defines it."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @dataclass
 class Pages:
     """What the page routes share: the hub, the session keys and where uploads go."""
@@ -48,13 +71,17 @@ class Pages:
 
 def build_pages(hub: Hub, link_secret: str, upload_dir: Path) -> Pages:
     """The shared state of the customer's pages (raises ValueError without a secret)."""
-    env = Environment(
+    env = _PageEnvironment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no file check on every page.
+        auto_reload=False,
     )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)  # compiled once, at start-up
     return Pages(hub, SessionKeys(link_secret), upload_dir, env)
 
 
