@@ -24,7 +24,7 @@ the server does and would starve it on 2 CPUs) keeping 32 keep-alive connections
 untimed requests per target come first. Goals: the JSON route's cost beyond building the
 view ≤ 2× the bare endpoint's, and the page ≤ 1.5× the JSON route.
 
-How the 1,000,000 processes are seeded (about a minute, then cached):
+How the 1,000,000 processes are seeded (2–6 minutes on 2 CPUs, then cached):
 
 1. ``relevo.simulate.populate`` runs 300 processes of every kind through the real hub into a
    fresh database: events, projections, correlation keys, outbox, timers.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,13 @@ def session_of(request: Request) -> CustomerSession | None:
     return pages.keys.read(request.cookies.get(COOKIE), pages.hub.clock())
 
 
+@lru_cache(maxsize=256)
+def _zone_name(timezone: str, lang: str) -> str:
+    """The name people read for ``timezone`` in ``lang`` ("hora de Europa central"): the
+    same for every moment, so Babel works it out once per zone and language."""
+    return get_timezone_name(zone(timezone), locale=lang)
+
+
 def formatter(lang: str, timezone: str) -> Callable[..., str]:
     """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``;
     the style ``cutoff`` is a date and time that names its zone."""
@@ -114,7 +122,7 @@ def formatter(lang: str, timezone: str) -> Callable[..., str]:
         if not value:
             return ""
         if style == "cutoff":
-            zone_name = get_timezone_name(zone(timezone), locale="en" if lang == "en" else "es")
+            zone_name = _zone_name(timezone, "en" if lang == "en" else "es")
             return f"{moment_text(parse_iso(value), lang, 'datetime', timezone)} ({zone_name})"
         return moment_text(parse_iso(value), lang, style, timezone)
 
