@@ -30,10 +30,13 @@ after the other so they do not compete for the CPUs, with its output streamed he
    ingesting the same ``timer.fired`` messages.
 8. ``bench/latency.py``: commit-to-sent latency of customer notifications while the hub
    ingests at full speed.
+9. ``bench/page.py``: server CPU per request of the customer's page, the JSON status route,
+   the status view in-process and a bare endpoint, over 1,000,000 processes (the seeded
+   database is cached in ``bench/results/``).
 
 Each script is given ``--json bench/results/<step>.json`` (``ingest.json``,
 ``ingest_phases.json``, ``status.json``, ``peer.json``, ``sqlite_floor.json``,
-``worker.json``, ``timers.json``, ``latency.json``; the folder is
+``worker.json``, ``timers.json``, ``latency.json``, ``page.json``; the folder is
 git-ignored) and writes its figures there; the summary is read from those files, never from
 the printed text, and is itself written to ``bench/results/run_all.json``. The structure of
 each file is described in ``bench/README.md``. Every subprocess has a time limit, after
@@ -73,6 +76,10 @@ TIMERS_TARGET = 0.8
 #: The timer target is for this many due timers.
 TIMERS_FULL = 100_000
 LATENCY_TARGET_S = 2.0
+#: Issue #14: the JSON route's CPU beyond building the view, over the bare endpoint's; the
+#: page's over the JSON route's.
+BEYOND_VIEW_TARGET = 2.0
+PAGE_TARGET = 1.5
 
 
 @dataclass
@@ -195,6 +202,7 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
             Step("worker", "worker.py", ["--messages", "500"], 120),
             Step("timers", "timers.py", ["--quick"], 120),
             Step("latency", "latency.py", ["--quick"], 180),
+            Step("page", "page.py", ["--quick", *status_extra], 240),
         ]
     return [
         # The simulator mix at half its default size: the same shape, a minute less.
@@ -209,6 +217,8 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
         Step("worker", "worker.py", ["--messages", "2000"], 180),
         Step("timers", "timers.py", ["--processes", str(TIMERS_FULL)], 360),
         Step("latency", "latency.py", ["--processes", "2000"], 240),
+        # Seeding the 1,000,000 processes takes 2-5 minutes the first time, then is cached.
+        Step("page", "page.py", ["--requests", "4000", *status_extra], 720),
     ]
 
 
@@ -380,6 +390,25 @@ def print_worker(worker: dict[str, Any], timers: dict[str, Any], latency: dict[s
         )
 
 
+def print_page(page: dict[str, Any]) -> None:
+    """Server CPU per request of the four targets of issue #14."""
+    targets = page.get("targets")
+    if not targets:
+        return
+    print(
+        f"\nThe customer's page (issue #14): server CPU per request over "
+        f"{page['processes']:,} processes, {page['connections']} connections"
+    )
+    labels = {
+        "page": "page GET /my/processes/{id}",
+        "json": "JSON GET /v1/processes/{id}",
+        "view": "Hub.view in-process",
+        "bare": "bare FastAPI endpoint",
+    }
+    for name, label in labels.items():
+        print(f"  {label:<32} {fmt(targets.get(name, {}).get('server_cpu_ms'), '.3f', ' ms')}")
+
+
 Target = tuple[str, str, bool | None]
 
 
@@ -485,6 +514,26 @@ def worker_targets(
     ]
 
 
+def page_targets(page: dict[str, Any]) -> list[Target]:
+    """Issue #14: the JSON route beyond the view against the bare endpoint, the page
+    against the JSON route (judged on the full 1,000,000-process run only)."""
+    goals = page.get("goals", {})
+    full = page.get("processes", 0) >= 1_000_000
+    beyond, ratio = goals.get("beyond_view_ratio"), goals.get("page_ratio")
+    return [
+        (
+            f"JSON route beyond the view ≤ {BEYOND_VIEW_TARGET:.0f}× bare endpoint (CPU)",
+            fmt(beyond, ".2f", "×"),
+            None if beyond is None or not full else beyond <= BEYOND_VIEW_TARGET,
+        ),
+        (
+            f"customer page ≤ {PAGE_TARGET}× JSON route (CPU)",
+            fmt(ratio, ".2f", "×"),
+            None if ratio is None or not full else ratio <= PAGE_TARGET,
+        ),
+    ]
+
+
 def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dict[str, Any]:
     """Print the headline figures and the targets from the figures each step wrote; return
     them as a mapping (what ``run_all.json`` holds)."""
@@ -496,6 +545,7 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
         figures(name) for name in ("ingest", "status", "peer", "sqlite floor")
     )
     worker, timers, latency = (figures(name) for name in ("worker", "timers", "latency"))
+    page = figures("page")
     print(f"\n{'=' * 100}\n== Summary\n{'=' * 100}")
     for key, value in facts.items():
         print(f"  {key:<22} {value}")
@@ -506,12 +556,14 @@ def summarise(done: dict[str, Step], facts: dict[str, str], total: float) -> dic
     print_peer(peer)
     print_floor(floor)
     print_worker(worker, timers, latency)
+    print_page(page)
     targets = (
         ingest_targets(ingest, floor)
         + other_targets(ingest, status, peer)
         + worker_targets(worker, timers, latency)
+        + page_targets(page)
     )
-    print("\nTargets (issues #4, #13)")
+    print("\nTargets (issues #4, #13, #14)")
     for name, measured, met in targets:
         print(f"  {name:<56} {measured:<32} {verdict(met)}")
     print("\nTime per benchmark")
@@ -553,7 +605,7 @@ def main() -> None:
         action="append",
         choices=[
             *("ingest", "ingest phases", "status", "peer", "sqlite floor"),
-            *("worker", "timers", "latency"),
+            *("worker", "timers", "latency", "page"),
         ],
         help="run only this benchmark (repeatable)",
     )

@@ -142,6 +142,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     return app_for(build_hub(settings, clock=clock), settings)
 
 
+def app_from_env() -> FastAPI:
+    """The app each ``relevo serve --workers N`` worker process builds for itself (uvicorn
+    imports it by name): the process tuned as ``tune_runtime`` says, a hub of its own,
+    settings from the ``RELEVO_*`` environment variables."""
+    tune_runtime()
+    return build_app(Settings.from_env())
+
+
 def schema_revisions(settings: Settings) -> tuple[str | None, str | None]:
     """``(the database's schema revision, the one the code needs)``; ``None``: empty."""
     from relevo.adapters.db import migrate as migrations  # Alembic only when asked

@@ -63,6 +63,7 @@ TINY = [
     run_all.Step("worker", "worker.py", ["--messages", "40"], 300),
     run_all.Step("timers", "timers.py", ["--processes", str(TIMERS)], 300),
     run_all.Step("latency", "latency.py", ["--processes", "30", "--idle", "0.1"], 300),
+    run_all.Step("page", "page.py", ["--processes", "400", "--requests", "60"], 300),
 ]
 SPIFF_INSTALLED = importlib.util.find_spec("SpiffWorkflow") is not None
 
@@ -171,6 +172,16 @@ def test_latency_measures_every_notification_sent(done: dict[str, run_all.Step])
     assert 0 <= figures["latency_s"]["p50"] <= figures["latency_s"]["p99"]
 
 
+def test_page_answers_every_request_of_every_target(done: dict[str, run_all.Step]) -> None:
+    figures = done["page"].figures
+
+    for target in ("page", "json", "bare"):
+        assert figures["targets"][target]["statuses"] == {"200": 60}, target
+        assert figures["targets"][target]["server_cpu_ms"] > 0, target
+    assert figures["targets"]["view"]["server_cpu_ms"] > 0
+    assert set(figures["goals"]) >= {"beyond_view_ratio", "page_ratio"}
+
+
 def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     done: dict[str, run_all.Step], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -187,6 +198,7 @@ def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     assert verdicts["status p99 ≤ 5 ms in-process, 1,000,000 processes"] == "not measured"
     assert verdicts["100,000 due timers fired ≥ 0.8× ingest (SQLite)"] == "not measured"
     assert verdicts["notification sent ≤ 2 s at p99 while ingesting"] in ("met", "NOT met")
+    assert verdicts["customer page ≤ 1.5× JSON route (CPU)"] == "not measured"
     delivery = verdicts["delivery ≥ 0.5× bare httpx loop (2 workers, PostgreSQL)"]
     on_postgres = done["worker"].figures["worker"]["database"] == "postgresql"
     assert delivery in (("met", "NOT met") if on_postgres else ("not measured",))
@@ -195,6 +207,7 @@ def test_run_all_summarises_the_figures_the_benchmarks_wrote(
     for line in (
         *("SQLite, simulator mix", "engine: decide", "in-process,", "bare replay"),
         *("outbox delivery, 2 workers", "due timers on SQLite", "commit → sent"),
+        "JSON GET /v1/processes/{id}",
     ):
         assert line in printed
     assert summary["steps"]["ingest"]["figures"] == done["ingest"].figures

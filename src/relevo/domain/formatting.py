@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from babel.dates import format_datetime
 
 from relevo.domain.definitions import Localized
@@ -25,6 +26,9 @@ _PATTERNS = {
     ("en", "short"): "d MMM yyyy, HH:mm",
 }
 
+
+#: Parsed once: given a name, Babel parses the locale again for every field it writes.
+_LOCALES = {"es": Locale.parse("es"), "en": Locale.parse("en")}
 
 #: Where a process whose stored zone is unknown is shown (Spain's peninsular time).
 FALLBACK_ZONE = "Europe/Madrid"
@@ -44,7 +48,9 @@ def zone(name: str) -> ZoneInfo:
 def moment_text(moment: datetime, lang: str, style: str, timezone: str) -> str:
     """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short)."""
     locale = "en" if lang == "en" else "es"
-    return format_datetime(moment, _PATTERNS[(locale, style)], tzinfo=zone(timezone), locale=locale)
+    return format_datetime(
+        moment, _PATTERNS[(locale, style)], tzinfo=zone(timezone), locale=_LOCALES[locale]
+    )
 
 
 def fill_moment(

@@ -146,15 +146,22 @@ class KeyCache:
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[float, ApiKey | None]] = {}
 
+    def remembered(self, presented: str) -> tuple[bool, ApiKey | None]:
+        """``(True, answer)`` when a fresh answer for ``presented`` is in memory, else
+        ``(False, None)``; never touches the store, so it may run on an event loop."""
+        # Cache by digest so plaintext keys are not held in memory longer than a request.
+        hit = self._seen.get(_digest(presented))
+        if hit is not None and hit[0] > self._monotonic():
+            return True, hit[1]
+        return False, None
+
     def verify(self, presented: str) -> ApiKey | None:
         """Like ``verify_key``, answered from memory while a recent answer is fresh."""
-        # Cache by digest so plaintext keys are not held in memory longer than a request.
+        known, answer = self.remembered(presented)
+        if known:
+            return answer
         token = _digest(presented)
         now = self._monotonic()
-        with self._lock:
-            hit = self._seen.get(token)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         key = verify_key(self._store, presented)
         with self._lock:
             if len(self._seen) >= self._max:

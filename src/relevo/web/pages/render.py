@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,29 @@ HEADERS = {
 }
 
 
+#: The names a plain dict answers as attributes (``items``, ``get``, …).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _PageEnvironment(Environment):
+    """Jinja with the same lookup rules, faster on the views' plain dicts.
+
+    ``view.stages`` first tries ``getattr(view, "stages")``, which on a dict raises (and
+    catches) an AttributeError before the item is read: about a hundred times per page,
+    a fifth of rendering. A name that is not an attribute of ``dict`` goes straight to
+    the item here, which is what Jinja ends up doing anyway.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` in a template, as Jinja defines it."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @dataclass
 class Pages:
     """What the page routes share: the hub, the session keys, where uploads go, and the
@@ -56,13 +80,17 @@ def build_pages(
 ) -> Pages:
     """The shared state of the customer's pages (raises ValueError without a secret);
     ``clock`` times sessions, links and codes (default: the hub's)."""
-    env = Environment(
+    env = _PageEnvironment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no file check on every page.
+        auto_reload=False,
     )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)  # compiled once, at start-up
     return Pages(hub, SessionKeys(link_secret), upload_dir, env, clock or hub.clock)
 
 
@@ -87,6 +115,13 @@ def session_of(request: Request) -> CustomerSession | None:
     return pages.keys.read(request.cookies.get(COOKIE), pages.clock())
 
 
+@lru_cache(maxsize=256)
+def _zone_name(timezone: str, lang: str) -> str:
+    """The name people read for ``timezone`` in ``lang`` ("hora de Europa central"): the
+    same for every moment, so Babel works it out once per zone and language."""
+    return get_timezone_name(zone(timezone), locale=lang)
+
+
 def formatter(lang: str, timezone: str) -> Callable[..., str]:
     """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``;
     the style ``cutoff`` is a date and time that names its zone."""
@@ -95,7 +130,7 @@ def formatter(lang: str, timezone: str) -> Callable[..., str]:
         if not value:
             return ""
         if style == "cutoff":
-            zone_name = get_timezone_name(zone(timezone), locale="en" if lang == "en" else "es")
+            zone_name = _zone_name(timezone, "en" if lang == "en" else "es")
             return f"{moment_text(parse_iso(value), lang, 'datetime', timezone)} ({zone_name})"
         return moment_text(parse_iso(value), lang, style, timezone)
 
