@@ -103,7 +103,7 @@ def process_document_in_review(page: Page, server: Server, lang: str) -> None:
     _open_control(page, server, process_id, "send_id_document")
     page.locator("input[type=file]").set_input_files(png_file(_scratch(server)))
     page.get_by_role("button", name=texts(lang)["confirm"]).click()
-    expect(page.get_by_role("status")).to_contain_text(texts(lang)["done_title"])
+    expect(page.get_by_role("status").filter(has_text=texts(lang)["done_title"])).to_be_visible()
 
 
 @state
