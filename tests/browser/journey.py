@@ -137,6 +137,32 @@ def paste(page: Page, field: Locator, text: str) -> None:
     expect(field).to_have_value(text)
 
 
+#: Longer than a process page ever waits between two checks for news (about 20 s, up to
+#: 10 % jitter; ``static/page/live.js``).
+LONGEST_WAIT_S = 30
+
+
+def next_check(page: Page) -> int:
+    """Move the page's clock (``page.clock.install()`` before the process page was opened)
+    a second at a time until its next check for news is answered (each step lets the
+    script finish handling the previous answer); that answer's status."""
+    statuses: list[int] = []
+
+    def seen(response: Response) -> None:
+        if "/live" in response.url:
+            statuses.append(response.status)
+
+    page.on("response", seen)
+    try:
+        for _ in range(LONGEST_WAIT_S):
+            page.clock.run_for(1000)
+            if statuses:
+                return statuses[0]
+        raise AssertionError(f"the page did not check within {LONGEST_WAIT_S} s")
+    finally:
+        page.remove_listener("response", seen)
+
+
 def png_file(folder: Path) -> Path:
     """A real (tiny, grey) PNG image: the photo a customer would upload."""
     width = height = 8

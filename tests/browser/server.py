@@ -43,6 +43,7 @@ class Server:
     inbox: Inbox
     _numbers: Iterator[int] = field(default_factory=lambda: count(1))
     _subjects: Iterator[int] = field(default_factory=lambda: count(612_000_001))
+    _hours: Iterator[int] = field(default_factory=lambda: count(1000))
 
     def new_customer(self) -> str:
         """An id no other test of this server uses."""
@@ -63,6 +64,14 @@ class Server:
             yield
         finally:
             self.clock.now = before
+
+    @contextmanager
+    def in_an_hour_of_its_own(self) -> Iterator[None]:
+        """Move the clock for the block to an hour no other test of this server uses: rate
+        limits count requests per hour and client address, and every test's browser is
+        127.0.0.1, so a test that reaches a limit must not use up the others' allowance."""
+        with self.later(hours=next(self._hours)):
+            yield
 
     def start(self, customer_id: str, kind: str = "mobile_port_in", **request: Any) -> str:
         """Open a process of ``kind`` for ``customer_id`` (a mobile port-in by default,

@@ -8,15 +8,12 @@ runs exactly as in a customer's browser, only its timers are driven by the test.
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Page, expect
 
 from api.builders import event
 
-from .journey import control_title, sign_in
+from .journey import control_title, next_check, sign_in
 from .server import Server
-
-#: Longer than the page ever waits between two checks (about 20 s, up to 10 % jitter).
-LONGEST_WAIT_S = 30
 
 
 def open_live_page(page: Page, server: Server, lang: str = "es") -> str:
@@ -60,23 +57,3 @@ def test_nothing_is_announced_while_nothing_changes(page: Page, server: Server) 
     expect(page.get_by_role("heading", level=1)).to_have_text(headline)
     expect(page.locator("#live-note")).to_be_empty()
     assert page.evaluate("() => window.notReloaded === true")
-
-
-def next_check(page: Page) -> int:
-    """Move the page's clock a second at a time until its next check is answered (each step
-    lets the script finish handling the previous answer); that answer's status."""
-    statuses: list[int] = []
-
-    def seen(response: Response) -> None:
-        if "/live" in response.url:
-            statuses.append(response.status)
-
-    page.on("response", seen)
-    try:
-        for _ in range(LONGEST_WAIT_S):
-            page.clock.run_for(1000)
-            if statuses:
-                return statuses[0]
-        raise AssertionError(f"the page did not check within {LONGEST_WAIT_S} s")
-    finally:
-        page.remove_listener("response", seen)
