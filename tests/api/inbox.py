@@ -30,9 +30,11 @@ class _NoTimers:
 
 @dataclass
 class Inbox:
-    """Every SMS and e-mail sent through the notifier of ``hub``."""
+    """Every SMS and e-mail sent through the notifier of ``hub``, whose links are signed
+    with ``secret`` (the one the pages under test verify)."""
 
     hub: Hub
+    secret: str = SECRET
     sms: list[OutgoingSms] = field(default_factory=list)
     emails: list[OutgoingEmail] = field(default_factory=list)
 
@@ -53,7 +55,7 @@ class Inbox:
             sms=self,
             log=StoreSendLog(self.hub.store),
             settings=NotifySettings(
-                link_secret=SECRET, public_base_url="https://pages.test", quiet_hours=None
+                link_secret=self.secret, public_base_url="https://pages.test", quiet_hours=None
             ),
         )
         worker = build_worker(self.hub, Settings(), notifier=notifier, timers=_NoTimers())

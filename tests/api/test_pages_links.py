@@ -68,6 +68,26 @@ def test_a_signed_in_browser_reopens_its_link_without_using_it_up(site: Site) ->
         assert again.headers["location"] == f"/my/processes/{process_id}"
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_link_with_a_language_opens_the_page_in_that_language(site: Site, lang: str) -> None:
+    process_id = site.scheduled()
+    link = site.link(process_id) + f"?lang={lang}"
+    opened = site.client.get(link, follow_redirects=False, headers={"Accept-Language": "de"})
+    assert opened.headers["location"] == f"/my/processes/{process_id}?lang={lang}"
+    again = site.client.get(link, follow_redirects=False)  # signed in already
+    assert again.headers["location"] == f"/my/processes/{process_id}?lang={lang}"
+    page = site.client.get(opened.headers["location"], headers={"Accept-Language": "de"})
+    assert f'<html lang="{lang}"' in page.text
+    later = site.client.get(f"/my/processes/{process_id}", headers={"Accept-Language": "de"})
+    assert f'<html lang="{lang}"' in later.text, "the language chosen is remembered"
+
+
+def test_a_link_with_an_odd_language_drops_it(site: Site) -> None:
+    process_id = site.scheduled()
+    opened = site.client.get(site.link(process_id) + "?lang=xx%22", follow_redirects=False)
+    assert opened.headers["location"] == f"/my/processes/{process_id}"
+
+
 def test_a_used_up_link_sends_a_new_one_to_the_contact_on_file(site: Site, inbox: Inbox) -> None:
     process_id = site.scheduled()
     link = site.link(process_id, hours=1)

@@ -11,7 +11,7 @@ import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from relevo.web.pages.texts import texts
 
@@ -35,8 +35,8 @@ def expect_banner(page: Page, server: Server, process_id: str, control_id: str, 
     """The process page again, with the banner saying the control was done."""
     words = texts(lang)
     expect(page).to_have_url(re.compile(f"/my/processes/{process_id}"))
-    banner = page.get_by_role("status")
-    expect(banner).to_contain_text(words["done_title"])
+    banner = page.get_by_role("status").filter(has_text=words["done_title"])
+    expect(banner).to_be_visible()
     expect(banner).to_contain_text(control_title(server, process_id, control_id, lang))
 
 
@@ -88,23 +88,79 @@ def correct_id(page: Page, server: Server, process_id: str, lang: str, number: s
     expect_banner(page, server, process_id, "correct_id", lang)
 
 
-def cancel(page: Page, server: Server, process_id: str, lang: str) -> None:
-    """Cancel from the page: the consequences first, then whatever proves it is the
-    customer, then the confirmation."""
+def cancel(page: Page, server: Server, process_id: str, lang: str, *, pasted: bool = False) -> None:
+    """Cancel from the page: the consequences first, then the one-time code that proves it
+    is the customer (``pasted`` with a space in the middle, as an SMS app copies it), then
+    the confirmation."""
+    words = texts(lang)
+    open_cancel(page, server, process_id, lang)
+    code = ask_for_code(page, server, process_id, lang)
+    field = page.get_by_label(words["code_label"])
+    if pasted:
+        paste(page, field, f"{code[:3]} {code[3:]}")
+    else:
+        field.fill(code)
+    page.get_by_role("button", name=words["confirm"]).click()
+    expect_banner(page, server, process_id, "cancel", lang)
+
+
+def open_cancel(page: Page, server: Server, process_id: str, lang: str) -> None:
+    """Open the cancel control from the page: its consequences, said before anything."""
     words = texts(lang)
     title = control_title(server, process_id, "cancel", lang)
     page.get_by_role("region", name=words["controls_title"]).get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=words["consequences"])).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(words["irreversible"])
-    prove_it_is_you(page, server, process_id, lang)
-    page.get_by_role("button", name=words["confirm"]).click()
-    expect_banner(page, server, process_id, "cancel", lang)
 
 
-def prove_it_is_you(page: Page, server: Server, process_id: str, lang: str) -> None:
-    """The step before an irreversible action that proves the customer is who the session
-    says. Today the session is the proof, so there is nothing to do; the one-time code
-    sent to the customer's contact goes here."""
+def ask_for_code(page: Page, server: Server, process_id: str, lang: str) -> str:
+    """Press the button that sends the one-time code (on the page of an irreversible
+    control), let one worker pass deliver it, and read it from the SMS the customer's
+    mobile received; the code."""
+    words = texts(lang)
+    expect(page.get_by_label(words["code_label"])).to_have_count(0)
+    page.get_by_role("button", name=words["code_send"]).click()
+    expect(page.get_by_label(words["code_label"])).to_be_visible()
+    expect(page.get_by_role("button", name=words["code_again"])).to_be_visible()
+    code = server.inbox.last_code()
+    newest = server.inbox.access_sms()[-1]
+    assert newest.to == "+34" + server.subject(process_id), newest
+    return code
+
+
+def paste(page: Page, field: Locator, text: str) -> None:
+    """Paste ``text`` into ``field`` from the clipboard, with the keyboard."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.evaluate("text => navigator.clipboard.writeText(text)", text)
+    field.focus()
+    page.keyboard.press("ControlOrMeta+V")
+    expect(field).to_have_value(text)
+
+
+#: Longer than a process page ever waits between two checks for news (about 20 s, up to
+#: 10 % jitter; ``static/page/live.js``).
+LONGEST_WAIT_S = 30
+
+
+def next_check(page: Page) -> int:
+    """Move the page's clock (``page.clock.install()`` before the process page was opened)
+    a second at a time until its next check for news is answered (each step lets the
+    script finish handling the previous answer); that answer's status."""
+    statuses: list[int] = []
+
+    def seen(response: Response) -> None:
+        if "/live" in response.url:
+            statuses.append(response.status)
+
+    page.on("response", seen)
+    try:
+        for _ in range(LONGEST_WAIT_S):
+            page.clock.run_for(1000)
+            if statuses:
+                return statuses[0]
+        raise AssertionError(f"the page did not check within {LONGEST_WAIT_S} s")
+    finally:
+        page.remove_listener("response", seen)
 
 
 def png_file(folder: Path) -> Path:

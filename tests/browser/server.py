@@ -1,7 +1,9 @@
 """A real relevo server for the browser tests: uvicorn on 127.0.0.1 (a free port) in a
 thread, the customer's pages switched on, a migrated SQLite database, and a hub on a hand-moved
-clock. Processes are set up through the hub with the back-ends' own events, each for a
-customer of its own so tests sharing a server never see each other's processes."""
+clock (which also times the customer's sessions, link uses and one-time codes).
+Processes are set up through the hub with the back-ends' own events, each for a customer of
+its own (with their mobile on file, where codes and new links go) so tests sharing a server
+never see each other's processes. ``Server.inbox`` receives what the notifier sends."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import Any
 import uvicorn
 
 from api.builders import START, Clock, accepted_by_nc, event
-from relevo.bootstrap import build_hub, migrate
+from api.inbox import Inbox
+from relevo.bootstrap import build_access, build_hub, migrate
 from relevo.config import Settings
 from relevo.domain.model import Outcome
 from relevo.services.hub import Hub
@@ -37,8 +40,10 @@ class Server:
     hub: Hub
     clock: Clock
     uploads: Path
+    inbox: Inbox
     _numbers: Iterator[int] = field(default_factory=lambda: count(1))
     _subjects: Iterator[int] = field(default_factory=lambda: count(612_000_001))
+    _hours: Iterator[int] = field(default_factory=lambda: count(1000))
 
     def new_customer(self) -> str:
         """An id no other test of this server uses."""
@@ -60,14 +65,22 @@ class Server:
         finally:
             self.clock.now = before
 
+    @contextmanager
+    def in_an_hour_of_its_own(self) -> Iterator[None]:
+        """Move the clock for the block to an hour no other test of this server uses: rate
+        limits count requests per hour and client address, and every test's browser is
+        127.0.0.1, so a test that reaches a limit must not use up the others' allowance."""
+        with self.later(hours=next(self._hours)):
+            yield
+
     def start(self, customer_id: str, kind: str = "mobile_port_in", **request: Any) -> str:
         """Open a process of ``kind`` for ``customer_id`` (a mobile port-in by default,
-        its number unique to the customer); its id."""
+        its number unique to the customer and on file as their contact); its id."""
         number = next(self._subjects)
         defaults: dict[str, Any] = {
             "subject": str(number),
             "keys": {"crm_order_id": f"ORD-{customer_id}-{number}"},
-            "attributes": {"modality": "postpaid"},
+            "attributes": {"modality": "postpaid", "contact_phone": str(number)},
             "channel": "web",
         }
         view = self.hub.start_process(
@@ -105,7 +118,7 @@ class Server:
             "energy_switch",
             subject=cups,
             keys={"crm_order_id": f"ORD-{cups}"},
-            attributes={"supply_type": "electricity"},
+            attributes={"supply_type": "electricity", "contact_phone": "699000111"},
         )
         self.send(
             event("atr.submitted", {"cups": cups, "request_id": f"ATR-{cups}"}),
@@ -134,7 +147,13 @@ def serve(folder: Path) -> Iterator[Server]:
     migrate(settings)
     clock = Clock(START)
     hub = build_hub(settings, clock=clock)
-    app = create_app(hub, link_secret=SECRET, upload_dir=folder / "uploads")
+    app = create_app(
+        hub,
+        link_secret=SECRET,
+        upload_dir=folder / "uploads",
+        access=build_access(hub.store),
+        access_clock=clock,
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -149,7 +168,8 @@ def serve(folder: Path) -> Iterator[Server]:
             if not thread.is_alive():
                 raise RuntimeError("the test server did not start")
             threading.Event().wait(0.02)
-        yield Server(f"http://127.0.0.1:{port}", hub, clock, folder / "uploads")
+        uploads = folder / "uploads"
+        yield Server(f"http://127.0.0.1:{port}", hub, clock, uploads, Inbox(hub, SECRET))
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -5,15 +5,25 @@ page showing that state; the accessibility test audits each one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from api.builders import event
+from relevo.services.access.links import LINK_USES
+from relevo.services.access.links import PER_REFERENCE as LINK_REQUESTS
 from relevo.web.pages.texts import texts
 
-from .journey import a_weekday_between, png_file, postpone, sign_in
+from .journey import (
+    a_weekday_between,
+    ask_for_code,
+    next_check,
+    png_file,
+    postpone,
+    sign_in,
+)
 from .server import Server
 
 State = Callable[[Page, Server, str], None]
@@ -103,7 +113,7 @@ def process_document_in_review(page: Page, server: Server, lang: str) -> None:
     _open_control(page, server, process_id, "send_id_document")
     page.locator("input[type=file]").set_input_files(png_file(_scratch(server)))
     page.get_by_role("button", name=texts(lang)["confirm"]).click()
-    expect(page.get_by_role("status")).to_contain_text(texts(lang)["done_title"])
+    expect(page.get_by_role("status").filter(has_text=texts(lang)["done_title"])).to_be_visible()
 
 
 @state
@@ -133,6 +143,18 @@ def process_failed(page: Page, server: Server, lang: str) -> None:
     process_id = _new_port_in(server, confirmed=True)
     server.send(event("port.failed", {"msisdn": server.subject(process_id), "reason": "X"}))
     _signed_in(page, server, process_id)
+
+
+@state
+def process_updated_while_open(page: Page, server: Server, lang: str) -> None:
+    process_id = _new_port_in(server)
+    page.clock.install()
+    _signed_in(page, server, process_id)
+    server.send(event("donor.confirmed", {"msisdn": server.subject(process_id)}))
+    next_check(page)
+    expect(page.locator("#live-note")).to_contain_text(
+        server.hub.view(process_id, lang)["headline"]
+    )
 
 
 @state
@@ -249,6 +271,27 @@ def consequences_cancel(page: Page, server: Server, lang: str) -> None:
 
 
 @state
+def consequences_cancel_code_sent(page: Page, server: Server, lang: str) -> None:
+    process_id = _new_port_in(server)
+    _signed_in(page, server, process_id)
+    _open_control(page, server, process_id, "cancel")
+    ask_for_code(page, server, process_id, lang)
+
+
+@state
+def consequences_cancel_wrong_code(page: Page, server: Server, lang: str) -> None:
+    consequences_cancel_code_sent(page, server, lang)
+    page.get_by_label(texts(lang)["code_label"]).fill("000 00")
+    page.get_by_role("button", name=texts(lang)["confirm"]).click()
+    expect(page.get_by_role("alert")).to_contain_text(texts(lang)["code_malformed"])
+    code = server.inbox.last_code()
+    page.get_by_label(texts(lang)["code_label"]).fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    page.get_by_role("button", name=texts(lang)["confirm"]).click()
+    wrong = re.escape(texts(lang)["code_wrong"]).replace(re.escape("{left}"), "[0-9]+")
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(wrong))
+
+
+@state
 def consequences_new_number(page: Page, server: Server, lang: str) -> None:
     process_id = _new_port_in(server)
     server.reject(process_id, "RECH_BNUME")
@@ -295,6 +338,47 @@ def error_signed_out(page: Page, server: Server, lang: str) -> None:
 def error_link_expired(page: Page, server: Server, lang: str) -> None:
     customer = server.new_customer()
     page.goto(server.link(server.port_in(customer), customer, hours=-1))
+
+
+@state
+def error_link_used(page: Page, server: Server, lang: str) -> None:
+    customer = server.new_customer()
+    link = server.link(server.port_in(customer), customer)
+    for _ in range(LINK_USES):  # on as many devices (a signed-in browser uses nothing up)
+        page.goto(link)
+        page.context.clear_cookies()
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(texts(lang)["link_used_title"])
+
+
+@state
+def new_link_sent(page: Page, server: Server, lang: str) -> None:
+    error_link_used(page, server, lang)
+    page.get_by_role("button", name=texts(lang)["new_link_button"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(texts(lang)["new_link_sent_title"])
+
+
+@state
+def new_link_form(page: Page, server: Server, lang: str) -> None:
+    page.goto("/p/new")
+
+
+@state
+def new_link_form_with_errors(page: Page, server: Server, lang: str) -> None:
+    new_link_form(page, server, lang)
+    page.get_by_role("button", name=texts(lang)["new_link_button"]).click()
+    expect(page.get_by_role("alert")).to_contain_text(texts(lang)["required"])
+
+
+@state
+def error_too_many_requests(page: Page, server: Server, lang: str) -> None:
+    reference = f"prc_asked_too_often_{server.new_customer()}"
+    with server.in_an_hour_of_its_own():
+        for _ in range(LINK_REQUESTS.limit + 1):
+            page.goto("/p/new")
+            page.get_by_label(texts(lang)["reference_label"]).fill(reference)
+            page.get_by_role("button", name=texts(lang)["new_link_button"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(texts(lang)["too_many_title"])
 
 
 @state

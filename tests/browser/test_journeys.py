@@ -10,14 +10,17 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from relevo.services.access.codes import CODE_ATTEMPTS
 from relevo.web.pages.texts import texts
 
 from .journey import (
     a_weekday_between,
+    ask_for_code,
     cancel,
     control_title,
     correct_id,
     expect_banner,
+    open_cancel,
     png_file,
     postpone,
     sign_in,
@@ -50,7 +53,8 @@ def test_the_same_journey_in_english_after_the_language_switch(
 def walk_the_journey(
     page: Page, server: Server, process_id: str, lang: str, folder: Path, signed_in: bool = False
 ) -> None:
-    """Status → postpone → (the donor rejects the ID) → upload → correct the ID → cancel."""
+    """Status → postpone → (the donor rejects the ID) → upload → correct the ID → cancel
+    with the code from the SMS (typed in Spanish, pasted as "123 456" in English)."""
     words = texts(lang)
     customer = server.hub.processes.get(process_id).customer_id
     if not signed_in:
@@ -87,11 +91,33 @@ def walk_the_journey(
     assert len(list(server.uploads.rglob("*.png"))) >= 1
 
     correct_id(page, server, process_id, lang, "12345678Z")
-    cancel(page, server, process_id, lang)
+    cancel(page, server, process_id, lang, pasted=lang == "en")
     assert server.hub.processes.get(process_id).status == "cancelled"
     expect(page.get_by_role("heading", level=1)).to_have_text(
         server.hub.view(process_id, lang)["headline"]
     )
+
+
+def test_a_wrong_code_says_how_many_tries_are_left_and_the_right_one_still_works(
+    page: Page, server: Server
+) -> None:
+    words = texts("es")
+    customer = server.new_customer()
+    process_id = server.port_in(customer)
+    sign_in(page, server, process_id, customer)
+    open_cancel(page, server, process_id, "es")
+    code = ask_for_code(page, server, process_id, "es")
+    field = page.get_by_label(words["code_label"])
+    field.fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    page.get_by_role("button", name=words["confirm"]).click()
+
+    wrong = words["code_wrong"].replace("{left}", str(CODE_ATTEMPTS - 1))
+    expect(page.get_by_role("alert")).to_contain_text(wrong)
+    assert server.hub.processes.get(process_id).status == "active"
+    field.fill(code)
+    page.get_by_role("button", name=words["confirm"]).click()
+    expect_banner(page, server, process_id, "cancel", "es")
+    assert server.hub.processes.get(process_id).status == "cancelled"
 
 
 def _window(server: Server, process_id: str, lang: str) -> dict[str, Any]:

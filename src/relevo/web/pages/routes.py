@@ -23,6 +23,7 @@ from relevo.web.pages.render import (
     session_of,
 )
 from relevo.web.pages.session import COOKIE, SESSION_LIFETIME, CustomerSession
+from relevo.web.pages.texts import LANGUAGES
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,21 +36,24 @@ def open_link(request: Request, token: str) -> Response:
     """Exchange a link's token for a session cookie and send the customer to the page of
     the process it names, so the token leaves the address bar and the history. A link is
     used a bounded number of times (``relevo.services.access.links``); a browser already
-    signed in as the link's customer goes straight to the page without using it up."""
+    signed in as the link's customer goes straight to the page without using it up. A
+    language the link asks for (``?lang=en``) goes on to the page."""
     pages = pages_of(request)
     lang = language(request)
     now = pages.clock()
     token = token[:2048]
+    chosen = request.query_params.get("lang")
+    target = "/my/processes/{}" + (f"?lang={chosen}" if chosen in LANGUAGES else "")
     try:
         claims = verify_token(pages.keys.link_secret, token, now)
         signed_in = session_of(request)
         if signed_in is not None and signed_in.customer_id == claims.customer_id:
-            return redirect(request, f"/my/processes/{claims.process_id}")
+            return redirect(request, target.format(claims.process_id))
         links.exchange(access_of(request), pages.keys.link_secret, token, now)
     except InvalidLink as invalid:
         return link_problem(request, lang, invalid)
     session = pages.keys.open(claims.customer_id, now)
-    response = redirect(request, f"/my/processes/{claims.process_id}")
+    response = redirect(request, target.format(claims.process_id))
     response.set_cookie(
         COOKIE,
         session.cookie,
