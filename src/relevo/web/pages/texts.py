@@ -149,10 +149,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     # -- access: used-up links, new links, one-time codes, rate limits ------------------
     "link_used_title": ("Este enlace ya se ha usado", "This link has already been used"),
     "link_used_text": (
-        "Por seguridad, cada enlace sirve para entrar una sola vez. Podemos enviarte uno "
-        "nuevo al móvil o al correo que nos diste.",
-        "For your security, each link signs you in only once. We can send you a new one to "
-        "the mobile or e-mail you gave us.",
+        "Por seguridad, cada enlace sirve solo durante unos minutos desde que lo abres por "
+        "primera vez. Podemos enviarte uno nuevo al móvil o al correo que nos diste.",
+        "For your security, each link works only for a few minutes after you first open it. "
+        "We can send you a new one to the mobile or e-mail you gave us.",
     ),
     "new_link_button": ("Enviarme un enlace nuevo", "Send me a new link"),
     "new_link_title": ("Pide un enlace nuevo", "Ask for a new link"),
