@@ -349,18 +349,22 @@ def test_technician_no_show_is_compensated_once_per_missed_appointment() -> None
     assert (row["id"], row["units"], row["amount"], row["currency"]) == (
         "missed_appointment",
         1,
-        "10.00",
+        "30.00",
         "EUR",
     )
-    assert row["verify"] and "Ley 11/2022" in row["verify"]
+    # The amount is the operator's commitment (operator.toml), not a regulator's figure.
+    assert row["basis"] == "commitment"
+    assert row["verify"] and "not verified" in row["verify"]
 
     run.act("book_installation", {"slot": "2026-12-09T09:00:00+01:00"})
     accepted(run.send("appointment.booked", {"slot": "2026-12-09T09:00:00+01:00"}))
     accepted(run.send("visit.technician_no_show", at=madrid(2026, 12, 9, 14, 0)))
     (row,) = run.view("es")["compensation"]
-    assert (row["units"], row["amount"]) == (2, "20.00")
+    assert (row["units"], row["amount"]) == (2, "60.00")
     assert row["explanation"] == (
-        "El técnico no fue a la cita acordada; te lo descontamos en tu próxima factura."
+        "El técnico no fue a la cita acordada; te lo descontamos en tu próxima factura. "
+        "Es un compromiso nuestro, recogido en nuestras condiciones; no es un importe fijado "
+        "por la normativa."
     )
     run.assert_replay_matches()
 

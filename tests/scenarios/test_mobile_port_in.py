@@ -674,7 +674,8 @@ def test_activation_overdue_opens_port_delayed_and_compensation_grows_per_day() 
     assert amounts == [(1, "2.50", "EUR"), (2, "5.00", "EUR"), (4, "10.00", "EUR")]
     assert run.view("es")["compensation"][0]["explanation"] == (
         "Por cada día de retraso desde el jueves 3 de diciembre te compensamos en tu próxima "
-        "factura."
+        "factura. Es un compromiso nuestro, recogido en nuestras condiciones; no es un importe "
+        "fijado por la normativa."
     )
     # The deadline fires once: later messages in the same stage do not re-open the incident.
     opened_at = run.state.incidents["PORT_DELAYED"]["opened_at"]

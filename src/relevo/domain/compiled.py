@@ -24,6 +24,7 @@ from relevo.domain.definitions import (
     Transition,
 )
 from relevo.domain.model import ProcessState, parse_iso
+from relevo.domain.operator_terms import OperatorTerms
 from relevo.domain.timerules import DateRule, Duration
 
 _MISSING = object()
@@ -108,6 +109,8 @@ class Compiled:
     timer_attributes: frozenset[str] = frozenset()
     rules: dict[str, DateRule] = field(default_factory=dict)
     durations: dict[str, Duration] = field(default_factory=dict)
+    #: The operator's terms the compensation rules name (amounts live there, not here).
+    terms: OperatorTerms = field(default_factory=OperatorTerms)
 
     @property
     def kind(self) -> str:
@@ -321,8 +324,10 @@ def _triggers(
     return {trigger: tuple(entries) for trigger, entries in grouped.items()}
 
 
-def compile_definition(definition: Definition) -> Compiled:
-    """Prepare ``definition`` for the engine. Assumes it passed ``validation.check``."""
+def compile_definition(definition: Definition, terms: OperatorTerms | None = None) -> Compiled:
+    """Prepare ``definition`` for the engine with the operator's ``terms`` (amounts of the
+    compensation rights). Assumes it passed ``validation.check`` and
+    ``operator_terms.missing_rights``."""
     transitions: dict[str, list[tuple[int, Transition]]] = {}
     for index, transition in enumerate(definition.transitions):
         for event_type in transition.on:
@@ -333,6 +338,7 @@ def compile_definition(definition: Definition) -> Compiled:
     dependencies = {name: {rule.anchor} for name, rule in date_rules.items()}
     return Compiled(
         definition=definition,
+        terms=terms if terms is not None else OperatorTerms(),
         calendar=get_calendar(definition.calendar),
         stages={stage.id: stage for stage in definition.stages},
         stage_order={stage.id: index for index, stage in enumerate(definition.stages)},
