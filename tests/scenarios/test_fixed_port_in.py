@@ -555,7 +555,7 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
     assert run.state.status == "cancelled"
     assert run.state.timers == {}
     assert run.view("en")["headline"] == (
-        "You cancelled the move. Your number stays with your current provider."
+        "The move was cancelled. Your number stays with your current provider."
     )
     run.assert_replay_matches()
 

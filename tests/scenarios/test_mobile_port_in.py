@@ -389,7 +389,7 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
     assert [m["topic"] for m in event.effects["outbox"]] == ["port.cancel_requested"]
     assert event.data["role"] == "customer"
     assert run.state.timers == {}
-    assert run.view("es")["headline"] == ("Hemos cancelado el cambio de compañía de tu número.")
+    assert run.view("es")["headline"] == ("Se ha cancelado el cambio de compañía de tu número.")
     assert run.view("en")["headline"] == ("The switch of your number has been cancelled.")
     assert run.view("en")["history"][0]["text"] == "Cancel the switch"
     run.assert_replay_matches()
