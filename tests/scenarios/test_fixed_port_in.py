@@ -29,7 +29,7 @@ from .helpers import (
     send_ignored,
 )
 
-C = load("fixed_port_in.v1.yaml")
+C = load("fixed_port_in.v2.yaml")
 D = C.definition
 NUMBER = "912345678"
 REFERENCE = "ER-2026-000001"
@@ -598,7 +598,7 @@ def test_controls_offered_in_each_stage() -> None:
     run.act("book_installation", {"slot": SLOT})
     assert allowed_controls(run) == {"cancel", "reschedule_installation"}
     run.send("visit.completed", at=madrid(2026, 12, 3, 12, 0))
-    assert allowed_controls(run) == {"cancel"}
+    assert allowed_controls(run) == {"cancel", "postpone_port"}
     run.send("port.executed", at=madrid(2026, 12, 3, 18, 0))
     assert allowed_controls(run) == {"equipment_returned"}
     run.assert_replay_matches()
