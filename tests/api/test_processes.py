@@ -154,7 +154,7 @@ def test_an_action_answers_the_new_view(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
-    assert response.json()["headline"] == "The switch of your number has been cancelled."
+    assert response.json()["headline"] == "Your number is with the provider it had before."
 
 
 def test_a_control_outside_its_window_is_refused_in_the_asked_language(api: Api) -> None:
@@ -172,7 +172,7 @@ def test_a_control_outside_its_window_is_refused_in_the_asked_language(api: Api)
     assert es["until"] == en["until"] == "2025-03-04T13:00:00+00:00"
     assert es["reason"] != en["reason"]
     assert "14:00" in es["reason"] and "14:00" in en["reason"]
-    assert en["instead"].startswith("If the switch has already happened")
+    assert en["instead"].startswith("It can no longer be cancelled")
     assert api.view(view["id"])["status"] == "active"
 
 

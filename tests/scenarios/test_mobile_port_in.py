@@ -408,8 +408,8 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
     assert [m["topic"] for m in event.effects["outbox"]] == ["port.cancel_requested"]
     assert event.data["role"] == "customer"
     assert run.state.timers == {}
-    assert run.view("es")["headline"] == "Tu número no se queda con nosotros."
-    assert run.view("en")["headline"] == "Your number is not staying with us."
+    assert run.view("es")["headline"] == "Tu número está con la compañía que tenía antes."
+    assert run.view("en")["headline"] == "Your number is with the provider it had before."
     assert run.view("en")["history"][0]["text"] == "Cancel the switch"
     run.assert_replay_matches()
 

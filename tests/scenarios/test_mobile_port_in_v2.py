@@ -119,7 +119,7 @@ def test_after_the_port_cancel_is_refused_with_the_way_back_and_go_back_starts_i
     accepted(run.send("port_back.completed", at=madrid(2026, 12, 14, 6, 0)))
     assert run.state.status == "cancelled"
     page = run.view("en")
-    assert page["headline"] == "Your number is not staying with us."
+    assert page["headline"] == "Your number is with the provider it had before."
     assert page["history"][0]["text"] == "Your number went back to your previous provider"
     run.assert_replay_matches()
 
