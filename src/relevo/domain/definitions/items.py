@@ -3,7 +3,6 @@ compensation owed when a deadline is missed."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -69,7 +68,11 @@ class Task(Model):
 
 
 class Compensation(Model):
-    """What the customer is owed when a deadline is missed, where regulation grants it."""
+    """What the customer is owed when a deadline is missed or an appointment is not kept.
+
+    The amount is not written here: ``right`` names it in the operator's terms
+    (``relevo.domain.operator_terms``), one value per right for every process.
+    """
 
     title: Localized
     explanation: Localized
@@ -80,9 +83,8 @@ class Compensation(Model):
     #: Or: owed once each time this incident has been opened (a missed appointment).
     on_incident: str | None = None
     per: Literal["day", "working_day", "once"]
-    amount: Decimal
-    currency: str = "EUR"
-    cap: Decimal | None = None
+    #: The right in the operator's terms that gives the amount (``port_delay``).
+    right: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     verify: str | None = None
 
     @model_validator(mode="after")
