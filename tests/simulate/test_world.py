@@ -96,7 +96,7 @@ def test_an_override_file_is_deep_merged_and_typos_are_refused(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     override = tmp_path / "mine.toml"
-    kinds = [c.kind for c in catalog.all()]
+    kinds = catalog.kinds()
     mix = "\n".join(f"{kind} = {1 if kind == 'mobile_port_in' else 0}" for kind in kinds)
     override.write_text(
         f"[run]\nduplicate_share = 0.0\nstray_events = 0\n[mix]\n{mix}\n"
