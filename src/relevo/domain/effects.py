@@ -20,7 +20,13 @@ from typing import Any
 from relevo.domain.compiled import Compiled, resolve_path
 from relevo.domain.definitions import Effects
 from relevo.domain.effect_dates import date_changes, to_moment
-from relevo.domain.effect_items import add_incidents, add_requirements, add_tasks, add_ticks
+from relevo.domain.effect_items import (
+    add_incidents,
+    add_requirements,
+    add_task_codes,
+    add_tasks,
+    add_ticks,
+)
 from relevo.domain.errors import EffectError
 from relevo.domain.model import JSON, ProcessState, iso
 from relevo.domain.outbox import notification_message, outbox_messages
@@ -83,6 +89,7 @@ def build(
     add_requirements(state, spec, effects)
     add_tasks(c, state, spec, effects, occurred_at)
     add_ticks(c, state, spec, data, params, attributes, effects, actor, when)
+    add_task_codes(c, state, spec, (data, params, attributes), effects, actor, when)
 
     if spec.label is not None:
         # The text stays in the definition (the process is pinned to its version): the
