@@ -242,7 +242,9 @@ class BillingDataChange(Flow):
             )
         # A holder change is applied once the outgoing holder's consent is accepted (see
         # backoffice_reviews), unless the fate applies it too early.
-        if fate["change"] != "holder_change" or fate.get("early_apply"):
+        if fate.get("early_apply"):
+            self.apply(case, result.at, early=True)
+        elif fate["change"] != "holder_change":
             self.apply(case, result.at)
         if fate["sector"] == "energy" and fate["change"] in M1_CHANGES:
             self.when(
@@ -252,9 +254,13 @@ class BillingDataChange(Flow):
                 ["updating"],
             )
 
-    def apply(self, case: Case, after: datetime) -> None:
-        """The CRM applies the change (late when the fate says ``slow``)."""
-        applied = self.after("slow_apply" if case.fate.get("slow") else "apply", after, case)
+    def apply(self, case: Case, after: datetime, *, early: bool = False) -> None:
+        """The CRM applies the change (late when the fate says ``slow``; within hours when
+        ``early``, before a holder change's consent)."""
+        if early:
+            applied = after + timedelta(hours=case.rng.uniform(2, 8))
+        else:
+            applied = self.after("slow_apply" if case.fate.get("slow") else "apply", after, case)
         self.when(
             case,
             applied,
