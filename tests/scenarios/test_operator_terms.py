@@ -67,6 +67,7 @@ def test_a_missed_technician_visit_is_worth_the_same_in_every_process() -> None:
     assert rights == {
         ("fixed_port_in", "missed_appointment"),
         ("service_request", "missed_appointment"),
+        ("telecom_move", "missed_appointment"),
     }
     assert SHIPPED.compensation["missed_appointment"].amount == Decimal("30.00")
 

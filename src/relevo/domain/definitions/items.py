@@ -58,6 +58,9 @@ class Task(Model):
     checklist: list[ChecklistItem] = Field(default_factory=list)
     #: Shown to the customer in the status view (a setup guide they tick themselves).
     customer: bool = False
+    #: A closed list of codes a person records on the task with ``code_task`` (e.g. the
+    #: root cause of a failure), one at a time, so the tasks can be counted by code.
+    codes: dict[str, Localized] = Field(default_factory=dict)
 
     @field_validator("due")
     @classmethod
