@@ -35,6 +35,7 @@ from relevo.config import Settings
 from relevo.domain import engine
 from relevo.domain.compiled import Compiled
 from relevo.domain.model import iso
+from relevo.services.catalog import Catalog
 from relevo.services.chain import GENESIS, event_hash
 from relevo.services.hub import Hub
 from relevo.services.records import WriteBatch
@@ -211,12 +212,36 @@ def migrated_engine(url: str) -> sa.Engine:
     return eng
 
 
-def bench_hub(url: str, clock: Callable[[], datetime], **settings: Any) -> tuple[Hub, SqlStore]:
+#: The mobile port-in version the benchmarks' event streams and the SpiffWorkflow model
+#: (bench/bpmn/mobile_port_in.bpmn) mirror: version 1, whose process completes when the port
+#: is executed. Version 2 keeps a ported process open 14 days for the withdrawal period and
+#: adds timers, so measuring it would no longer be like for like with earlier figures or
+#: with the peer model. Processes are pinned to it explicitly.
+PORT_IN_VERSION = 1
+
+
+def port_in(catalog: Catalog) -> Compiled:
+    """``mobile_port_in`` at ``PORT_IN_VERSION``: what pre-created processes are pinned to."""
+    return catalog.get("mobile_port_in", PORT_IN_VERSION)
+
+
+def port_in_catalog() -> Catalog:
+    """The shipped catalog with ``mobile_port_in`` at ``PORT_IN_VERSION`` as its latest, for
+    benchmarks that open processes through ``Hub.start_process``."""
+    shipped = Catalog.load()
+    return Catalog(
+        c for c in shipped.all() if c.kind != "mobile_port_in" or c.version == PORT_IN_VERSION
+    )
+
+
+def bench_hub(
+    url: str, clock: Callable[[], datetime], *, catalog: Catalog | None = None, **settings: Any
+) -> tuple[Hub, SqlStore]:
     """A Hub on ``url`` (migrated first) built by relevo's composition root, as ``relevo
-    serve`` builds it, and its store; ``settings`` are further ``Settings`` fields. Dispose
-    of ``store.engine`` when done."""
+    serve`` builds it (over ``catalog`` if given), and its store; ``settings`` are further
+    ``Settings`` fields. Dispose of ``store.engine`` when done."""
     migrated_engine(url).dispose()
-    hub = build_hub(Settings(database_url=url, **settings), clock=clock)
+    hub = build_hub(Settings(database_url=url, **settings), clock=clock, catalog=catalog)
     return hub, hub.store
 
 

@@ -49,6 +49,7 @@ from _benchlib import (
     create_processes,
     machine_busy_seconds,
     peak_rss_mb,
+    port_in,
     postgres_server_url,
     print_machine,
     results_table,
@@ -388,7 +389,7 @@ def service_run(label: str, url: str, processes: int, *, streamed: bool = False)
     hub, store = bench_hub(url, fixed_clock(NOW))
     try:
         started = time.perf_counter()
-        lines = create_processes(store, hub.catalog.latest(KIND), processes, NOW)
+        lines = create_processes(store, port_in(hub.catalog), processes, NOW)
         setup = time.perf_counter() - started
         stream = port_in_stream(lines, NOW)
         console.print(
@@ -455,7 +456,7 @@ def http_run(url: str, processes: int) -> Run | None:
         console.print(f"  HTTP: not available yet ({missing})")
         return None
     hub, store = bench_hub(url, fixed_clock(NOW))
-    lines = create_processes(store, hub.catalog.latest(KIND), processes, NOW)
+    lines = create_processes(store, port_in(hub.catalog), processes, NOW)
     _, key = create_key(store, "bench", ["ingest"], now=NOW)
     ended_before = finished_processes(store)
     store.engine.dispose()  # the server has the database to itself while it runs
@@ -604,7 +605,7 @@ def history_run(url: str, processes: int, long: int) -> tuple[Run, Run]:
     hub, store = bench_hub(url, fixed_clock(NOW))
     eng = store.engine
     try:
-        compiled = hub.catalog.latest(KIND)
+        compiled = port_in(hub.catalog)
         started = time.perf_counter()
         groups: dict[int, list[Line]] = {}
         for first, prior in ((0, 10), (processes, long)):

@@ -30,6 +30,7 @@ from _benchlib import (
     bench_hub,
     console,
     create_processes,
+    port_in,
     print_machine,
     sqlite_url,
     write_figures,
@@ -87,7 +88,7 @@ def main() -> None:
                 for pragma in args.pragma:
                     dbapi_connection.execute(f"PRAGMA {pragma}")
 
-        lines = create_processes(store, hub.catalog.latest("mobile_port_in"), args.processes, NOW)
+        lines = create_processes(store, port_in(hub.catalog), args.processes, NOW)
         stream = port_in_stream(lines, NOW)
         for owner, name, label in (
             (UnitOfWork, "inbox_received", "store: inbox_received (dedupe)"),

@@ -58,6 +58,7 @@ from _benchlib import (
     console,
     create_processes,
     percentile,
+    port_in,
     postgres_server_url,
     print_machine,
     scratch_postgres,
@@ -155,7 +156,7 @@ def ingest_stream(url: str, processes: int) -> tuple[dict[int, float], dict[str,
     moment = [datetime.now(UTC)]
     hub, store = bench_hub(url, lambda: moment[0])
     lines = create_processes(
-        store, hub.catalog.latest(KIND), processes, datetime.now(UTC), contact=True
+        store, port_in(hub.catalog), processes, datetime.now(UTC), contact=True
     )
     stream = port_in_stream(lines, datetime.now(UTC))
     commits: dict[int, float] = {}

@@ -87,7 +87,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     SPIFF_MISSING = str(error)
 
-from _benchlib import add_json_option, bench_hub, write_figures
+from _benchlib import add_json_option, bench_hub, port_in_catalog, write_figures
 from _floor import Recording, checkpointed_copy, is_write, recording, replay
 from relevo.adapters.db.engine import create_engine
 from relevo.domain import engine as relevo_engine
@@ -770,8 +770,9 @@ class SpiffService:
 def relevo_hub(path: Path, now: datetime) -> Hub:
     """A Hub on a SQLite file migrated here, with a fixed clock, built by relevo's
     composition root (``build_hub``) exactly as ``relevo serve`` builds it, which also
-    applies relevo's process-wide runtime tuning (the cycle collector's thresholds)."""
-    hub, _store = bench_hub(f"sqlite:///{path}", lambda: now)
+    applies relevo's process-wide runtime tuning (the cycle collector's thresholds). Its
+    mobile port-in is version 1, the process the BPMN model mirrors (``port_in_catalog``)."""
+    hub, _store = bench_hub(f"sqlite:///{path}", lambda: now, catalog=port_in_catalog())
     return hub
 
 

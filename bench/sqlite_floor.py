@@ -42,6 +42,7 @@ from _benchlib import (
     bench_hub,
     console,
     create_processes,
+    port_in,
     print_machine,
     sqlite_url,
     write_figures,
@@ -102,7 +103,7 @@ def main() -> None:
         live = folder / "live.db"
         hub, store = bench_hub(sqlite_url(live), fixed_clock(NOW))
         eng = store.engine
-        lines = create_processes(store, hub.catalog.latest("mobile_port_in"), args.processes, NOW)
+        lines = create_processes(store, port_in(hub.catalog), args.processes, NOW)
         eng.dispose()  # closed, so that the copy below folds in the whole log
         before = checkpointed_copy(live, folder / "before.db")
         stream = port_in_stream(lines, NOW)

@@ -38,6 +38,7 @@ from _benchlib import (
     bench_hub,
     console,
     create_processes,
+    port_in,
     print_machine,
     sqlite_url,
     utc,
@@ -96,7 +97,7 @@ def build(path: Path, processes: int) -> float:
     started = time.perf_counter()
     hub, store = bench_hub(sqlite_url(path), lambda: STARTED)
     try:
-        create_processes(store, hub.catalog.latest(KIND), processes, STARTED)
+        create_processes(store, port_in(hub.catalog), processes, STARTED)
     finally:
         store.engine.dispose()
     raw = sqlite3.connect(path, isolation_level=None)

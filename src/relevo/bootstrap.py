@@ -68,14 +68,18 @@ def load_catalog(settings: Settings) -> Catalog:
     return Catalog.load(settings.catalog_dir)
 
 
-def build_hub(settings: Settings, *, clock: Clock | None = None) -> Hub:
+def build_hub(
+    settings: Settings, *, clock: Clock | None = None, catalog: Catalog | None = None
+) -> Hub:
     """A Hub over the configured database and catalog (the schema must be migrated).
 
-    ``clock`` defaults to the system clock. Call ``Hub.close`` when done with it.
+    ``clock`` defaults to the system clock; ``catalog`` to the configured one (benchmarks
+    pass a catalog pinned to the definition versions they mirror). Call ``Hub.close`` when
+    done with it.
     """
     return Hub(
         build_store(settings),
-        load_catalog(settings),
+        catalog if catalog is not None else load_catalog(settings),
         clock or system_clock,
         state_cache=settings.state_cache,
         stream_writer=settings.ingest_writer,

@@ -33,7 +33,9 @@ def test_mobile_port_in_happy_path_in_spanish_and_english(api: Api) -> None:
     assert api.send(event("port.executed", {"msisdn": "612345678"})).status_code == 202
     done_es = api.view(process_id, "es")
     done_en = api.view(process_id, "en")
-    assert done_es["status"] == "completed"
+    # mobile_port_in v2: the number works with us; the process stays open for the way back
+    # during the withdrawal period.
+    assert (done_es["status"], done_es["stage"]["id"]) == ("active", "active")
     assert done_es["headline"] == "Tu número ya funciona con nosotros."
     assert done_en["headline"] == "Your number now works with us."
     assert done_en["language"] == "en"
@@ -152,7 +154,7 @@ def test_an_action_answers_the_new_view(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
-    assert response.json()["headline"] == "The switch of your number has been cancelled."
+    assert response.json()["headline"] == "Your number is with the provider it had before."
 
 
 def test_a_control_outside_its_window_is_refused_in_the_asked_language(api: Api) -> None:
@@ -170,7 +172,7 @@ def test_a_control_outside_its_window_is_refused_in_the_asked_language(api: Api)
     assert es["until"] == en["until"] == "2025-03-04T13:00:00+00:00"
     assert es["reason"] != en["reason"]
     assert "14:00" in es["reason"] and "14:00" in en["reason"]
-    assert en["instead"].startswith("If the switch has already happened")
+    assert en["instead"].startswith("It can no longer be cancelled")
     assert api.view(view["id"])["status"] == "active"
 
 

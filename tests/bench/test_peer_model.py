@@ -1,4 +1,4 @@
-"""The peer benchmark's BPMN model is the same process as relevo's mobile port-in.
+"""The peer benchmark's BPMN model is the same process as relevo's mobile port-in, version 1.
 
 The model (``bench/bpmn/mobile_port_in.bpmn``) must load in SpiffWorkflow, and the same
 short event sequences must take SpiffWorkflow (run as ``bench/peer_spiffworkflow.py`` runs
@@ -103,7 +103,9 @@ def relevo_run(tmp_path: Path, events: list[Any]) -> Any:
         (pid,) = peer.relevo_start(hub, [LINE])
         results = hub.ingest(peer.inbound(events, NOW))
         assert [r.outcome.value for r in results] == ["accepted"] * len(events), results
-        return hub.processes.get(pid)
+        state = hub.processes.get(pid)
+        assert state.definition_version == 1  # the version the BPMN model mirrors
+        return state
     finally:
         hub.store.engine.dispose()
 

@@ -99,7 +99,11 @@ EXPECTED = {
         ["Change the date — Reason: I am travelling", "New switch date confirmed"],
     ),
     "demo-completed": (["Tu número ya funciona con nosotros."], ["Your number now works with us."]),
-    "demo-cancelled": (["Hemos cancelado el cambio"], ["has been cancelled"]),
+    # mobile_port_in v2: the cancelled stage says where the number is, not who cancelled.
+    "demo-cancelled": (
+        ["Tu número está con la compañía que tenía antes."],
+        ["Your number is with the provider it had before."],
+    ),
     "demo-several": (["Tu número pasa a nosotros el"], ["Your number moves"]),
 }
 
@@ -149,8 +153,9 @@ def test_demo_customers_are_built_once_and_the_same_every_run(workdir: Path) -> 
     with demo_hub(workdir) as hub:
         assert _situations(hub) == first
     assert first["demo-cancelled"] == [("cancelled", "donor_check")]
-    assert first["demo-completed"] == [("completed", "active")]
-    assert sorted(first["demo-several"]) == [("active", "scheduled"), ("completed", "active")]
+    # mobile_port_in v2: a ported process stays open for the 14-day withdrawal period.
+    assert first["demo-completed"] == [("active", "active")]
+    assert sorted(first["demo-several"]) == [("active", "active"), ("active", "scheduled")]
 
 
 def _situations(hub: Hub) -> dict[str, list[tuple[str, str]]]:

@@ -355,3 +355,16 @@ def test_parsed_catalog_round_trips_through_the_schema_model() -> None:
     dumped = definition.model_dump(mode="json", by_alias=True, exclude_unset=True)
     again = Definition.model_validate(dumped)
     assert again == definition
+
+
+def test_a_code_on_a_task_without_codes_names_file_and_line() -> None:
+    text = edit(
+        PORT_IN,
+        "    open_incident_from: data.code\n    open_tasks: [resubmit_request]\n",
+        "    open_incident_from: data.code\n    open_tasks: [resubmit_request]\n"
+        "    code_task: {resubmit_request: data.code}\n",
+    )
+    problems = problems_of(text)
+    problem = next(p for p in problems if p.path.endswith("code_task"))
+    assert problem.line == line_of(text, "code_task:")
+    assert "'resubmit_request' is not a task with codes" in problem.message

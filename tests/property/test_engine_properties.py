@@ -283,6 +283,8 @@ def _starts(c: Compiled) -> st.SearchStrategy[dict[str, Any]]:
     def value(name: str, spec: AttributeDef) -> st.SearchStrategy[Any]:
         if spec.choices:
             return st.sampled_from(spec.choices)
+        if spec.pattern:
+            return mostly(st.from_regex(spec.pattern, fullmatch=True))
         if name in dated:
             return st.builds(Moment, st.integers(-40, 40), st.just(0), st.just("date"))
         if isinstance(spec.default, bool):

@@ -26,6 +26,7 @@ from relevo.domain.compiled import Compiled, compile_definition
 from relevo.domain.engine import Decision
 from relevo.domain.errors import ActionRefused
 from relevo.domain.model import Action, Event, Message, Outcome, ProcessState, parse_iso
+from relevo.domain.operator_terms import parse_terms
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "relevo" / "catalog"
 MADRID = ZoneInfo("Europe/Madrid")
@@ -36,9 +37,10 @@ _ids = itertools.count(1)
 
 
 def load(filename: str) -> Compiled:
-    """The compiled definition of a catalog file."""
+    """The compiled definition of a catalog file, with the shipped operator's terms."""
     path = CATALOG / filename
-    return compile_definition(validation.parse(path.read_text(encoding="utf-8"), path.name))
+    terms = parse_terms((CATALOG / "operator.toml").read_text(encoding="utf-8"), "operator.toml")
+    return compile_definition(validation.parse(path.read_text(encoding="utf-8"), path.name), terms)
 
 
 def madrid(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

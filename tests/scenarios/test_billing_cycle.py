@@ -855,3 +855,37 @@ def test_replay_of_a_long_ladder_equals_the_live_state() -> None:
     rebuilt = engine.replay(run.state.id, run.events)
     assert rebuilt.to_json() == run.state.to_json()
     assert rebuilt.status == "completed"
+
+
+# -- an agreed payment plan stops the dunning clock (issue 15) ---------------------------------
+
+
+def test_an_agreed_payment_plan_stops_notice_suspension_and_interruption() -> None:
+    run = overdue("telecom")
+    run.act("request_payment_plan", {"instalments": "3"})
+    # Asking is not agreeing: the clock still runs.
+    assert "timer:telecom_notice" in run.state.timers
+    event = accepted(run.send("payment_plan.agreed", {"instalments": "3"}))
+    assert event_templates(event) == ["payment_plan_agreed"]
+    assert run.state.attributes["payment_plan_agreed"] is True
+    assert run.task("payment_plan")["status"] == "done"
+    for timer in ("telecom_notice", "suspension_allowed", "interruption_allowed"):
+        assert f"timer:{timer}" not in run.state.timers
+    agreed_at = len(run.events)
+    run.advance(madrid(2027, 4, 1, 9, 0))  # past every legal step
+    assert run.state.stage == "payment_overdue"
+    assert run.events[agreed_at:] == []  # no deadline, no dunning reminder
+    assert "dunning.suspension_allowed" not in run_topics(run)
+    run.assert_replay_matches()
+
+
+def test_a_broken_plan_goes_to_a_person_not_straight_to_suspension() -> None:
+    run = noticed()
+    accepted(run.send("payment_plan.agreed", {"instalments": "2"}, at=madrid(2027, 1, 8, 10, 0)))
+    sent = len(run_templates(run))
+    accepted(run.send("payment_plan.broken", at=madrid(2027, 2, 10, 10, 0)))
+    assert run.task("review_broken_plan")["team"] == "collections"
+    run.advance(madrid(2027, 2, 20, 10, 0))
+    assert "dunning.suspension_allowed" not in run_topics(run)
+    assert run_templates(run)[sent:] == []
+    run.assert_replay_matches()

@@ -514,7 +514,7 @@ def test_cancel_before_the_cut_off(stage: str) -> None:
     assert event_topics(event) == ["switch.cancel_requested"]
     assert run.state.status == "cancelled"
     assert run.state.timers == {}
-    assert run.view("es")["headline"] == "Has cancelado el cambio. Sigues con tu compañía actual."
+    assert run.view("es")["headline"] == "Se ha cancelado el cambio de compañía."
     run.assert_replay_matches()
 
 

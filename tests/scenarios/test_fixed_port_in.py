@@ -29,7 +29,7 @@ from .helpers import (
     send_ignored,
 )
 
-C = load("fixed_port_in.v1.yaml")
+C = load("fixed_port_in.v2.yaml")
 D = C.definition
 NUMBER = "912345678"
 REFERENCE = "ER-2026-000001"
@@ -349,18 +349,22 @@ def test_technician_no_show_is_compensated_once_per_missed_appointment() -> None
     assert (row["id"], row["units"], row["amount"], row["currency"]) == (
         "missed_appointment",
         1,
-        "10.00",
+        "30.00",
         "EUR",
     )
-    assert row["verify"] and "Ley 11/2022" in row["verify"]
+    # The amount is the operator's commitment (operator.toml), not a regulator's figure.
+    assert row["basis"] == "commitment"
+    assert row["verify"] and "not verified" in row["verify"]
 
     run.act("book_installation", {"slot": "2026-12-09T09:00:00+01:00"})
     accepted(run.send("appointment.booked", {"slot": "2026-12-09T09:00:00+01:00"}))
     accepted(run.send("visit.technician_no_show", at=madrid(2026, 12, 9, 14, 0)))
     (row,) = run.view("es")["compensation"]
-    assert (row["units"], row["amount"]) == (2, "20.00")
+    assert (row["units"], row["amount"]) == (2, "60.00")
     assert row["explanation"] == (
-        "El técnico no fue a la cita acordada; te lo descontamos en tu próxima factura."
+        "El técnico no fue a la cita acordada; te lo descontamos en tu próxima factura. "
+        "Es un compromiso nuestro, recogido en nuestras condiciones; no es un importe fijado "
+        "por la normativa."
     )
     run.assert_replay_matches()
 
@@ -551,7 +555,7 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
     assert run.state.status == "cancelled"
     assert run.state.timers == {}
     assert run.view("en")["headline"] == (
-        "You cancelled the move. Your number stays with your current provider."
+        "The move was cancelled. Your number stays with your current provider."
     )
     run.assert_replay_matches()
 
@@ -594,7 +598,7 @@ def test_controls_offered_in_each_stage() -> None:
     run.act("book_installation", {"slot": SLOT})
     assert allowed_controls(run) == {"cancel", "reschedule_installation"}
     run.send("visit.completed", at=madrid(2026, 12, 3, 12, 0))
-    assert allowed_controls(run) == {"cancel"}
+    assert allowed_controls(run) == {"cancel", "postpone_port"}
     run.send("port.executed", at=madrid(2026, 12, 3, 18, 0))
     assert allowed_controls(run) == {"equipment_returned"}
     run.assert_replay_matches()

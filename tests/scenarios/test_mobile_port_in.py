@@ -1,4 +1,6 @@
-"""Spanish mobile number port-in (``mobile_port_in`` v1) through the pure engine.
+"""Spanish mobile number port-in (``mobile_port_in`` v2, the version new processes start on)
+through the pure engine. The SIM is handed over in a shop unless a test says otherwise (the
+undelivered-SIM watch is in ``test_mobile_port_in_v2``).
 
 Every scenario runs on a fixed clock: the request is made on a known Madrid day, messages
 arrive at known moments, and due timers fire in order as the clock moves. Each scenario ends
@@ -30,7 +32,7 @@ from .helpers import (
     run_templates,
 )
 
-C = load("mobile_port_in.v1.yaml")
+C = load("mobile_port_in.v2.yaml")
 D = C.definition
 REFERENCE = "21400000000000000000001"
 
@@ -44,6 +46,7 @@ MONDAY = madrid(2026, 11, 30, 10, 0)
 
 
 def requested(at: datetime = MONDAY, **kwargs: Any) -> Run:
+    kwargs.setdefault("attributes", {"modality": "postpaid", "sales_channel": "store"})
     return Run.start(C, at, **kwargs)
 
 
@@ -139,11 +142,15 @@ def test_happy_path_from_monday_request_to_number_working() -> None:
     )
 
     accepted(run.send("port.executed", at=madrid(2026, 12, 2, 5, 40)))
-    assert (run.state.status, run.state.stage) == ("completed", "active")
-    assert run.state.timers == {}
+    assert (run.state.status, run.state.stage) == ("active", "active")
+    # Open for the withdrawal period: the way back is offered until 14 days after the port.
+    assert run.timer("timer:withdrawal_over") == madrid(2026, 12, 16, 23, 59)
     assert run.view("es")["headline"] == "Tu número ya funciona con nosotros."
     assert run.view("en")["headline"] == "Your number now works with us."
-    assert [row["state"] for row in run.view()["stages"]] == ["done"] * 5
+    run.advance(madrid(2026, 12, 16, 23, 59))
+    assert (run.state.status, run.state.stage) == ("completed", "active")
+    assert run.state.timers == {}
+    assert [row["state"] for row in run.view()["stages"]][:5] == ["done"] * 5
     assert run_templates(run) == [
         "port_requested",
         "port_scheduled",
@@ -204,10 +211,20 @@ def test_dates_are_shown_in_the_customer_time_zone() -> None:
         (madrid(2026, 12, 4, 18, 0), madrid(2026, 12, 10, 2, 0), madrid(2026, 12, 9, 14, 0)),
         # On the day before Christmas.
         (madrid(2026, 12, 24, 9, 0), madrid(2026, 12, 29, 2, 0), madrid(2026, 12, 28, 14, 0)),
-        # A request made on the holiday itself counts from the next working day.
-        (madrid(2026, 12, 8, 12, 0), madrid(2026, 12, 10, 2, 0), madrid(2026, 12, 9, 14, 0)),
-        # Late on a Monday night is still Monday in Madrid (22:30 UTC is 23:30 local).
-        (madrid(2026, 11, 30, 23, 30), madrid(2026, 12, 2, 2, 0), madrid(2026, 12, 1, 14, 0)),
+        # A request made on the holiday itself counts from the next working day (Wednesday
+        # 9 Dec), so the window is the night after Thursday (rules.md §1.4, issue 15: v1
+        # counted it from the holiday and told a window one working day early).
+        (madrid(2026, 12, 8, 12, 0), madrid(2026, 12, 11, 2, 0), madrid(2026, 12, 10, 14, 0)),
+        # After 20:00 Madrid (23:30 local, 22:30 UTC) a Monday request counts from Tuesday.
+        (madrid(2026, 11, 30, 23, 30), madrid(2026, 12, 3, 2, 0), madrid(2026, 12, 2, 14, 0)),
+        # At 20:00 exactly the working day is over.
+        (madrid(2026, 11, 30, 20, 0), madrid(2026, 12, 3, 2, 0), madrid(2026, 12, 2, 14, 0)),
+        # 19:59 is still Monday.
+        (madrid(2026, 11, 30, 19, 59), madrid(2026, 12, 2, 2, 0), madrid(2026, 12, 1, 14, 0)),
+        # Before 08:00 on a working day it counts from 08:00 that same day.
+        (madrid(2026, 11, 30, 7, 30), madrid(2026, 12, 2, 2, 0), madrid(2026, 12, 1, 14, 0)),
+        # On a Saturday it counts from Monday.
+        (madrid(2026, 11, 28, 11, 0), madrid(2026, 12, 2, 2, 0), madrid(2026, 12, 1, 14, 0)),
     ],
 )
 def test_estimated_window_and_cut_off_skip_weekends_and_holidays(
@@ -235,7 +252,9 @@ def test_window_from_the_central_node_after_the_december_holidays() -> None:
 
 @pytest.mark.parametrize("code", DONOR_CODES)
 def test_donor_rejection_opens_its_incident_and_goes_back_to_requested(code: str) -> None:
-    run = in_donor_check()
+    # The ICC-ID is checked on prepaid lines (rules.md §1.5); postpaid: test_mobile_port_in_v2.
+    modality = "prepaid" if code == "RECH_ICCID" else "postpaid"
+    run = in_donor_check(attributes={"modality": modality, "sales_channel": "store"})
     event = accepted(run.send("donor.rejected", {"cause": code}, at=madrid(2026, 11, 30, 17, 0)))
     assert run.state.stage == "requested"
     assert run.state.open_incidents() == [code]
@@ -389,8 +408,8 @@ def test_cancel_is_allowed_before_the_cut_off(stage: str) -> None:
     assert [m["topic"] for m in event.effects["outbox"]] == ["port.cancel_requested"]
     assert event.data["role"] == "customer"
     assert run.state.timers == {}
-    assert run.view("es")["headline"] == ("Hemos cancelado el cambio de compañía de tu número.")
-    assert run.view("en")["headline"] == ("The switch of your number has been cancelled.")
+    assert run.view("es")["headline"] == "Tu número está con la compañía que tenía antes."
+    assert run.view("en")["headline"] == "Your number is with the provider it had before."
     assert run.view("en")["history"][0]["text"] == "Cancel the switch"
     run.assert_replay_matches()
 
@@ -419,6 +438,10 @@ def test_cancel_is_refused_once_the_switch_is_under_way_or_done() -> None:
     run = porting()
     assert refusal(run, "cancel").code == "not_in_stage"
     run.send("port.executed", at=madrid(2026, 12, 2, 5, 0))
+    error = refusal(run, "cancel")
+    assert error.code == "not_in_stage"
+    assert error.instead is not None and "Go back to my previous provider" in error.instead.en
+    run.advance(madrid(2026, 12, 17, 0, 0))
     error = refusal(run, "cancel")
     assert error.code == "finished"
     assert error.reason.en == "This process has already ended, so it can no longer be changed."
@@ -599,7 +622,9 @@ def test_central_node_cancellation_ends_the_process(stage: str) -> None:
     accepted(run.send("nc.cancelled", {"cause": "CANC_TECNI"}, at=madrid(2026, 12, 1, 10, 0)))
     assert run.state.status == "cancelled"
     assert run.state.timers == {}
-    assert run.view("en")["history"][0]["text"] == "Cancellation confirmed"
+    assert run.view("en")["history"][0]["text"] == (
+        "The central system cancelled the switch for a technical reason"
+    )
     assert all(not row["allowed"] for row in run.view()["controls"])
     run.assert_replay_matches()
 
@@ -644,19 +669,19 @@ def test_window_timer_does_nothing_while_the_donor_has_not_confirmed() -> None:
 def test_activation_overdue_opens_port_delayed_and_compensation_grows_per_day() -> None:
     run = porting()
     run.advance(madrid(2026, 12, 3, 19, 59))
-    assert run.state.incidents == {}
+    assert run.state.open_incidents() == ["SERVICE_LOSS"]  # since 06:00 on the window day
     run.advance(madrid(2026, 12, 3, 20, 0))
-    assert run.state.open_incidents() == ["PORT_DELAYED"]
+    assert run.state.open_incidents() == ["SERVICE_LOSS", "PORT_DELAYED"]
     task = run.state.tasks["chase_activation"]
     assert (task["status"], task["team"]) == ("open", "portability_desk")
     assert parse_iso(task["due_at"]) == madrid(2026, 12, 4, 12, 0)
     page = run.view("es")
-    delayed = page["incidents"][0]
+    delayed = next(row for row in page["incidents"] if row["code"] == "PORT_DELAYED")
     assert delayed["what_happened"] == (
         "Tu número debía funcionar con nosotros antes del jueves 3 de diciembre a las 20:00 "
         "y aún no es así."
     )
-    assert run.view("en")["incidents"][0]["what_happened"] == (
+    assert run.view("en")["incidents"][1]["what_happened"] == (
         "Your number should have worked with us by Thursday 3 December at 20:00 and it does "
         "not yet."
     )
@@ -674,7 +699,8 @@ def test_activation_overdue_opens_port_delayed_and_compensation_grows_per_day() 
     assert amounts == [(1, "2.50", "EUR"), (2, "5.00", "EUR"), (4, "10.00", "EUR")]
     assert run.view("es")["compensation"][0]["explanation"] == (
         "Por cada día de retraso desde el jueves 3 de diciembre te compensamos en tu próxima "
-        "factura."
+        "factura. Es un compromiso nuestro, recogido en nuestras condiciones; no es un importe "
+        "fijado por la normativa."
     )
     # The deadline fires once: later messages in the same stage do not re-open the incident.
     opened_at = run.state.incidents["PORT_DELAYED"]["opened_at"]
@@ -844,6 +870,7 @@ def test_message_whose_data_matches_no_rule_is_ignored() -> None:
 def test_messages_for_a_finished_process_are_ignored() -> None:
     run = porting()
     run.send("port.executed")
+    run.advance(madrid(2026, 12, 17, 0, 0))  # the withdrawal period is over
     before = run.state.to_json()
     decision = run.send("sim.delivered")
     assert decision.outcome is Outcome.IGNORED

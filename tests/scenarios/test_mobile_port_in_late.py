@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .helpers import Run, accepted, load, madrid
 
-C = load("mobile_port_in.v1.yaml")
+C = load("mobile_port_in.v2.yaml")
 MONDAY = madrid(2026, 11, 30, 10, 0)
 NEXT_MONDAY = madrid(2026, 12, 7, 10, 0)
 

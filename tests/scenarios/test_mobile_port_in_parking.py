@@ -14,7 +14,7 @@ from relevo.domain.model import Message, Outcome, parse_iso
 
 from .helpers import Run, accepted, load, madrid, parked_reason
 
-C = load("mobile_port_in.v1.yaml")
+C = load("mobile_port_in.v2.yaml")
 REFERENCE = "21400000000000000000001"
 MONDAY = madrid(2026, 11, 30, 10, 0)
 

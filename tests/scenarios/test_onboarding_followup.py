@@ -32,7 +32,7 @@ from .helpers import (
     run_templates,
 )
 
-C = load("onboarding_followup.v1.yaml")
+C = load("onboarding_followup.v2.yaml")
 D = C.definition
 MONDAY = madrid(2026, 11, 30, 10, 0)
 IBAN = "ES9121000418450200051332"
@@ -163,6 +163,7 @@ def test_from_activation_to_loyalty() -> None:
 
     event = run.act("answer_survey", {"score": "9", "comment": "Todo bien"})
     assert event_topics(event) == ["survey.answered"]
+    run.advance(run.now)  # the score is read by the follow_up timers as soon as they run
     assert (run.state.stage, run.state.status) == ("loyal", "completed")
     assert run.state.attributes["nps"] == "9"
     assert run.headline("es") == "Ya lo tienes todo en marcha. ¡Gracias por confiar en nosotros!"
@@ -448,7 +449,28 @@ def test_telecom_features_do_not_apply_to_energy() -> None:
 def test_features_cannot_change_once_the_follow_up_ended() -> None:
     run = checking_in()
     run.act("answer_survey", {"score": "10"})
+    run.advance(run.now)
     assert refusal(run, "switch_off_roaming").code == "finished"
+
+
+def test_a_detractor_answer_opens_a_follow_up_call_instead_of_ending() -> None:
+    run = checking_in()
+    run.act("answer_survey", {"score": "4", "comment": "La instalación fue un caos"})
+    fired = run.advance(run.now)
+    assert [d.events[0].type for d in fired] == ["deadline.survey_detractor"]
+    assert (run.state.stage, run.state.status) == ("follow_up", "active")
+    assert run.task("detractor_follow_up")["team"] == "customer_success"
+    assert run.headline("en").startswith("Thank you for your opinion.")
+    accepted(run.send("follow_up.completed", {"outcome": "solved"}))
+    assert (run.state.stage, run.state.status) == ("loyal", "completed")
+    assert run.state.attributes["follow_up_outcome"] == "solved"
+    assert run.task("detractor_follow_up")["status"] == "done"
+    run.assert_replay_matches()
+
+
+def test_the_process_that_brought_the_customer_is_recorded() -> None:
+    run = started(origin_kind="mobile_port_in", origin_process="prc_123")
+    assert run.state.attributes["origin_process"] == "prc_123"
 
 
 def test_survey_bounds_and_cut_off() -> None:

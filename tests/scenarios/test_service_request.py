@@ -284,7 +284,9 @@ def test_technician_missed_the_visit_is_compensated_and_rebooked() -> None:
     assert [(row["id"], row["amount"], row["currency"], row["units"]) for row in owed] == [
         ("missed_visit", "30.00", "EUR", 1)
     ]
-    assert owed[0]["verify"] is not None and "Ofcom" in owed[0]["verify"]
+    # The operator's one value for a missed technician visit, said to be our commitment.
+    assert owed[0]["basis"] == "commitment"
+    assert owed[0]["verify"] is not None and "not verified" in owed[0]["verify"]
     # Without a visit date there is no cut-off: the customer may pick a day.
     assert run.control("reschedule_visit")["until"] is None
     accepted(

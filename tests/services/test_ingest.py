@@ -151,10 +151,12 @@ def test_a_late_message_for_a_finished_process_is_recorded_as_ignored(any_hub: H
         [
             msg("f1", "nc.accepted", msisdn="612345678", reference="R2", window=WINDOW),
             msg("f2", "donor.confirmed", nc_reference="R2"),
-            msg("f3", "port.executed", nc_reference="R2"),
+            # mobile_port_in v2 stays open after the port for the withdrawal period; a
+            # failed port ends it at once.
+            msg("f3", "port.failed", nc_reference="R2", reason="donor_did_not_release"),
         ]
     )
-    assert any_hub.view(pid, "es")["status"] == "completed"
+    assert any_hub.view(pid, "es")["status"] == "failed"
     late = any_hub.ingest([msg("f4", "nc.cancelled", nc_reference="R2", cause="CANC_ABONA")])[0]
     assert (late.outcome.value, late.reason_code, late.process_id) == (
         "ignored",

@@ -51,7 +51,10 @@ def test_every_line_is_a_cloudevent_with_a_stable_id_and_a_party_source(catalog:
     for party in ("nc", "donor", "distributor", "courier", "billing", "field_service"):
         assert f"urn:relevo-sim:{party}" in sources
     # Written in the order things happen (a batch gathers up to 15 simulated minutes).
-    times = [datetime.fromisoformat(line["time"]) for line in lines]
+    # A redelivered copy keeps its original time (up to 30 minutes earlier): first copies only.
+    seen: set[str] = set()
+    firsts = [line for line in lines if not (line["id"] in seen or seen.add(line["id"]))]
+    times = [datetime.fromisoformat(line["time"]) for line in firsts]
     assert max(a - b for a, b in itertools.pairwise(times)) <= timedelta(minutes=15)
 
 
@@ -86,8 +89,15 @@ def test_figures_follow_the_configured_shares(catalog: Catalog) -> None:
 
     mobile = summary.by_kind["mobile_port_in"]
     total = sum(mobile.values())
-    # rules.md §8.4: 88 % completed first time (some still in flight at "now").
-    assert 0.75 <= mobile.get("completed", 0) / total <= 0.92
+    # rules.md §8.4: 88 % ported first time (some still in flight at "now"). Since version 2 a
+    # ported process stays open in its "active" stage for the 14-day withdrawal period
+    # (rules.md §0.4, §1.6) and completes after it, so the figure is the share whose number
+    # reached us (stage active, or going_back after a withdrawal), not the completed status.
+    stages = summary.stages["mobile_port_in"]
+    ported = stages.get("active", 0) + stages.get("going_back", 0)
+    assert 0.75 <= ported / total <= 0.92
+    # Only ports whose withdrawal period is over are completed: some, not most, in 21 days.
+    assert 0 < mobile.get("completed", 0) < ported / 2
     energy = summary.incidents_seen["energy_switch"]
     assert energy["R03"] >= energy.get("R02", 0)  # ID problems are the commonest rejection
 
@@ -96,7 +106,7 @@ def test_an_override_file_is_deep_merged_and_typos_are_refused(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     override = tmp_path / "mine.toml"
-    kinds = [c.kind for c in catalog.all()]
+    kinds = catalog.kinds()  # all() lists every version; the mix is per kind
     mix = "\n".join(f"{kind} = {1 if kind == 'mobile_port_in' else 0}" for kind in kinds)
     override.write_text(
         f"[run]\nduplicate_share = 0.0\nstray_events = 0\n[mix]\n{mix}\n"

@@ -12,8 +12,9 @@ import typer
 from relevo.cli.common import err, failures, out
 from relevo.domain.definitions import Definition
 from relevo.domain.errors import DefinitionError, Problem
+from relevo.domain.operator_terms import OperatorTerms
 from relevo.domain.validation import parse
-from relevo.services.catalog import shipped_files
+from relevo.services.catalog import TERMS_FILE, load_terms, rights_problems, shipped_files
 
 app = typer.Typer(help="Process definitions.", no_args_is_help=True, rich_markup_mode="markdown")
 
@@ -29,16 +30,26 @@ def check(
         ),
     ] = None,
 ) -> None:
-    """Check definition files; prints every problem as file:line: path: message, exits 1."""
+    """Check definition files, and that the operator's terms (``operator.toml`` of a given
+    folder, of RELEVO_CATALOG_DIR, or the shipped one) give every compensation right they
+    name; prints every problem as file:line: path: message, exits 1."""
     with failures():
         files, problems = _collect(paths or [])
+        try:
+            terms: OperatorTerms | None = load_terms(_terms_folder(paths or []))
+        except DefinitionError as error:
+            problems.extend(error.problems)
+            terms = None
         checked = 0
         for name, text in files:
             checked += 1
             try:
-                parse(text, name)
+                definition = parse(text, name)
             except DefinitionError as error:
                 problems.extend(error.problems)
+                continue
+            if terms is not None:
+                problems.extend(rights_problems(definition, terms, text, name))
     for problem in problems:
         err.print(str(problem), markup=False, soft_wrap=True)
     if problems:
@@ -63,6 +74,16 @@ def schema(
     with failures():
         output.write_text(text, encoding="utf-8")
     err.print(f"Wrote {output}.")
+
+
+def _terms_folder(paths: list[Path]) -> Path | None:
+    """The folder whose ``operator.toml`` applies: the first given folder holding one, else
+    RELEVO_CATALOG_DIR (``None``: the shipped terms)."""
+    for path in paths:
+        if path.is_dir() and (path / TERMS_FILE).is_file():
+            return path
+    extra = os.environ.get("RELEVO_CATALOG_DIR")
+    return Path(extra) if extra and not paths else None
 
 
 def _collect(paths: list[Path]) -> tuple[list[tuple[str, str]], list[Problem]]:

@@ -27,6 +27,7 @@ from relevo.domain.definitions import (
     guard_paths,
 )
 from relevo.domain.model import ProcessState, parse_iso
+from relevo.domain.operator_terms import OperatorTerms
 from relevo.domain.timerules import DateExpr, Duration, parse_date_expr
 
 _MISSING = object()
@@ -78,6 +79,8 @@ class Compiled:
     #: A step's effects with the conditional blocks that held merged in, by the step's id and
     #: the blocks' positions (see ``conditional.effective``).
     merged_effects: dict[tuple[int, tuple[int, ...]], Effects] = field(default_factory=dict)
+    #: The operator's terms the compensation rules name (amounts live there, not here).
+    terms: OperatorTerms = field(default_factory=OperatorTerms)
 
     @property
     def kind(self) -> str:
@@ -291,8 +294,10 @@ def _triggers(
     return {trigger: tuple(entries) for trigger, entries in grouped.items()}
 
 
-def compile_definition(definition: Definition) -> Compiled:
-    """Prepare ``definition`` for the engine. Assumes it passed ``validation.check``."""
+def compile_definition(definition: Definition, terms: OperatorTerms | None = None) -> Compiled:
+    """Prepare ``definition`` for the engine with the operator's ``terms`` (amounts of the
+    compensation rights). Assumes it passed ``validation.check`` and
+    ``operator_terms.missing_rights``."""
     transitions: dict[str, list[tuple[int, Transition]]] = {}
     for index, transition in enumerate(definition.transitions):
         for event_type in transition.on:
@@ -309,6 +314,7 @@ def compile_definition(definition: Definition) -> Compiled:
     ]
     return Compiled(
         definition=definition,
+        terms=terms if terms is not None else OperatorTerms(),
         calendar=get_calendar(definition.calendar),
         stages={stage.id: stage for stage in definition.stages},
         stage_order={stage.id: index for index, stage in enumerate(definition.stages)},

@@ -277,6 +277,9 @@ class _Checker:
             self.need_known((*base, "require"), requirement, d.requirements, "requirement")
         for task in (*spec.open_tasks, *spec.close_tasks, *spec.tick_from):
             self.need_known((*base, "open_tasks"), task, d.tasks, "task")
+        for task in spec.code_task:
+            if task not in d.tasks or not d.tasks[task].codes:
+                self.problems.append(((*base, "code_task"), f"{task!r} is not a task with codes"))
         self._ticks(base, spec)
         templates = {n.template for n in d.notifications}
         for template in spec.notify:

@@ -15,7 +15,14 @@ from relevo.domain.compiled import Compiled, resolve_path
 from relevo.domain.definitions import Effects
 from relevo.domain.errors import EffectError
 from relevo.domain.model import JSON, ProcessState, iso
-from relevo.domain.shapes import EventEffects, HistoryEntry, RequirementChange, TaskOpened, Tick
+from relevo.domain.shapes import (
+    EventEffects,
+    HistoryEntry,
+    RequirementChange,
+    TaskCode,
+    TaskOpened,
+    Tick,
+)
 
 
 def add_incidents(
@@ -149,3 +156,34 @@ def add_ticks(
         effects["checklist"] = ticked
     if closing:
         effects["tasks_closed"] = sorted({*effects.get("tasks_closed", []), *closing})
+
+
+def add_task_codes(
+    c: Compiled,
+    state: ProcessState,
+    spec: Effects,
+    values: tuple[Mapping[str, Any], Mapping[str, Any], JSON],
+    effects: EventEffects,
+    actor: str,
+    when: str,
+) -> None:
+    """Record on each task ``spec.code_task`` names the code its value path gives (``values``
+    are the message data, the control's params and the attributes), by ``actor``. Raises
+    EffectError on a missing value, a code outside the task's closed list or a task that is
+    not open."""
+    codes: dict[str, TaskCode] = {}
+    for task_id, path in spec.code_task.items():
+        value = resolve_path(path, *values)
+        if value is None:
+            raise EffectError(f"{path} is missing: it names the code of task {task_id!r}")
+        known = c.definition.tasks[task_id].codes
+        if str(value) not in known:
+            raise EffectError(
+                f"{value!r} is not a code of task {task_id!r}; codes: {', '.join(known)}"
+            )
+        opening = task_id in effects.get("tasks_opened", {})
+        if not opening and not _is_open(state, task_id):
+            raise EffectError(f"task {task_id!r} is not open, so it cannot take a code")
+        codes[task_id] = {"code": str(value), "by": actor, "at": when}
+    if codes:
+        effects["task_codes"] = codes

@@ -21,7 +21,13 @@ from relevo.domain.compiled import Compiled, resolve_path
 from relevo.domain.conditional import effective
 from relevo.domain.definitions import Effects
 from relevo.domain.effect_dates import date_changes, to_moment
-from relevo.domain.effect_items import add_incidents, add_requirements, add_tasks, add_ticks
+from relevo.domain.effect_items import (
+    add_incidents,
+    add_requirements,
+    add_task_codes,
+    add_tasks,
+    add_ticks,
+)
 from relevo.domain.errors import EffectError
 from relevo.domain.fold import apply_items
 from relevo.domain.model import JSON, ProcessState, iso
@@ -94,6 +100,7 @@ def build(
     add_requirements(state, spec, effects)
     add_tasks(c, state, spec, effects, occurred_at)
     add_ticks(c, state, spec, data, params, attributes, effects, actor, when)
+    add_task_codes(c, state, spec, (data, params, attributes), effects, actor, when)
 
     if spec.label is not None:
         # The text stays in the definition (the process is pinned to its version): the

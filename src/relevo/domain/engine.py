@@ -194,6 +194,11 @@ def _start_attributes(definition: Definition, attributes: JSON) -> tuple[JSON, l
             continue
         if spec.choices is not None and value not in spec.choices:
             problems.append(f"attribute {name!r} must be one of {spec.choices}, not {value!r}")
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
+            problems.append(
+                f"attribute {name!r} is {value!r}, not a valid {spec.title.en.lower()} "
+                f"(expected pattern {spec.pattern})"
+            )
         values[name] = value
     # Every process may carry how its customer is reached, unless its definition says.
     contact = {

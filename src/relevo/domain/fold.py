@@ -56,7 +56,7 @@ def apply(state: ProcessState, event: Event) -> ProcessState:
     if "requirements" in effects:
         for requirement, change in effects["requirements"].items():
             state.requirements[requirement] = {**change, "updated_at": event.occurred_at}
-    if "tasks_opened" in effects or "tasks_closed" in effects or "checklist" in effects:
+    if any(k in effects for k in ("tasks_opened", "tasks_closed", "checklist", "task_codes")):
         _apply_tasks(state, effects, event.occurred_at)
     timers = effects.get("timers")
     if timers:
@@ -105,6 +105,8 @@ def _apply_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
     _open_and_close_tasks(state, effects, at)
     for task_id, items in effects.get("checklist", {}).items():
         state.tasks[task_id]["checked"] = {**state.tasks[task_id]["checked"], **items}
+    for task_id, code in effects.get("task_codes", {}).items():
+        state.tasks[task_id]["code"] = code
 
 
 def _open_and_close_tasks(state: ProcessState, effects: EventEffects, at: str) -> None:
@@ -114,7 +116,8 @@ def _open_and_close_tasks(state: ProcessState, effects: EventEffects, at: str) -
             "opened_at": at,
             "closed_at": None,
             "checked": {},
-            **opened,
+            "team": opened["team"],
+            "due_at": opened["due_at"],
         }
     for task_id in effects.get("tasks_closed", ()):
         state.tasks[task_id] = {

@@ -108,13 +108,22 @@ class TaskOpened(TypedDict):
     due_at: str | None
 
 
+class TaskCode(TypedDict):
+    """The code recorded on a task (one of its ``codes``), by whom and when."""
+
+    code: str
+    by: str
+    at: str
+
+
 class TaskEntry(TaskOpened):
-    """A back-office task of a process, with its ticked checklist items."""
+    """A back-office task of a process, with its ticked checklist items and its code."""
 
     status: Literal["open", "done"]
     opened_at: str
     closed_at: str | None
     checked: dict[str, Tick]
+    code: NotRequired[TaskCode]
 
 
 # -- the effects of one event --------------------------------------------------------------
@@ -195,6 +204,7 @@ class EventEffects(TypedDict, total=False):
     tasks_opened: dict[str, TaskOpened]
     tasks_closed: list[str]
     checklist: dict[str, dict[str, Tick]]
+    task_codes: dict[str, TaskCode]
     history: list[HistoryEntry]
     outbox: list[OutboxMessage]
     timers: TimerPlan

@@ -140,6 +140,23 @@ WAITING_FOR_YOU: Localized = L(
     "Este paso depende de ti: mira más abajo qué necesitamos o escríbenos si tienes dudas.",
     "This step needs you: see below what we need, or get in touch if you have questions.",
 )
+#: Said after every compensation amount: who sets it (issue 15: never another country's
+#: regulator's figure presented as a promise).
+COMPENSATION_BASIS: dict[str, Localized] = {
+    "regulation": L(
+        "Es el importe que fija la normativa.",
+        "This is the amount set by regulation.",
+    ),
+    "commitment": L(
+        "Es un compromiso nuestro, recogido en nuestras condiciones; no es un importe fijado "
+        "por la normativa.",
+        "This is our own commitment under our terms; it is not an amount set by regulation.",
+    ),
+}
+COMPENSATION_ABOVE_MINIMUM: Localized = L(
+    "La normativa fija un mínimo de {minimum}; lo que damos por encima es compromiso nuestro.",
+    "Regulation sets a minimum of {minimum}; what we give above it is our own commitment.",
+)
 OWED: Localized = L(
     "Por el retraso te corresponde una compensación de {amount} hasta hoy.",
     "For the delay you are owed {amount} in compensation so far.",

@@ -14,7 +14,7 @@ from relevo.domain.definitions import Task
 from relevo.domain.formatting import moment_text
 from relevo.domain.model import JSON, ProcessState, Status, parse_iso
 from relevo.domain.rendering import placeholder, render
-from relevo.domain.shapes import Tick
+from relevo.domain.shapes import TaskEntry, Tick
 from relevo.domain.texts import (
     ACTORS,
     REQUIREMENT_STATES,
@@ -296,9 +296,17 @@ def _tasks(c: Compiled, state: ProcessState, lang: str, role: str) -> list[JSON]
                 "opened_at": entry["opened_at"],
                 "closed_at": entry.get("closed_at"),
                 "checklist": _checklist(task, entry.get("checked", {}), lang, role),
+                "code": _task_code(task, entry, lang, role),
             }
         )
     return rows
+
+
+def _task_code(task: Task, entry: TaskEntry, lang: str, role: str) -> JSON | None:
+    """The code recorded on the task (e.g. a root cause); who recorded it only for agents."""
+    code = entry.get("code")
+    by = code["by"] if code is not None and role != "customer" else None
+    return code and {"id": code["code"], "title": task.codes[code["code"]].get(lang), "by": by}
 
 
 def _checklist(task: Task, checked: dict[str, Tick], lang: str, role: str) -> list[JSON]:

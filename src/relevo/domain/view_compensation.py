@@ -5,23 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from babel.numbers import format_currency
+
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Compensation
 from relevo.domain.model import JSON, ProcessState, parse_iso
+from relevo.domain.operator_terms import CompensationRight
 from relevo.domain.rendering import render
+from relevo.domain.texts import COMPENSATION_ABOVE_MINIMUM, COMPENSATION_BASIS
 
 
 def compensation_rows(c: Compiled, state: ProcessState, now: datetime, lang: str) -> list[JSON]:
     """Every compensation ``state`` has earned by ``now``, in ``lang``: a date-based one
-    counts only the time after its date spent in its ``while_in`` stages."""
+    counts only the time after its date spent in its ``while_in`` stages. Amounts come from
+    the operator's terms (``c.terms``); a rule whose right they lack is not shown (the
+    catalog refuses to load such a definition)."""
     rows = []
     for comp_id, rule in c.definition.compensation.items():
+        right = c.terms.compensation.get(rule.right)
+        if right is None:
+            continue
         if rule.on_incident is not None:
             # Counted on the incident itself: the history kept in state is bounded.
             incident = state.incidents.get(rule.on_incident)
             occurrences = incident.get("occurrences", 0) if incident is not None else 0
             if occurrences:
-                rows.append(_owed(c, state, lang, comp_id, rule, occurrences))
+                rows.append(_owed(c, state, lang, comp_id, rule, right, occurrences))
             continue
         start = state.dates.get(rule.after or "")
         visits = [visit for visit in state.stage_history if visit["stage"] in rule.while_in]
@@ -43,25 +52,47 @@ def compensation_rows(c: Compiled, state: ProcessState, now: datetime, lang: str
         else:
             units = _working_days_between(c, begin, end)
         if units > 0:
-            rows.append(_owed(c, state, lang, comp_id, rule, units))
+            rows.append(_owed(c, state, lang, comp_id, rule, right, units))
     return rows
 
 
 def _owed(
-    c: Compiled, state: ProcessState, lang: str, comp_id: str, rule: Compensation, units: int
+    c: Compiled,
+    state: ProcessState,
+    lang: str,
+    comp_id: str,
+    rule: Compensation,
+    right: CompensationRight,
+    units: int,
 ) -> JSON:
-    amount = rule.amount * units
-    if rule.cap is not None:
-        amount = min(amount, rule.cap)
+    amount = right.amount * units
+    if right.cap is not None:
+        amount = min(amount, right.cap)
+    explanation = render(rule.explanation, c, state, lang)
     return {
         "id": comp_id,
         "title": rule.title.get(lang),
-        "explanation": render(rule.explanation, c, state, lang),
+        "explanation": f"{explanation} {_basis_text(right, lang)}",
         "amount": str(amount.quantize(Decimal("0.01"))),
-        "currency": rule.currency,
+        "currency": right.currency,
         "units": units,
-        "verify": rule.verify,
+        "right": rule.right,
+        "basis": right.basis,
+        "regulatory_minimum": (
+            None if right.regulatory_minimum is None else str(right.regulatory_minimum)
+        ),
+        "verify": "; ".join(note for note in (right.verify, rule.verify) if note) or None,
     }
+
+
+def _basis_text(right: CompensationRight, lang: str) -> str:
+    """Says whether the amount is set by regulation or is our own commitment."""
+    if right.basis == "commitment" and right.regulatory_minimum is not None:
+        minimum = format_currency(
+            right.regulatory_minimum, right.currency, locale="en" if lang == "en" else "es"
+        )
+        return COMPENSATION_ABOVE_MINIMUM.get(lang).replace("{minimum}", minimum)
+    return COMPENSATION_BASIS[right.basis].get(lang)
 
 
 def _left_stages_at(state: ProcessState, stages: list[str]) -> datetime | None:

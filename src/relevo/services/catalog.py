@@ -3,6 +3,10 @@
 Definitions ship inside the package (``relevo/catalog/*.yaml``); a configured folder may add
 kinds or versions, or replace a shipped file by using the same kind and version. Any problem
 in any file stops the start with every problem listed, file and line.
+
+Compensation amounts are the operator's terms, not part of a definition: the shipped
+``operator.toml`` gives every right its one value, and an ``operator.toml`` in the configured
+folder replaces it whole. A definition naming a right the terms lack does not load.
 """
 
 from __future__ import annotations
@@ -12,8 +16,13 @@ from importlib import resources
 from pathlib import Path
 
 from relevo.domain.compiled import Compiled, compile_definition
+from relevo.domain.definitions import Definition
 from relevo.domain.errors import DefinitionError, Problem
-from relevo.domain.validation import parse
+from relevo.domain.operator_terms import OperatorTerms, missing_rights, parse_terms
+from relevo.domain.validation import LineFinder, parse
+
+#: The operator's terms file, shipped in the catalog and optionally in the configured folder.
+TERMS_FILE = "operator.toml"
 
 
 class UnknownKind(LookupError):
@@ -28,6 +37,36 @@ def shipped_files() -> list[tuple[str, str]]:
         for entry in folder.iterdir()
         if entry.name.endswith((".yaml", ".yml"))
     )
+
+
+def shipped_terms() -> tuple[str, str]:
+    """``(name, text)`` of the operator's terms shipped in the package."""
+    entry = resources.files("relevo") / "catalog" / TERMS_FILE
+    return TERMS_FILE, entry.read_text(encoding="utf-8")
+
+
+def load_terms(extra_folder: Path | None = None) -> OperatorTerms:
+    """The operator's terms: ``extra_folder/operator.toml`` if there is one, else the shipped
+    file; raises DefinitionError naming the file on any problem."""
+    name, text = shipped_terms()
+    if extra_folder is not None and (extra_folder / TERMS_FILE).is_file():
+        path = extra_folder / TERMS_FILE
+        name, text = str(path), path.read_text(encoding="utf-8")
+    return parse_terms(text, name)
+
+
+def rights_problems(
+    definition: Definition, terms: OperatorTerms, text: str, filename: str
+) -> list[Problem]:
+    """Every compensation right ``definition`` names that ``terms`` lack (or count another
+    way), with the file and line of each ``right``."""
+    finder = LineFinder(text)
+    return [
+        Problem(
+            filename, finder.line(("compensation", rule, "right")), f"compensation.{rule}.right", m
+        )
+        for rule, m in missing_rights(definition, terms).items()
+    ]
 
 
 def folder_files(folder: Path) -> list[tuple[str, str]]:
@@ -59,11 +98,15 @@ class Catalog:
         files = shipped_files()
         if extra_folder is not None:
             files += folder_files(extra_folder)
-        return cls.from_texts(files)
+        return cls.from_texts(files, load_terms(extra_folder))
 
     @classmethod
-    def from_texts(cls, files: Iterable[tuple[str, str]]) -> Catalog:
-        """A catalog from ``(filename, yaml text)`` pairs; later files win on equal kind@version."""
+    def from_texts(
+        cls, files: Iterable[tuple[str, str]], terms: OperatorTerms | None = None
+    ) -> Catalog:
+        """A catalog from ``(filename, yaml text)`` pairs and the operator's ``terms`` (default:
+        the shipped ones); later files win on equal kind@version."""
+        terms = terms if terms is not None else load_terms()
         problems: list[Problem] = []
         compiled: dict[tuple[str, int], Compiled] = {}
         for name, text in files:
@@ -72,7 +115,11 @@ class Catalog:
             except DefinitionError as error:
                 problems.extend(error.problems)
                 continue
-            compiled[(definition.kind, definition.version)] = compile_definition(definition)
+            unpaid = rights_problems(definition, terms, text, name)
+            if unpaid:
+                problems.extend(unpaid)
+                continue
+            compiled[(definition.kind, definition.version)] = compile_definition(definition, terms)
         if problems:
             raise DefinitionError(problems)
         return cls(compiled.values())

@@ -102,6 +102,8 @@ class AttributeDef(Model):
 
     title: Localized
     choices: list[str] | None = None
+    #: A regular expression a given value must match in full (e.g. a power in kW).
+    pattern: str | None = None
     required: bool = False
     default: Any = None
 

@@ -3,7 +3,6 @@ compensation owed when a deadline is missed."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -59,6 +58,9 @@ class Task(Model):
     checklist: list[ChecklistItem] = Field(default_factory=list)
     #: Shown to the customer in the status view (a setup guide they tick themselves).
     customer: bool = False
+    #: A closed list of codes a person records on the task with ``code_task`` (e.g. the
+    #: root cause of a failure), one at a time, so the tasks can be counted by code.
+    codes: dict[str, Localized] = Field(default_factory=dict)
 
     @field_validator("due")
     @classmethod
@@ -69,7 +71,11 @@ class Task(Model):
 
 
 class Compensation(Model):
-    """What the customer is owed when a deadline is missed, where regulation grants it."""
+    """What the customer is owed when a deadline is missed or an appointment is not kept.
+
+    The amount is not written here: ``right`` names it in the operator's terms
+    (``relevo.domain.operator_terms``), one value per right for every process.
+    """
 
     title: Localized
     explanation: Localized
@@ -80,9 +86,8 @@ class Compensation(Model):
     #: Or: owed once each time this incident has been opened (a missed appointment).
     on_incident: str | None = None
     per: Literal["day", "working_day", "once"]
-    amount: Decimal
-    currency: str = "EUR"
-    cap: Decimal | None = None
+    #: The right in the operator's terms that gives the amount (``port_delay``).
+    right: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     verify: str | None = None
 
     @model_validator(mode="after")

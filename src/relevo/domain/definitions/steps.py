@@ -64,13 +64,15 @@ class EffectFields(Model):
     tick: dict[str, list[str]] = Field(default_factory=dict)
     #: Like ``tick``, with the item named by a value path: ``{task: data.item}``.
     tick_from: dict[str, str] = Field(default_factory=dict)
+    #: Record one of a task's ``codes`` on it, named by a value path: ``{task: params.x}``.
+    code_task: dict[str, str] = Field(default_factory=dict)
     emit: list[str] = Field(default_factory=list)
     notify: list[str] = Field(default_factory=list)
     #: Customer-visible history line for this step; without it the step is internal
     #: (stage changes, incidents and controls still appear in the history on their own).
     label: Localized | None = None
 
-    @field_validator("record", "tick_from")
+    @field_validator("record", "tick_from", "code_task")
     @classmethod
     def _paths(cls, value: dict[str, str]) -> dict[str, str]:
         for path in value.values():

@@ -13,6 +13,7 @@ from relevo.simulate.kinds.move import MoveHome
 from relevo.simulate.kinds.offboarding import Offboarding
 from relevo.simulate.kinds.onboarding import OnboardingFollowup
 from relevo.simulate.kinds.service import ServiceRequest
+from relevo.simulate.kinds.telecom_move import TelecomMove
 
 #: Every simulated kind, by the ``kind`` of its definition.
 FLOWS: dict[str, type[Flow]] = {
@@ -28,6 +29,7 @@ FLOWS: dict[str, type[Flow]] = {
         Offboarding,
         OnboardingFollowup,
         ServiceRequest,
+        TelecomMove,
     )
 }
 

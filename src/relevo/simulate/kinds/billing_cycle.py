@@ -43,6 +43,7 @@ class BillingCycle(Flow):
             "payment": self.pick(case, "payment"),
             "settles": self.pick(case, "settles"),
             "retry": self.pick(case, "after_returned"),
+            "plan_broken": self.chance(case, "plan_broken_share"),
             "wrong_cut": self.chance(case, "wrong_cut_share"),
             "late_restore": self.chance(case, "late_restore_share"),
             "dispute": self.chance(case, "dispute_share"),
@@ -243,7 +244,37 @@ class BillingCycle(Flow):
         self.pays(case, at + timedelta(hours=case.rng.uniform(0, 4)))
 
     def billing_plans(self, case: Case, payload: JSON) -> None:
-        self.pays(case, self.after("payment_plan", self.w.now, case))
+        """Collections agrees the plan the customer asked for (``payment_plan.agreed``)."""
+        params = payload.get("params") or {}
+        instalments = params.get("instalments", "3") if isinstance(params, dict) else "3"
+        self.when(
+            case,
+            self.after("plan_agreement", self.w.now, case),
+            lambda c: self.send(
+                c,
+                self.w.now,
+                "collections",
+                "payment_plan.agreed",
+                {"instalments": instalments},
+                then=self.plan_agreed,
+            ),
+            ["payment_overdue", "service_suspended"],
+        )
+
+    def plan_agreed(self, case: Case, result: Result) -> None:
+        """Most customers keep to the plan and settle; some miss an instalment."""
+        if not result.ok:
+            return
+        if case.fate.get("plan_broken"):
+            at = result.at + timedelta(days=case.rng.uniform(25, 35))
+            self.when(
+                case,
+                at,
+                lambda c: self.send(c, self.w.now, "collections", "payment_plan.broken"),
+                ["payment_overdue", "service_suspended"],
+            )
+            return
+        self.pays(case, self.after("payment_plan", result.at, case))
 
     # -- dunning ---------------------------------------------------------------------------
     def billing_sends_notice(self, case: Case, payload: JSON) -> None:

@@ -5,12 +5,17 @@ checked on the next bill.
 Fates: ``invalid`` (the new data fail validation first), ``m1_code`` (G1 / 55 rejection by
 the distributor), ``mandate_rejected``, ``slow`` (applied after the 5-WD deadline),
 ``old_data`` (the next bill still shows the old data), ``reports`` (the customer complains
-of old data first), ``cancel``, ``idle`` (the customer never does their part).
+of old data first), ``cancel``, ``idle`` (the customer never does their part),
+``early_apply`` (a holder change applied before the outgoing holder's consent, v2).
+
+Version 2: billing announces the next bill with its cut-off and the bill after, so a change
+not applied by the cut-off is told to miss the next bill; an agent records the root cause of
+every fix task from the definition's closed list.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from relevo.domain.model import JSON
@@ -18,6 +23,15 @@ from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.kinds.base import Flow
 from relevo.simulate.schedule import Result
+
+#: Changes that also go to the distributor as an M1 for energy (rules.md §6).
+M1_CHANGES = ("billing_address", "holder_data", "holder_change")
+#: Why a fix was needed, as the simulated agent sees it (codes of the fix task, v2).
+ROOT_CAUSES = {
+    "OLD_DATA_ON_BILL": ("not_entered", "entered_wrong", "systems_out_of_sync"),
+    "OLD_DATA_REPORTED": ("not_entered", "bill_already_cut", "customer_data_wrong"),
+    "CONSENT_MISSING": ("wrong_process",),
+}
 
 
 class BillingDataChange(Flow):
@@ -43,8 +57,9 @@ class BillingDataChange(Flow):
             "cancel": self.chance(case, "cancel_share"),
             "idle": False,
             "doc_rejected": False,  # the definition has no document.rejected
+            "early_apply": False,
         }
-        m1 = sector == "energy" and change in ("billing_address", "holder_data")
+        m1 = sector == "energy" and change in M1_CHANGES
         if m1 and self.chance(case, "m1_rejected_share"):
             fate["m1_code"] = self.pick(case, "m1_codes")
         self.settle(case, fate, forced)
@@ -92,6 +107,8 @@ class BillingDataChange(Flow):
             attributes.update(old_iban=customer.iban, new_iban=new_iban)
             case.memo["new"] = {"iban": new_iban}
         else:
+            if change == "holder_change":
+                attributes["holder_change_mode"] = rng.choice(["transfer", "subrogation"])
             name = people.person(rng, customer.language == "en")
             holder = people.nif(rng)
             attributes.update(
@@ -116,7 +133,12 @@ class BillingDataChange(Flow):
             self.after("bill_notice", case.started_at, case),
             "billing",
             "bill.scheduled",
-            {"date": bill_day.isoformat()},
+            {
+                "date": bill_day.isoformat(),
+                # The bill is prepared two working days before it is issued (assumption).
+                "cutoff": self.stamp(self.calendar.add_working_days(self.day_at(bill_day, 18), -2)),
+                "following": (bill_day + timedelta(days=30)).isoformat(),
+            },
         )
         if case.fate.get("cancel"):
             at = case.started_at + timedelta(hours=case.rng.uniform(2, 60))
@@ -177,6 +199,23 @@ class BillingDataChange(Flow):
             self.customer_acts(
                 case, at, "sign_mandate", self.mandate, stages=["updating", "awaiting_bill"]
             )
+        elif fate["change"] == "holder_change" and not fate.get("idle"):
+            self.customer_acts(
+                case,
+                at,
+                "send_id_document",
+                lambda c: {"document": f"dni_{people.token(c.rng, 8)}.jpg"},
+                stages=["updating"],
+            )
+            # Applied too early, the consent arrives only days later.
+            wait = (72, 120) if fate.get("early_apply") else (1, 48)
+            self.customer_acts(
+                case,
+                at + timedelta(hours=case.rng.uniform(*wait)),
+                "send_outgoing_consent",
+                lambda c: {"document": f"consentimiento_{people.token(c.rng, 8)}.pdf"},
+                stages=["updating"],
+            )
         elif fate["change"] == "holder_data" and not fate.get("idle"):
             self.customer_acts(
                 case,
@@ -201,17 +240,48 @@ class BillingDataChange(Flow):
                 "report_old_data",
                 stages=["updating", "awaiting_bill"],
             )
-        applied = self.after("slow_apply" if fate.get("slow") else "apply", result.at, case)
-        self.when(
-            case, applied, lambda c: self.send(c, self.w.now, "crm", "change.applied"), ["updating"]
-        )
-        if fate["sector"] == "energy" and fate["change"] in ("billing_address", "holder_data"):
+        # A holder change is applied once the outgoing holder's consent is accepted (see
+        # backoffice_reviews), unless the fate applies it too early.
+        if fate.get("early_apply"):
+            self.apply(case, result.at, early=True)
+        elif fate["change"] != "holder_change":
+            self.apply(case, result.at)
+        if fate["sector"] == "energy" and fate["change"] in M1_CHANGES:
             self.when(
                 case,
                 self.after("distributor_answer", result.at, case),
                 self.distributor,
                 ["updating"],
             )
+
+    def apply(self, case: Case, after: datetime, *, early: bool = False) -> None:
+        """The CRM applies the change (late when the fate says ``slow``; within hours when
+        ``early``, before a holder change's consent)."""
+        if early:
+            applied = after + timedelta(hours=case.rng.uniform(2, 8))
+        else:
+            applied = self.after("slow_apply" if case.fate.get("slow") else "apply", after, case)
+        self.when(
+            case,
+            applied,
+            lambda c: self.send(c, self.w.now, "crm", "change.applied", then=self.fix_needed),
+            ["updating"],
+        )
+
+    def fix_needed(self, case: Case, result: Result) -> None:
+        """An agent records why a fix task was opened, from the closed list (v2)."""
+        if not result.ok:
+            return
+        for incident, causes in ROOT_CAUSES.items():
+            if incident in self.open_incidents(case) and not case.memo.get(f"cause_{incident}"):
+                case.memo[f"cause_{incident}"] = True
+                self.act(
+                    case,
+                    self.w.now + timedelta(hours=case.rng.uniform(1, 20)),
+                    "record_root_cause",
+                    {"cause": case.rng.choice(causes)},
+                    agent=True,
+                )
 
     def mandate(self, case: Case) -> JSON:
         return {"document": f"sepa_{people.token(case.rng, 8)}.pdf"}
@@ -262,7 +332,7 @@ class BillingDataChange(Flow):
             c.memo["stale_done"] = True
             data: JSON = {"bill_id": self.numbered(c, "bill", "F", 10)}
             data.update(self.printed(c, stale))
-            self.send(c, self.w.now, "billing", "bill.issued", data)
+            self.send(c, self.w.now, "billing", "bill.issued", data, then=self.fix_needed)
             if stale:
                 # The fixed bill is reissued once the data are right.
                 self.when(c, self.after("reissue", self.w.now, c), self.reissue)
@@ -336,4 +406,8 @@ class BillingDataChange(Flow):
         self.when(case, self.after("mandate_check", self.w.now, case), answer)
 
     def backoffice_reviews(self, case: Case, payload: JSON) -> None:
-        self.review(case, payload)
+        def accepted(c: Case) -> None:
+            if self.requirement_of(payload) == "outgoing_consent":
+                self.apply(c, self.w.now)
+
+        self.review(case, payload, accepted)

@@ -27,6 +27,8 @@ INCIDENT_OF = {
     "58": "R58", "D1": "RD1",
 }  # fmt: skip
 POWERS = ("3.45", "4.6", "5.75", "6.9", "9.2")
+#: TABLA_27 codes that answer a power change: only a C2 request with one gets them (v2).
+POWER_CODES = ("14", "47", "48", "52", "65")
 
 
 class EnergySwitch(EnergyFieldWork):
@@ -73,6 +75,7 @@ class EnergySwitch(EnergyFieldWork):
         }
         fate["code"] = self.pick(case, "rejection_codes")
         self.settle(case, fate, forced)
+        fate["changes"] = self.changes(case)
         distributor = rng.choice(
             people.ELECTRICITY_DISTRIBUTORS if supply == "electricity" else people.GAS_DISTRIBUTORS
         )
@@ -91,8 +94,28 @@ class EnergySwitch(EnergyFieldWork):
             "sales_channel": case.customer.channel,
         }
         if supply == "electricity":
-            attributes["contracted_power"] = rng.choice(POWERS)
+            # 2.0TD: peak P1 and off-peak P2; most customers contract the same in both.
+            p1 = rng.choice(POWERS)
+            attributes["power_p1"] = p1
+            attributes["power_p2"] = p1 if rng.random() < 0.8 else rng.choice(POWERS)
+        changes = fate["changes"]
+        attributes["changes"] = changes
+        if changes in ("holder", "holder_and_power"):
+            attributes["new_holder_id"] = people.nif(rng)
         case.attributes = attributes
+
+    def changes(self, case: Case) -> str:
+        """What changes with the switch (the C2 route, rules.md §3.2): a power rejection or
+        field work needs a power change (step 03 is C2's); gas has no power to change."""
+        fate = case.fate
+        if fate["supply"] == "gas":
+            return self.pick(case, "changes", ["none", "holder"])
+        needs_power = fate.get("field_work") or (
+            not fate["accepted"] and fate["code"] in POWER_CODES
+        )
+        if needs_power:
+            return self.pick(case, "changes", ["power", "holder_and_power"])
+        return self.pick(case, "changes")
 
     def begin(self, case: Case) -> None:
         if case.fate.get("stall"):
@@ -277,7 +300,10 @@ class EnergySwitch(EnergyFieldWork):
             "R37": ("retry_switch", None),
             "R46": ("choose_activation_mode", {"mode": "asap"}),
             "RC5": ("choose_fixed_date", self.fixed_date),
-            "R14": ("change_power", {"power_kw": rng.choice(POWERS)}),
+            "R14": (
+                "change_power",
+                {"power_p1": rng.choice(POWERS), "power_p2": rng.choice(POWERS)},
+            ),
             "R26": ("book_field_visit", self.visit_slot),
             "R57": ("upload_cie", lambda c: {"document": f"cie_{people.token(c.rng, 8)}.pdf"}),
             "R58": ("update_phone", {"phone": case.customer.phone}),

@@ -5,11 +5,14 @@ customer who books, reschedules, cancels or returns the old equipment.
 Fates: ``path`` (completed, donor_rejected, no_coverage, cancelled, stalled), ``cause``,
 ``after``, ``visit`` (completed, customer_absent, technician_no_show, unreported),
 ``router_failed``, ``reschedule``, ``books`` (customer books the visit), ``delayed`` (late /
-open activation), ``equipment`` (who reports the old router returned).
+open activation), ``equipment`` (who reports the old router returned); version 2:
+``wholesale_failed`` (the access order fails once), ``postpone_port`` (the customer moves
+the port window); ``visit`` may also be ``blocked_permission`` / ``blocked_riser``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -17,15 +20,18 @@ from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.draws import pick
-from relevo.simulate.kinds.fixed_router import RouterDelivery
+from relevo.simulate.kinds.fixed_setbacks import FixedSetbacks
 from relevo.simulate.schedule import Result
 
 DONORS = {"Movistar": 0.45, "Vodafone": 0.2, "Orange": 0.2, "MásMóvil": 0.1, "Digi": 0.05}
 US_FIXES = frozenset({"RECH_TECNI", "RECH_DATOS"})
 SLOTS = (8, 12, 16)
+Step = Callable[[Case], None]
+#: Visit outcomes that block the installation for a building reason (visit.blocked cause).
+BLOCKED = {"blocked_permission": "BUILDING_PERMISSION", "blocked_riser": "NO_RISER_ACCESS"}
 
 
-class FixedPortIn(RouterDelivery):
+class FixedPortIn(FixedSetbacks):
     """Fixed line and broadband switch, receiving side."""
 
     kind = "fixed_port_in"
@@ -43,6 +49,8 @@ class FixedPortIn(RouterDelivery):
         fate["visit"] = self.pick(case, "visit")
         fate["router_failed"] = self.chance(case, "router_failed_share")
         fate["router_rearranged"] = True
+        fate["wholesale_failed"] = self.chance(case, "wholesale_failed_share")
+        fate["postpone_port"] = self.chance(case, "postpone_port_share")
         fate["reschedule"] = self.chance(case, "reschedule_share")
         fate["books"] = self.chance(case, "customer_books_share")
         fate["never_books"] = False
@@ -96,11 +104,18 @@ class FixedPortIn(RouterDelivery):
             self.customer_acts(case, cancel_at, "cancel")
         if case.fate.get("never_books"):
             return
+        if case.fate.get("wholesale_failed"):
+            self.wholesale_fails(case, result.at, lambda c: self.booking(c, self.w.now))
+        else:
+            self.booking(case, result.at)
+
+    def booking(self, case: Case, at: datetime) -> None:
+        """The customer books the visit on the page, or field service calls them."""
         if case.fate.get("books"):
-            at = self.after("customer_booking", result.at, case)
+            at = self.after("customer_booking", at, case)
             self.customer_acts(case, at, "book_installation", self.slot_params, stages=["booking"])
         else:
-            at = self.after("field_booking", result.at, case)
+            at = self.after("field_booking", at, case)
             self.when(case, at, lambda c: self.field_books(c, {}), ["booking"])
 
     # -- the installation ----------------------------------------------------------------
@@ -180,16 +195,18 @@ class FixedPortIn(RouterDelivery):
         if outcome == "completed":
             self.visit_completed(case)
             return
-        event = (
-            "visit.customer_absent"
-            if outcome == "customer_absent"
-            else ("visit.technician_no_show")
-        )
-        self.send(case, self.w.now, "field_service", event)
         rebook = self.w.now + timedelta(hours=case.rng.uniform(3, 40))
+        if outcome in BLOCKED:
+            self.send(
+                case, self.w.now, "field_service", "visit.blocked", {"cause": BLOCKED[outcome]}
+            )
+            # The customer first gets the permission or the key (days, not hours).
+            rebook = self.w.now + timedelta(days=case.rng.uniform(3, 12))
+        else:
+            self.send(case, self.w.now, "field_service", f"visit.{outcome}")
         if not case.fate.get("rebook", True):
             return
-        if case.fate.get("books") or outcome == "technician_no_show":
+        if case.fate.get("books") or outcome != "customer_absent":
             self.customer_acts(
                 case, rebook, "book_installation", self.slot_params, stages=["booking"]
             )
@@ -223,6 +240,9 @@ class FixedPortIn(RouterDelivery):
             return
         rejecting = case.fate["path"] == "donor_rejected" and not case.memo.get("rejected_once")
         reference = case.memo["reference"]
+        if case.fate.get("postpone_port") and not rejecting and not case.memo.get("moved"):
+            case.memo["moved"] = True
+            self.postpones_port(case, result.at)
 
         def donor(c: Case) -> None:
             if rejecting:
@@ -250,18 +270,22 @@ class FixedPortIn(RouterDelivery):
     def confirmed(self, case: Case, result: Result) -> None:
         if not result.ok:
             return
+        case.memo["donor_confirmed"] = True
+        generation = case.memo.get("port_generation", 0)
         window: datetime = case.memo["window"]
         reference = case.memo["reference"]
         delayed = case.fate.get("delayed")
         cut = window + timedelta(minutes=case.rng.uniform(0, 90))
-        self.when(
-            case,
-            cut,
-            lambda c: self.send(
-                c, self.w.now, "donor", "donor.service_ended", {"er_reference": reference}
-            ),
-            ["porting"],
-        )
+
+        def on_window(event: str, then: Callable[[Case, Result], None] | None = None) -> Step:
+            def step(c: Case) -> None:
+                if c.memo.get("port_generation", 0) == generation:
+                    self.send(c, self.w.now, "donor" if event.startswith("donor") else "er",
+                              event, {"er_reference": reference}, then=then)  # fmt: skip
+
+            return step
+
+        self.when(case, cut, on_window("donor.service_ended"), ["porting"])
         if delayed == "open":
             return
         if delayed == "late":
@@ -269,14 +293,7 @@ class FixedPortIn(RouterDelivery):
             done = deadline + timedelta(hours=case.rng.uniform(2, 30))
         else:
             done = self.after("port_execution", cut, case)
-        self.when(
-            case,
-            done,
-            lambda c: self.send(
-                c, self.w.now, "er", "port.executed", {"er_reference": reference}, then=self.ported
-            ),
-            ["porting"],
-        )
+        self.when(case, done, on_window("port.executed", self.ported), ["porting"])
 
     def ported(self, case: Case, result: Result) -> None:
         if not result.ok:

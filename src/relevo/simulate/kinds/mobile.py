@@ -5,7 +5,9 @@ Fates: ``path`` (completed, failed, donor_rejected, nc_rejected, cancelled), the
 ``cause``, what the customer does ``after`` it (resubmit, cancel, wait, new_number),
 ``postpone``, ``delayed`` (late: activated after the EECC deadline; open: not yet),
 ``doc_rejected`` (the first document sent is refused), ``correct`` (types the data instead
-of sending a picture).
+of sending a picture); version 2: ``sim_late`` (the courier misses the window),
+``cancel_cause`` of an ``nc_cancelled`` path, ``postpaid`` (a RECH_ICCID line we recorded as
+postpaid), ``goes_back`` (withdraws after the port; ``back_pending``: not ported back yet).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
 from relevo.simulate.draws import pick
-from relevo.simulate.kinds.mobile_parties import MobileParties
+from relevo.simulate.kinds.mobile_setbacks import MobileSetbacks
 from relevo.simulate.schedule import Result
 
 #: Rejections our back office fixes and resubmits without the customer (rules.md §1.5).
@@ -28,7 +30,7 @@ DONORS = {
 }  # fmt: skip
 
 
-class MobilePortIn(MobileParties):
+class MobilePortIn(MobileSetbacks):
     """Spanish mobile port-in, receiving side."""
 
     kind = "mobile_port_in"
@@ -40,6 +42,12 @@ class MobilePortIn(MobileParties):
             fate["cause"] = self.pick(case, "donor_causes")
         elif fate["path"] == "nc_rejected":
             fate["cause"] = self.pick(case, "nc_codes")
+        elif fate["path"] == "nc_cancelled":
+            fate["cancel_cause"] = self.pick(case, "unasked_cancel_causes")
+        fate["postpaid"] = self.chance(case, "iccid_postpaid_share")
+        fate["sim_late"] = self.chance(case, "sim_late_share")
+        fate["goes_back"] = self.chance(case, "go_back_share")
+        fate["back_pending"] = False
         if self.chance(case, "resubmitted_share"):
             fate["after"] = "resubmit"
         else:
@@ -54,9 +62,15 @@ class MobilePortIn(MobileParties):
         if fate["path"] != "completed":
             fate["postpone"] = False
             fate["delayed"] = None
+            fate["goes_back"] = False
         if fate.get("after") == "new_number" and fate.get("cause") != "RECH_BNUME":
             fate["after"] = "cancel"
-        prepaid = fate.get("cause") == "RECH_ICCID" or self.chance(case, "prepaid_share")
+        # RECH_ICCID happens to lines the donor has as prepaid; a share of them were
+        # recorded as postpaid at the sale (RECH_ICCID_POSTPAID).
+        iccid = fate.get("cause") == "RECH_ICCID"
+        prepaid = (iccid and not fate["postpaid"]) or (
+            not iccid and self.chance(case, "prepaid_share")
+        )
         case.subject = self.w.unique.draw("msisdn", lambda: people.msisdn(rng))
         case.keys = {
             "crm_order_id": self.order_id(case),
@@ -105,7 +119,7 @@ class MobilePortIn(MobileParties):
             return
         shipped = self.w.open_at("courier", self.after("sim_ship", case.started_at, case), case)
         delivered = self.w.open_at("courier", self.after("sim_delivery", shipped, case), case)
-        case.memo["sim_eta"] = delivered
+        case.memo["sim_eta"] = delivered  # what the window is planned on
         tracking = f"PQ{people.digits(case.rng, 12)}ES"
 
         def ship(c: Case) -> None:
@@ -118,7 +132,7 @@ class MobilePortIn(MobileParties):
             )
             self.when(
                 c,
-                delivered,
+                self.late_delivery(c, delivered),
                 lambda c2: self.send(
                     c2,
                     self.w.now,
@@ -132,10 +146,12 @@ class MobilePortIn(MobileParties):
 
     def window_after(self, case: Case, moment: datetime) -> datetime:
         """02:00 of the second working day after ``moment`` (rules.md §1.4), later if the SIM
-        would not be there eight hours before."""
+        would not be there before the watch on its delivery."""
         window = self.calendar.at_time(self.calendar.add_working_days(moment, 2), time(2, 0))
         eta: datetime = case.memo.get("sim_eta", moment)
-        while eta > window - timedelta(hours=8):
+        # The SIM must be there before SIM_NOT_DELIVERED is watched (two hours before the
+        # cut-off, mobile_port_in v2), so that only a late courier opens it.
+        while eta > self.cancel_until(window) - timedelta(hours=2):
             window = self.calendar.at_time(
                 self.calendar.add_working_days(window, 1), window.timetz().replace(tzinfo=None)
             )
@@ -160,6 +176,12 @@ class MobilePortIn(MobileParties):
         fate = case.fate
         window: datetime = case.memo["window"]
         until = self.cancel_until(window)
+        if fate["path"] == "nc_cancelled" and not case.memo.get("cancel_tried"):
+            case.memo["cancel_tried"] = True
+            self.unasked_cancel(case, result.at)
+        if not case.memo.get("sim_answered"):
+            case.memo["sim_answered"] = True
+            self.sim_late_answer(case, result.at)
         if fate["path"] == "cancelled" and not case.memo.get("cancel_tried"):
             case.memo["cancel_tried"] = True
             latest = until - timedelta(hours=1)
@@ -269,7 +291,10 @@ class MobilePortIn(MobileParties):
 
         def result(c: Case) -> None:
             if current(c):
-                self.send(c, self.w.now, "nc", event, {**data, "nc_reference": reference})
+                self.send(
+                    c, self.w.now, "nc", event, {**data, "nc_reference": reference},
+                    then=self.ported if event == "port.executed" else None,
+                )  # fmt: skip
 
         self.when(case, at, result, ["scheduled", "porting"])
 

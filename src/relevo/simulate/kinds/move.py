@@ -160,7 +160,7 @@ class MoveHome(MoveFieldWork):
             )
 
     def new_request(self, case: Case, at: datetime, *, resubmitted: bool = False) -> None:
-        prefix = "A3" if case.fate["route"] == "new_supply" else "M1"
+        prefix = {"new_supply": "A3", "switch_and_holder": "C2"}.get(case.fate["route"], "M1")
         request = self.w.unique.draw("request", lambda: f"{prefix}-{people.digits(case.rng, 9)}")
         event = "new_supply.resubmitted" if resubmitted else "new_supply.requested"
         self.when(
@@ -273,6 +273,16 @@ class MoveHome(MoveFieldWork):
                 "enter_reading",
                 {"reading": people.digits(case.rng, 6)},
                 stages=["move_out"],
+            )
+        if case.memo.get("old_supply") == "leave_active" and self.chance(
+            case, "deactivate_after_share"
+        ):
+            # Reminded that the old home is still in their name (v2), they stop it.
+            self.customer_acts(
+                case,
+                self.day_at(out, 11) + timedelta(days=case.rng.uniform(1, 4)),
+                "deactivate_old_supply",
+                stages=["new_active", "move_out"],
             )
         days = case.fate.get("old_end")
         end = (

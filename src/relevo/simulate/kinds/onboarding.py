@@ -42,6 +42,8 @@ class OnboardingFollowup(Flow):
             "payment_failed": self.chance(case, "payment_failed_share"),
             "pays_later": True,
             "surveys": self.chance(case, "survey_share"),
+            "detractor": False,
+            "followed_up": self.chance(case, "follow_up_share"),
             "withdraws": self.chance(case, "withdraw_share"),
             "cancelled": self.chance(case, "cancelled_share"),
             "call": self.chance(case, "call_share"),
@@ -249,9 +251,31 @@ class OnboardingFollowup(Flow):
                 result.at + timedelta(days=case.rng.uniform(1, 12)),
                 "answer_survey",
                 self.survey,
+                then=self.surveyed,
                 stages=["check_in"],
             )
 
     def survey(self, case: Case) -> JSON:
-        score = case.rng.choices(range(11), [1, 1, 1, 2, 2, 4, 6, 10, 16, 14, 12])[0]
+        """An NPS answer (0-10); a coverage case may be forced to be a detractor (0-6)."""
+        scores = range(7) if case.fate.get("detractor") else range(11)
+        weights = [1, 1, 1, 2, 2, 4, 6, 10, 16, 14, 12][: len(scores)]
+        score = case.rng.choices(scores, weights)[0]
+        case.memo["score"] = score
         return {"score": str(score)}
+
+    def surveyed(self, case: Case, result: Result) -> None:
+        """A detractor (0-6) gets a follow-up call from customer success, which logs how it
+        went; a share of calls is still pending (the team is behind)."""
+        if not result.ok or case.memo.get("score", 10) > 6 or not case.fate.get("followed_up"):
+            return
+        outcome = self.pick(case, "follow_up_outcomes")
+        agent = f"agt_success_{case.rng.randrange(1, 20):03d}"
+        self.emit_at(
+            case,
+            self.after("follow_up_call", result.at, case),
+            "crm",
+            "follow_up.completed",
+            {"outcome": outcome},
+            stages=["follow_up"],
+            actor=agent,
+        )
