@@ -246,6 +246,9 @@ def test_energy_charge_not_allowed_otherwise(attributes: dict[str, Any]) -> None
     assert run.task("remove_exit_charge")["team"] == "billing_ops"
     assert_incident_view(run, "EXIT_CHARGE_NOT_ALLOWED")
     assert run.headline("en").startswith("Our system worked out an early-exit charge of €9.50")
+    accepted(run.send("exit_charge.removed"))
+    assert run.state.incidents["EXIT_CHARGE_NOT_ALLOWED"]["status"] == "resolved"
+    assert run.task("remove_exit_charge")["status"] == "done"
     run.assert_replay_matches()
 
 
