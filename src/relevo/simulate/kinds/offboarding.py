@@ -1,11 +1,14 @@
-"""Offboarding (rules.md §7): the contract ends within 2 WD, the old equipment comes back (or
+"""Offboarding (rules.md §7), version 2: a telecom contract ends within 2 WD, an energy one by
+the distributor (``offboarding_energy``), the old equipment comes back (or
 is charged), accesses are revoked, the final bill is paid or refunded, data are exported on
 request and blocked, and the customer may leave a word on the way out.
 
 Fates: ``late`` (termination after the deadline), ``port_failed``, ``change_date``,
 ``cancel``, ``equipment`` (complete, incomplete, not_returned, none), ``declares`` (the
 customer confirms sending it), ``balance`` (due, credit, zero), ``unpaid``, ``bill_late``,
-``export`` (None, on_time, late), ``erasure``, ``survey``, ``consent``, ``call``.
+``export`` (None, on_time, late), ``erasure``, ``survey``, ``consent``, ``call``; plus those
+of ``offboarding_energy``. ``port_failed`` is also an energy switch away the new retailer
+cancels.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from typing import Any
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
+from relevo.simulate.kinds.offboarding_energy import LeaverExtras
 from relevo.simulate.schedule import Result
 
 
-class Offboarding(Flow):
+class Offboarding(LeaverExtras):
     """A customer leaves: termination, equipment, final bill, data, farewell."""
 
     kind = "offboarding"
@@ -38,9 +41,12 @@ class Offboarding(Flow):
             "sector": sector,
             "reason": reason,
             "late": self.chance(case, "late_share"),
-            "port_failed": reason == "port_out" and self.chance(case, "port_failed_share"),
-            "change_date": reason != "port_out" and self.chance(case, "change_date_share"),
-            "cancel": reason != "port_out" and self.chance(case, "cancel_share"),
+            "port_failed": reason in ("port_out", "supplier_switch")
+            and self.chance(case, "port_failed_share"),
+            "change_date": reason in ("termination", "move_out")
+            and self.chance(case, "change_date_share"),
+            "cancel": reason in ("termination", "move_out") and self.chance(case, "cancel_share"),
+            **self.draw_extras(case, sector, reason),
             "equipment": self.pick(case, "equipment") if sector == "telecom" else "none",
             "declares": self.chance(case, "declare_share"),
             "balance": self.pick(case, "balance"),
@@ -70,6 +76,7 @@ class Offboarding(Flow):
             "sector": sector,
             "reason": reason,
             "marketing_consent": bool(fate["marketing"]),
+            **self.extra_attributes(case),
         }
 
     def begin(self, case: Case) -> None:
@@ -121,6 +128,10 @@ class Offboarding(Flow):
     # -- termination -------------------------------------------------------------------------
     def provisioning_terminates(self, case: Case, payload: JSON) -> None:
         fate = case.fate
+        self.instalments(case)
+        if fate["sector"] == "energy":
+            self.energy_ends(case)
+            return
         if fate.get("port_failed"):
             at = self.w.now + timedelta(hours=case.rng.uniform(10, 40))
             self.when(
@@ -138,7 +149,9 @@ class Offboarding(Flow):
 
     def provisioning_reschedules(self, case: Case, payload: JSON) -> None:
         day = case.memo.get("asked_date")
-        if isinstance(day, date):
+        if isinstance(day, date) and case.fate["sector"] == "energy":
+            self.deactivate(case, day)
+        elif isinstance(day, date):
             self.terminate_at(case, self.day_at(day, 0) + timedelta(hours=case.rng.uniform(0, 8)))
 
     def terminate_at(self, case: Case, at: datetime) -> None:
@@ -159,6 +172,7 @@ class Offboarding(Flow):
             return
         fate = case.fate
         self.revoke_accesses(case, result.at)
+        self.assess_exit_charge(case, result.at)
         if fate.get("equipment") != "none":
             self.equipment(case, result.at)
         if fate.get("bill_late"):
