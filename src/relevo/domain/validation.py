@@ -22,7 +22,12 @@ from relevo.domain.errors import DefinitionError, Problem
 __all__ = ["DefinitionLoader", "LineFinder", "check", "parse"]
 
 
-class DefinitionLoader(yaml.SafeLoader):
+#: libyaml's parser when PyYAML was built with it (the wheels are): the pure-Python one is
+#: about ten times slower, and the catalog is read at every start.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class DefinitionLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """YAML 1.2-style booleans: only ``true``/``false``, so a key named ``on`` stays a string."""
 
 
@@ -36,13 +41,24 @@ DefinitionLoader.add_implicit_resolver(
 
 
 class LineFinder:
-    """Maps a path inside the YAML document to the line it is written on."""
+    """Maps a path inside the YAML document to the line it is written on (the document is
+    composed on the first question: a definition without problems never needs it)."""
 
     def __init__(self, text: str) -> None:
-        try:
-            self.root: yaml.Node | None = yaml.compose(text, Loader=DefinitionLoader)
-        except yaml.YAMLError:
-            self.root = None
+        self.text = text
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The document's node tree, or ``None`` if it is not valid YAML."""
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = yaml.compose(self.text, Loader=DefinitionLoader)
+            except yaml.YAMLError:
+                self._root = None
+        return self._root
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """1-based line of the deepest node of ``path`` that exists."""
