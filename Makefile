@@ -38,8 +38,9 @@ chromium:
 		{ echo "Could not install chromium: the browser tests will fail" >&2; exit 1; }; \
 	fi
 
+# The tests run on every core (pytest-xdist); each worker has its own databases and servers.
 test: venv lint typecheck chromium
-	$(BIN)/pytest tests
+	$(BIN)/pytest -n auto tests
 
 demo: venv
 	$(BIN)/relevo demo

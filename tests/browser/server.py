@@ -118,7 +118,14 @@ class Server:
             "energy_switch",
             subject=cups,
             keys={"crm_order_id": f"ORD-{cups}"},
-            attributes={"supply_type": "electricity", "contact_phone": "699000111"},
+            # Field incidences (step 03) come with a C2 request: a switch with a power change.
+            attributes={
+                "supply_type": "electricity",
+                "changes": "power",
+                "power_p1": "5.75",
+                "power_p2": "5.75",
+                "contact_phone": "699000111",
+            },
         )
         self.send(
             event("atr.submitted", {"cups": cups, "request_id": f"ATR-{cups}"}),

@@ -32,7 +32,8 @@ def move(hub: Hub, now: datetime) -> None:
 
 
 def scheduled(hub: Hub, n: int = 1) -> str:
-    """A mobile port-in the donor confirmed: scheduled, its window timer armed."""
+    """A mobile port-in the donor confirmed, its new SIM delivered: scheduled, its window
+    timer armed."""
     msisdn = f"61234567{n}"
     view = hub.start_process(
         StartRequest(
@@ -49,9 +50,11 @@ def scheduled(hub: Hub, n: int = 1) -> str:
         [
             Inbound("nc", f"a-{n}", "nc.accepted", data, MONDAY),
             Inbound("nc", f"c-{n}", "donor.confirmed", {"msisdn": msisdn}, MONDAY),
+            # The new SIM is there, so the SIM watch (mobile_port_in v2) stays quiet.
+            Inbound("courier", f"s-{n}", "sim.delivered", {"msisdn": msisdn}, MONDAY),
         ]
     )
-    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 2
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
     return str(view["id"])
 
 
