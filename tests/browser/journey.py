@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, Response, expect
+from playwright.sync_api import Locator, Page, Request, Response, expect
 
 from relevo.web.pages.texts import texts
 
@@ -144,23 +145,28 @@ LONGEST_WAIT_S = 30
 
 def next_check(page: Page) -> int:
     """Move the page's clock (``page.clock.install()`` before the process page was opened)
-    a second at a time until its next check for news is answered (each step lets the
-    script finish handling the previous answer); that answer's status."""
-    statuses: list[int] = []
+    a second at a time until the page sends its next check for news, then wait (real
+    time: the server may be busy) for the answer; that answer's status."""
+    sent: list[Request] = []
 
-    def seen(response: Response) -> None:
-        if "/live" in response.url:
-            statuses.append(response.status)
+    def seen(request: Request) -> None:
+        if "/live" in request.url:
+            sent.append(request)
 
-    page.on("response", seen)
+    page.on("request", seen)
     try:
         for _ in range(LONGEST_WAIT_S):
             page.clock.run_for(1000)
-            if statuses:
-                return statuses[0]
+            time.sleep(0.02)  # lets a request the step started reach the listener
+            page.evaluate("() => 0")  # and hands Playwright's pending events to it
+            if sent:
+                response = sent[0].response()
+                assert response is not None, "the check for news got no answer"
+                page.evaluate("() => 0")
+                return response.status
         raise AssertionError(f"the page did not check within {LONGEST_WAIT_S} s")
     finally:
-        page.remove_listener("response", seen)
+        page.remove_listener("request", seen)
 
 
 def png_file(folder: Path) -> Path:
