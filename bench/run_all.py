@@ -216,7 +216,7 @@ def steps(quick: bool, rebuild: bool = False) -> list[Step]:
         Step("sqlite floor", "sqlite_floor.py", ["--processes", "20000", "--repeat", "1"], 240),
         Step("worker", "worker.py", ["--messages", "2000"], 180),
         Step("timers", "timers.py", ["--processes", str(TIMERS_FULL)], 360),
-        Step("latency", "latency.py", ["--processes", "2000"], 240),
+        Step("latency", "latency.py", ["--processes", "5000"], 240),
         # Seeding the 1,000,000 processes takes 2-5 minutes the first time, then is cached.
         Step("page", "page.py", ["--requests", "4000", *status_extra], 720),
     ]

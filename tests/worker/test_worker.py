@@ -249,3 +249,44 @@ def test_a_running_worker_waits_for_a_store_that_cannot_serve() -> None:
     assert [r.claimed for r in reports] == [2]  # the two failed passes were waited out
     assert statuses(store) == [SENT, SENT]  # recorded on the way out
     assert attempt_outcomes(store) == ["sent", "sent"]
+
+
+class Pace:
+    """A monotonic clock that each delivery moves by ``per_message`` seconds."""
+
+    def __init__(self, per_message: float) -> None:
+        self.per_message = per_message
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def paced(pace: Pace) -> Scripted:
+    def answer(e: Envelope) -> Delivery:
+        pace.now += pace.per_message
+        return Delivery(DeliveryOutcome.SENT)
+
+    return Scripted(answer)
+
+
+def test_while_claims_come_back_full_quick_messages_are_claimed_in_larger_batches() -> None:
+    store, clock, pace = MemoryStore(), Clock(), Pace(per_message=0.001)
+    write(store, *[f"t{i}" for i in range(300)])
+    worker = make_worker(store, clock, paced(pace), batch_size=10, max_batch=100, pace_clock=pace)
+
+    claims = [worker.run_once().claimed for _ in range(5)]
+
+    # 10 messages in 10 ms: 0.5 s holds 500 of them, capped at 100; the rest, 90, is not
+    # a full claim, so the next one asks for the batch size again.
+    assert claims == [10, 100, 100, 90, 0]
+    assert worker.claim_size == 10
+    assert sum(claims) == 300 and set(statuses(store)) == {SENT}
+
+
+def test_slow_messages_keep_claims_at_the_batch_size() -> None:
+    store, clock, pace = MemoryStore(), Clock(), Pace(per_message=0.5)
+    write(store, *[f"t{i}" for i in range(30)])
+    worker = make_worker(store, clock, paced(pace), batch_size=10, max_batch=100, pace_clock=pace)
+
+    assert [worker.run_once().claimed for _ in range(3)] == [10, 10, 10]

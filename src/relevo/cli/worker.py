@@ -18,7 +18,15 @@ from relevo.services.worker import DEFAULT_BATCH, DEFAULT_IDLE_SECONDS, PassRepo
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Do one pass and exit.")] = False,
     batch: Annotated[
-        int, typer.Option(min=1, max=1000, help="Messages claimed per pass.")
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help=(
+                "Messages claimed per pass (more, up to 2,000, while claims come back full "
+                "and the messages are quick)."
+            ),
+        ),
     ] = DEFAULT_BATCH,
     idle: Annotated[
         float, typer.Option(min=0.05, help="Seconds to rest after a pass that found nothing.")

@@ -50,6 +50,15 @@ Clock = Callable[[], datetime]
 #: How many messages a worker claims at once: enough that the claim and the record, each a
 #: write transaction (on SQLite queued behind ingest's), are shared by many messages.
 DEFAULT_BATCH = 200
+#: The most a worker claims at once while it is behind (see ``PASS_SECONDS``).
+MAX_BATCH = 2000
+#: While its claims come back full, a worker claims as many messages as its last batch's
+#: pace gets through in this time (never fewer than its batch size): quick messages
+#: (notifications, which are rendered and handed over locally) then share one claim among
+#: more of them, so waiting for the write lock behind a busy ingest stops taking half of a
+#: worker's time; slow ones (a webhook receiver taking a second) keep small claims, far from
+#: their lease.
+PASS_SECONDS = 0.5
 #: How long a worker rests after a pass that found nothing: the wait a message written
 #: into an idle outbox may have before it is picked up.
 DEFAULT_IDLE_SECONDS = 0.2
@@ -132,9 +141,11 @@ class Worker:
         readers: Sequence[LogReader] = (),
         name: str | None = None,
         batch_size: int = DEFAULT_BATCH,
+        max_batch: int = MAX_BATCH,
         lease_seconds: float = 120.0,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        pace_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -145,6 +156,10 @@ class Worker:
         self.readers = tuple(readers)
         self.name = name or worker_name()
         self.batch_size = batch_size
+        self.max_batch = max(max_batch, batch_size)
+        #: How many messages the next claim asks for (``_next_claim``).
+        self.claim_size = batch_size
+        self.pace_clock = pace_clock
         self.lease = timedelta(seconds=lease_seconds)
         self.retry = retry or RetryPolicy()
         self.rng = rng or random.Random()
@@ -220,19 +235,21 @@ class Worker:
         started = self.clock()
         if self._idle and not self._held and not self._work_due(started):
             return
+        asked = self.claim_size
         with self.store.unit_of_work() as uow:
             uow.record_attempts(self.name, self._held)
             entries = uow.claim_outbox(
                 self.name,
                 iso(started),
                 iso(started + self.lease),
-                self.batch_size,
+                asked,
                 skip_topics=self.hold,
             )
             uow.commit()
         self._held = []
         report.claimed = len(entries)
         self._idle = not entries
+        working = self.pace_clock()
         self._prepare(entries, started)
         for entry in entries:
             if stop is not None and stop.is_set():
@@ -243,6 +260,23 @@ class Worker:
             self._held.append(attempt)
             report.outcomes[attempt.outcome] += 1
             report.dead += attempt.status == DEAD
+        self.claim_size = self._next_claim(
+            full=len(entries) == asked,
+            done=report.delivered,
+            seconds=self.pace_clock() - working,
+        )
+
+    def _next_claim(self, *, full: bool, done: int, seconds: float) -> int:
+        """The size of the next claim: the batch size once a claim was not full (the
+        outbox is caught up); while claims are full, what the pace of ``done`` messages
+        in ``seconds`` gets through in ``PASS_SECONDS``, between the batch size and the
+        maximum."""
+        if not full or done == 0:
+            return self.batch_size
+        if seconds <= 0:
+            return self.max_batch
+        fits = int(PASS_SECONDS * done / seconds)
+        return max(self.batch_size, min(self.max_batch, fits))
 
     def _record_held(self) -> None:
         """Record the attempts delivered and not yet recorded, in a transaction of their

@@ -9,6 +9,7 @@ writes portable SQLAlchemy Core.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from relevo.adapters.db.sqlite_lock import begin_immediate
+
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 
@@ -29,6 +32,9 @@ READ_ONLY = "relevo_read_only"
 
 #: How long a SQLite writer waits for the write lock before giving up ("database is locked").
 BUSY_TIMEOUT_MS = 5000
+#: Key of a pooled SQLite connection's ``info``: how long its next write transaction waits
+#: for the write lock, in ms, when not ``BUSY_TIMEOUT_MS`` (the readiness probe's short wait).
+WRITE_WAIT_MS = "relevo_write_wait_ms"
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -96,8 +102,9 @@ def configure(engine: sa.Engine) -> None:
     """Install the per-connection settings and transaction hooks the dialect needs.
 
     On SQLite: WAL, ``synchronous=NORMAL``, a 5 s busy timeout, foreign keys, and
-    transactions opened by SQLAlchemy with ``BEGIN IMMEDIATE`` (``BEGIN DEFERRED`` for
-    connections carrying the ``READ_ONLY`` execution option).
+    transactions opened by SQLAlchemy with ``BEGIN IMMEDIATE``, waiting for the write lock
+    in turn (``sqlite_lock``), or ``BEGIN DEFERRED`` for connections carrying the
+    ``READ_ONLY`` execution option.
     """
     if engine.dialect.name != SQLITE:
         return
@@ -120,8 +127,16 @@ def configure(engine: sa.Engine) -> None:
         # otherwise deadlock on lock upgrade and one would fail with SQLITE_BUSY.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN DEFERRED")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        pooled = connection.connection
+        driver = pooled.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        wait_ms = int(pooled.info.get(WRITE_WAIT_MS, BUSY_TIMEOUT_MS))
+        try:
+            begin_immediate(driver, wait_ms)
+        except sqlite3.Error as error:
+            # Wrapped as SQLAlchemy wraps every other database error.
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
 
 
 def lock_skipping_taken(conn: sa.Connection, query: sa.Select[Any]) -> sa.Select[Any]:

@@ -108,8 +108,7 @@ def write_refusal(engine: sa.Engine) -> str | None:
 def _sqlite_refusal(conn: sa.Connection) -> str | None:
     driver = conn.connection.driver_connection
     assert driver is not None
-    # Straight to the driver: through SQLAlchemy the pragma would open the transaction.
-    driver.execute(f"PRAGMA busy_timeout={PROBE_BUSY_TIMEOUT_MS}")
+    conn.connection.info[dialect.WRITE_WAIT_MS] = PROBE_BUSY_TIMEOUT_MS
     try:
         conn.begin()  # BEGIN IMMEDIATE (see dialect.configure)
         version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
@@ -120,5 +119,7 @@ def _sqlite_refusal(conn: sa.Connection) -> str | None:
         raise
     finally:
         conn.rollback()
+        del conn.connection.info[dialect.WRITE_WAIT_MS]
+        # Straight to the driver: through SQLAlchemy the pragma would open a transaction.
         driver.execute(f"PRAGMA busy_timeout={dialect.BUSY_TIMEOUT_MS}")
     return None

@@ -19,22 +19,36 @@ from relevo.domain.model import ProcessState
 from relevo.domain.rendering import render
 from relevo.services.notifications.sms_text import SmsText, measure
 
+
+@dataclass(frozen=True, slots=True)
+class EmailLabels:
+    """The fixed words of the e-mail layout in one language. Attributes rather than a
+    dict: a template's ``labels.button`` on a dict makes Jinja raise and catch an
+    AttributeError before reading the item, a tenth of an e-mail's rendering."""
+
+    greeting: str
+    follow: str
+    button: str
+    reference: str
+    expiry: str
+
+
 #: The fixed words of the e-mail layout, per language (Spanish for any other language).
-LABELS: dict[str, dict[str, str]] = {
-    "es": {
-        "greeting": "Hola:",
-        "follow": "Sigue tu trámite y gestiónalo aquí",
-        "button": "Ver mi trámite",
-        "reference": "Referencia",
-        "expiry": "Este enlace es personal: no lo compartas.",
-    },
-    "en": {
-        "greeting": "Hello,",
-        "follow": "Follow and manage your request here",
-        "button": "See my request",
-        "reference": "Reference",
-        "expiry": "This link is personal: do not share it.",
-    },
+LABELS: dict[str, EmailLabels] = {
+    "es": EmailLabels(
+        greeting="Hola:",
+        follow="Sigue tu trámite y gestiónalo aquí",
+        button="Ver mi trámite",
+        reference="Referencia",
+        expiry="Este enlace es personal: no lo compartas.",
+    ),
+    "en": EmailLabels(
+        greeting="Hello,",
+        follow="Follow and manage your request here",
+        button="See my request",
+        reference="Reference",
+        expiry="This link is personal: do not share it.",
+    ),
 }
 
 
