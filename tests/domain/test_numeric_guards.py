@@ -208,12 +208,11 @@ OLD_GUARD = "      - when: {data.cause: technical}"
         ),
     ],
 )
-def test_malformed_numeric_comparisons_are_schema_errors_on_their_line(
-    new: str, message: str
-) -> None:
+def test_malformed_numeric_comparisons_are_named_on_their_line(new: str, message: str) -> None:
     text = edit(OLD_GUARD, new)
     problem = the_problem(text)
-    assert problem.path == "transitions.7.also.0.when"
+    path, test = new.split("{", 2)[1:]
+    assert problem.path == f"transitions.7.also.0.when.{path.strip(': ')}.{test.split(':')[0]}"
     assert problem.line == line_of(text, new.strip())
     assert message in problem.message
 

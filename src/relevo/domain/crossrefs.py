@@ -18,6 +18,7 @@ from relevo.domain.definitions import (
     Localized,
     Param,
     numeric_operands,
+    numeric_test_problem,
 )
 from relevo.domain.numbers import read_number
 from relevo.domain.rendering import PLACEHOLDER
@@ -104,6 +105,10 @@ class _Checker:
         (in ``scope``: the data fields and parameters at hand there)."""
         for path, key, operand in numeric_operands(guard):
             where_test: Path = (*base, path, key)
+            malformed = numeric_test_problem(path, key, operand)
+            if malformed:
+                self.problems.append((where_test, malformed))
+                continue
             for side in [path, operand] if isinstance(operand, str) else [path]:
                 problem = self.numeric_problem(side, scope)
                 if problem:

@@ -26,6 +26,7 @@ from relevo.domain.definitions.base import (
     guard_bounds,
     guard_paths,
     numeric_operands,
+    numeric_test_problem,
 )
 from relevo.domain.definitions.controls import Control, Param, ParamCase
 from relevo.domain.definitions.items import ChecklistItem, Compensation, Incident, Requirement, Task
@@ -78,6 +79,7 @@ __all__ = [
     "guard_bounds",
     "guard_paths",
     "numeric_operands",
+    "numeric_test_problem",
 ]
 
 

@@ -116,39 +116,29 @@ def check_guard(guard: Guard | None) -> Guard | None:
             for bound in (condition.before, condition.after):
                 if bound is not None:
                     parse_date_expr(bound)
-            _check_numeric(path, test)
     return guard
 
 
-def _check_numeric(path: str, test: dict[str, Any]) -> None:
-    """A numeric comparison reads a value path and compares it with a number or another
-    value path; ValueError saying what to write if not."""
-    keys = [key for key in NUMERIC_TESTS if test.get(key) is not None]
-    if not keys:
-        return
+def numeric_test_problem(path: str, key: str, operand: Any) -> str | None:
+    """Why the numeric comparison ``{path: {key: operand}}`` is malformed (it must read a
+    value path and compare it with a number or another value path), or ``None``."""
     if not path.startswith(PATH_PREFIXES):
-        raise ValueError(
-            f"{path}: {', '.join(keys)} compare numbers; a {path.split('.')[0]}. path is not "
-            f"a number (dates use 'before'/'after'); compare a path that starts with one of "
-            f"{', '.join(PATH_PREFIXES)}"
+        return (
+            f"{key} compares numbers; a {path.split('.')[0]}. path is not a number (dates use "
+            f"'before'/'after'): compare a path that starts with one of {', '.join(PATH_PREFIXES)}"
         )
-    for key in keys:
-        operand = test[key]
-        if isinstance(operand, bool) or not isinstance(operand, int | float | str):
-            raise ValueError(
-                f"{path}: {key} takes a number (12.5) or a value path (data.cap), not {operand!r}"
-            )
-        if isinstance(operand, float) and not math.isfinite(operand):
-            raise ValueError(f"{path}: {key} takes a finite number, not {operand!r}")
-        if isinstance(operand, str) and not operand.startswith(PATH_PREFIXES):
-            hint = (
-                f"write {operand.strip()} without quotes"
-                if read_number(operand.strip()) is not None
-                else f"start it with one of {', '.join(PATH_PREFIXES)}"
-            )
-            raise ValueError(
-                f"{path}: {key} {operand!r} is neither a number nor a value path: {hint}"
-            )
+    if isinstance(operand, bool) or not isinstance(operand, int | float | str):
+        return f"{key} takes a number (12.5) or a value path (data.cap), not {operand!r}"
+    if isinstance(operand, float) and not math.isfinite(operand):
+        return f"{key} takes a finite number, not {operand!r}"
+    if isinstance(operand, str) and not operand.startswith(PATH_PREFIXES):
+        hint = (
+            f"write {operand.strip()} without quotes"
+            if read_number(operand.strip()) is not None
+            else f"start it with one of {', '.join(PATH_PREFIXES)}"
+        )
+        return f"{key} {operand!r} is neither a number nor a value path: {hint}"
+    return None
 
 
 def guard_paths(guard: Guard | None) -> list[str]:
