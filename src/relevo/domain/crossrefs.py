@@ -5,6 +5,7 @@ cut-off; placeholders that name no date; texts whose languages disagree."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from relevo.domain.calendars import CALENDARS
@@ -28,15 +29,13 @@ Path = tuple[str | int, ...]
 Problems = list[tuple[Path, str]]
 
 
+@dataclass(frozen=True)
 class Scope:
     """What a guard may read besides the process: the message's data fields (``None`` where
     no message is at hand) and the action's parameters (``None`` where there is no action)."""
 
-    def __init__(
-        self, fields: set[str] | None = None, params: Mapping[str, Param] | None = None
-    ) -> None:
-        self.fields = fields
-        self.params = params
+    fields: set[str] | None = None
+    params: Mapping[str, Param] | None = None
 
 
 NO_INPUT = Scope()
