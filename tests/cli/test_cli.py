@@ -96,6 +96,43 @@ def test_definitions_check_reports_the_newer_constructs_with_file_and_line(
     assert f"{broken}:{line('contract_ends)')}: dates.cancel_until.rule:" in result.output
 
 
+def test_definitions_check_reports_numeric_comparisons_with_file_and_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    text = (resources.files("relevo") / "catalog" / "offboarding.v3.yaml").read_text("utf-8")
+    broken = tmp_path / "offboarding.v3.yaml"
+
+    # The energy charge within its cap.
+    within = (
+        "      attributes.first_renewal_passed: {not_equals: true}\n"
+        "      data.amount: {at_most: data.cap}"
+    )
+    assert text.count(within) == 1
+
+    def check(new: str) -> tuple[str, int]:
+        changed = text.replace(within, within.replace("{at_most: data.cap}", new))
+        broken.write_text(changed)
+        line = next(n for n, row in enumerate(changed.splitlines(), 1) if new in row)
+        result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
+        assert result.exit_code == 1
+        return " ".join(result.output.split()), line
+
+    # A literal written as text, named on the line of the comparison.
+    said, line = check('{at_most: "12.00"}')
+    assert f"{broken}:{line}: transitions.12.when.data.amount.at_most:" in said
+    assert "at_most '12.00' is neither a number nor a value path: write 12.00 without quotes" in (
+        said
+    )
+    # A data field the event does not declare.
+    said, line = check("{at_most: data.limit}")
+    assert f"{broken}:{line}: transitions.12.when.data.amount.at_most:" in said
+    assert "data.limit: unknown data field 'limit'" in said
+    # An attribute that only ever holds words.
+    said, line = check("{at_most: attributes.sector}")
+    assert f"{broken}:{line}: transitions.12.when.data.amount.at_most:" in said
+    assert "attribute 'sector' only ever holds 'energy', 'telecom', not a number" in said
+
+
 def test_definitions_check_passes_on_the_shipped_catalog(runner: CliRunner) -> None:
     result = runner.invoke(app, ["definitions", "check"])
 

@@ -1,9 +1,10 @@
 """Invariants of the engine under any sequence of messages, actions, timers and clock moves.
 
 For every definition in the catalog, hypothesis drives one process with random back-end
-messages (every declared event type, with plausible and implausible data), random controls
-with random parameters and roles, timer firings (due, late and stale) and clock advances,
-and checks after every step that:
+messages (every declared event type, with plausible and implausible data: numbers at and
+beside their bounds for the fields a guard compares as numbers), random controls with random
+parameters and roles, timer firings (due, late and stale) and clock advances, and checks
+after every step that:
 
 * there is exactly one current stage and it exists in the definition;
 * every customer-facing text of the status view is present and filled in, in es and en;
@@ -35,7 +36,14 @@ from hypothesis import strategies as st
 
 from relevo.domain import controls, engine, validation
 from relevo.domain.compiled import Compiled, compile_definition
-from relevo.domain.definitions import AttributeDef, Definition, EffectFields, Effects, Param
+from relevo.domain.definitions import (
+    AttributeDef,
+    Definition,
+    EffectFields,
+    Effects,
+    Param,
+    numeric_operands,
+)
 from relevo.domain.errors import ActionRefused, InvalidStart
 from relevo.domain.model import Action, Message, Outcome, Status
 from scenarios.helpers import CATALOG, MADRID, Run, load
@@ -110,6 +118,21 @@ def mostly(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.integers(0, 9).flatmap(lambda roll: JUNK if roll == 0 else strategy)
 
 
+def numbers(literals: list[Any]) -> st.SearchStrategy[Any]:
+    """Numbers as back-ends write them (JSON numbers and decimal text), often at and beside
+    the literals a guard compares with, and now and then text that is not a number."""
+    near = sorted({n + step for n in literals for step in (-1, 0, 1)})
+    return mostly(
+        st.one_of(
+            st.sampled_from(near) if near else st.integers(0, 30),
+            st.integers(-2, 60),
+            st.decimals(0, 200, places=2).map(str),
+            st.floats(0, 200, allow_nan=False),
+            st.sampled_from(["41,80", "12 €", "1e3"]),
+        )
+    )
+
+
 def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     """For each declared event type, a strategy per data field the definition reads."""
     d = c.definition
@@ -118,6 +141,7 @@ def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         name: dict.fromkeys(spec.requires, text) for name, spec in d.events.items()
     }
     guarded: dict[tuple[str, str], list[Any]] = {}
+    compared: dict[tuple[str, str], list[Any]] = {}
     for transition in d.transitions:
         typed: dict[str, st.SearchStrategy[Any]] = {}
         for spec in _with_blocks(transition):
@@ -130,6 +154,11 @@ def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
             for event_type in transition.on:
                 known = guarded.setdefault((event_type, path), [])
                 known += [v for v in values if v is not None and v not in known]
+        for path, _, operand in (item for guard in guards for item in numeric_operands(guard)):
+            literals = [] if isinstance(operand, str) else [operand]
+            for side in [path, operand] if isinstance(operand, str) else [path]:
+                for event_type in transition.on:
+                    compared.setdefault((event_type, side), []).extend(literals)
         for path, strategy in typed.items():
             if path.startswith("data."):
                 for event_type in transition.on:
@@ -137,6 +166,10 @@ def _data_paths(c: Compiled) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     for (event_type, path), values in guarded.items():
         if path.startswith("data.") and values:
             fields.setdefault(event_type, {})[_field(path)] = st.sampled_from(values)
+    # Compared as numbers: numbers, mostly (within, at and beyond the guards' bounds).
+    for (event_type, path), literals in compared.items():
+        if path.startswith("data."):
+            fields.setdefault(event_type, {})[_field(path)] = numbers(literals)
     return fields
 
 

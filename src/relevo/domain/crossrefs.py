@@ -4,7 +4,9 @@ cut-off; placeholders that name no date; texts whose languages disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from relevo.domain.calendars import CALENDARS
 from relevo.domain.compiled import derivation_order
@@ -15,12 +17,28 @@ from relevo.domain.definitions import (
     Effects,
     Guard,
     Localized,
+    Param,
+    numeric_operands,
+    numeric_test_problem,
 )
+from relevo.domain.numbers import read_number
 from relevo.domain.rendering import PLACEHOLDER
 from relevo.domain.timerules import BUILTIN_ANCHORS, parse_date_expr
 
 Path = tuple[str | int, ...]
 Problems = list[tuple[Path, str]]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a guard may read besides the process: the message's data fields (``None`` where
+    no message is at hand) and the action's parameters (``None`` where there is no action)."""
+
+    fields: set[str] | None = None
+    params: Mapping[str, Param] | None = None
+
+
+NO_INPUT = Scope()
 
 
 def check(d: Definition) -> Problems:
@@ -54,6 +72,7 @@ class _Checker:
         self.stage_ids = [stage.id for stage in d.stages]
         self.stage_set = set(self.stage_ids)
         self.dates = set(d.dates)
+        self.attribute_values = _attribute_values(d)
 
     def event_values(self) -> None:
         for name, spec in self.d.events.items():
@@ -79,9 +98,20 @@ class _Checker:
         if name not in known:
             self.problems.append((path, f"unknown {what} {name!r}"))
 
-    def guard(self, base: Path, guard: Guard | None) -> None:
+    def guard(self, base: Path, guard: Guard | None, scope: Scope = NO_INPUT) -> None:
         """The dates, incidents and tasks ``guard`` reads exist, and so do the dates its
-        comparisons start from."""
+        comparisons start from; its numeric comparisons read values that can be numbers
+        (in ``scope``: the data fields and parameters at hand there)."""
+        for path, key, operand in numeric_operands(guard):
+            where_test: Path = (*base, path, key)
+            malformed = numeric_test_problem(path, key, operand)
+            if malformed:
+                self.problems.append((where_test, malformed))
+                continue
+            for side in [path, operand] if isinstance(operand, str) else [path]:
+                problem = self.numeric_problem(side, scope)
+                if problem:
+                    self.problems.append((where_test, f"{key}: {problem}"))
         for path, test in (guard or {}).items():
             root, _, name = path.partition(".")
             where: Path = (*base, path)
@@ -97,6 +127,41 @@ class _Checker:
             if isinstance(test, dict):
                 for key in ("before", "after"):
                     self.need_rule((*where, key), test.get(key))
+
+    def numeric_problem(self, path: str, scope: Scope) -> str | None:
+        """Why ``path`` can never hold a number where a guard in ``scope`` reads it, or
+        ``None`` if it can."""
+        root, _, name = path.partition(".")
+        name = name.split(".")[0]
+        if root == "data":
+            if scope.fields is None:
+                return f"{path}: there is no message here, only in a transition's guards"
+            if name not in scope.fields:
+                return (
+                    f"{path}: unknown data field {name!r}; the event declares "
+                    f"{sorted(scope.fields)} (list a field it may carry under 'optional')"
+                )
+            return None
+        if root == "params":
+            if scope.params is None:
+                return f"{path}: there are no parameters here, only in a control's effects or cases"
+            if name not in scope.params:
+                return f"{path}: unknown parameter {name!r}; the control has {sorted(scope.params)}"
+            param = scope.params[name]
+            numeric_choices = param.choices and all(read_number(c) for c in param.choices)
+            if param.type != "text" and not (param.type == "choice" and numeric_choices):
+                return f"{path}: a {param.type} parameter is not a number"
+            return None
+        values = self.attribute_values.get(name)
+        if values is None:
+            return (
+                f"{path}: unknown attribute {name!r}; declare it under attributes or "
+                "record it from a message"
+            )
+        if values and all(read_number(value) is None for value in values):
+            shown = ", ".join(sorted({repr(value) for value in values}))
+            return f"{path}: attribute {name!r} only ever holds {shown}, not a number"
+        return None
 
     def texts(self, base: Path, texts: Iterable[Localized | None]) -> None:
         """Placeholders name known dates and are the same in both languages."""
@@ -146,8 +211,14 @@ class _Checker:
                     )
             for stage_id in transition.from_:
                 self.need_stage((*base, "from"), stage_id)
-            self.guard((*base, "when"), transition.when)
-            self.effects(base, transition)
+            fields: set[str] = set()
+            for event_type in transition.on:
+                spec = self.d.events.get(event_type)
+                if spec is not None:
+                    fields |= {*spec.requires, *spec.optional, *spec.values}
+            scope = Scope(fields=fields)
+            self.guard((*base, "when"), transition.when, scope)
+            self.effects(base, transition, scope)
 
     def incidents(self) -> None:
         d = self.d
@@ -186,7 +257,8 @@ class _Checker:
             self.need_rule((*where, "min"), param.min)
             self.need_rule((*where, "max"), param.max)
             for number, case in enumerate(param.cases):
-                self.guard((*where, "cases", number, "when"), case.when)
+                case_scope = Scope(params=control.params)
+                self.guard((*where, "cases", number, "when"), case.when, case_scope)
                 self.need_rule((*where, "cases", number, "min"), case.min)
                 self.need_rule((*where, "cases", number, "max"), case.max)
             if param.type == "choice" and not param.choices:
@@ -203,7 +275,7 @@ class _Checker:
                     "message, move the process or update a requirement",
                 )
             )
-        self.effects(base, control)
+        self.effects(base, control, Scope(params=control.params))
 
     def notifications(self) -> None:
         for index, notification in enumerate(self.d.notifications):
@@ -253,14 +325,14 @@ class _Checker:
             self.texts(("outcomes", status, "headline"), [outcome.headline])
             self.texts(("outcomes", status, "description"), [outcome.description])
 
-    def effects(self, base: Path, spec: EffectFields) -> None:
+    def effects(self, base: Path, spec: EffectFields, scope: Scope = NO_INPUT) -> None:
         """The stages, dates, incidents, requirements, tasks, templates and keys ``spec`` names,
-        and those of its conditional blocks."""
+        and those of its conditional blocks (whose guards read what ``scope`` holds)."""
         d = self.d
         if isinstance(spec, Effects):
             for index, block in enumerate(spec.also):
-                self.guard((*base, "also", index, "when"), block.when)
-                self.effects((*base, "also", index), block)
+                self.guard((*base, "also", index, "when"), block.when, scope)
+                self.effects((*base, "also", index), block, scope)
         if spec.to:
             self.need_stage((*base, "to"), spec.to)
         for name, setter in spec.dates.items():
@@ -301,6 +373,38 @@ class _Checker:
                     self.problems.append(
                         ((*base, "tick", task), f"{item!r} is not an item of {task!r}")
                     )
+
+
+#: Marks an attribute recorded from a value path: it may hold anything, a number too.
+_FROM_PATH = object()
+
+
+def _attribute_values(d: Definition) -> dict[str, list[Any]]:
+    """Every attribute a process of ``d`` can hold, with the literals it can hold (its
+    choices and default, and its ``set`` values); one given freely at start or recorded
+    from a value path has none (it can hold anything)."""
+    found: dict[str, list[Any]] = {}
+    for name, attribute in d.attributes.items():
+        # Given at start: one of its choices, or anything when it has none.
+        found[name] = [*attribute.choices, attribute.default] if attribute.choices else [_FROM_PATH]
+    for spec in _every_effects(d):
+        for name in spec.record:
+            found.setdefault(name, []).append(_FROM_PATH)
+        for name, value in spec.set.items():
+            found.setdefault(name, []).append(value)
+    return {
+        name: [] if _FROM_PATH in values else [v for v in values if v is not None]
+        for name, values in found.items()
+    }
+
+
+def _every_effects(d: Definition) -> Iterator[EffectFields]:
+    """The effects of every step of ``d`` and of their conditional blocks."""
+    steps: list[Effects] = [d.start, *d.transitions, *d.controls.values()]
+    steps += [timer.then for timer in d.timers]
+    for step in steps:
+        yield step
+        yield from step.also
 
 
 def _text_problems(problems: Problems, d: Definition, base: Path, text: Localized) -> None:

@@ -21,11 +21,11 @@ from relevo.domain import controls, parking
 from relevo.domain.compiled import Compiled
 from relevo.domain.contact import CONTACT_ATTRIBUTES, contact_problems
 from relevo.domain.decision import Decision, ignored, rejected
-from relevo.domain.definitions import Definition, Effects
+from relevo.domain.definitions import Definition, Effects, Transition
 from relevo.domain.effects import build
 from relevo.domain.errors import EffectError, InvalidStart
 from relevo.domain.fold import apply, replay
-from relevo.domain.guards import guard_holds
+from relevo.domain.guards import guard_holds, unreadable_numbers
 from relevo.domain.model import (
     EXPIRED,
     IGNORED,
@@ -291,6 +291,9 @@ def _decide(
         detail = f"{message.type} has no effect on {definition.kind}"
     elif state.stage in expected or "*" in expected:
         detail = f"{message.type} does not match any rule in stage {state.stage!r} with this data"
+        unreadable = _unreadable_numbers(c, state, candidates, message, now)
+        if unreadable:
+            detail += f" ({'; '.join(unreadable)})"
     else:
         detail = (
             f"{message.type} is not expected in stage {state.stage!r} "
@@ -299,6 +302,25 @@ def _decide(
         if park_ttl is not None and message.type in c.awaited_in(state.stage):
             return parking.park(state, message, now, park_ttl, detail)
     return ignored(state, message, now, "out_of_order", detail)
+
+
+def _unreadable_numbers(
+    c: Compiled,
+    state: ProcessState,
+    candidates: list[tuple[int, Transition]],
+    message: Message,
+    now: datetime,
+) -> list[str]:
+    """The sides of numeric comparisons that could not be read, in the guards of the
+    transitions from the current stage: why a message with a malformed amount changed
+    nothing."""
+    reasons: list[str] = []
+    for _, transition in candidates:
+        if state.stage in transition.from_ or "*" in transition.from_:
+            for reason in unreadable_numbers(c, transition.when, state, now, message.data):
+                if reason not in reasons:
+                    reasons.append(reason)
+    return reasons
 
 
 def decide_action(c: Compiled, state: ProcessState, action: Action, now: datetime) -> Event:

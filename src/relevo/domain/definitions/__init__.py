@@ -25,6 +25,8 @@ from relevo.domain.definitions.base import (
     TerminalStatus,
     guard_bounds,
     guard_paths,
+    numeric_operands,
+    numeric_test_problem,
 )
 from relevo.domain.definitions.controls import Control, Param, ParamCase
 from relevo.domain.definitions.items import ChecklistItem, Compensation, Incident, Requirement, Task
@@ -76,6 +78,8 @@ __all__ = [
     "Transition",
     "guard_bounds",
     "guard_paths",
+    "numeric_operands",
+    "numeric_test_problem",
 ]
 
 
@@ -84,6 +88,9 @@ class EventType(Model):
 
     description: str
     requires: list[str] = Field(default_factory=list)
+    #: Data fields the message may carry besides those it requires (a guard comparing a
+    #: field's number must name one of the fields the event declares).
+    optional: list[str] = Field(default_factory=list)
     #: Closed lists: a message whose field holds a value outside its list is rejected
     #: (e.g. the causes a regulation allows, where any other is sanctioned).
     values: dict[str, list[str]] = Field(default_factory=dict)

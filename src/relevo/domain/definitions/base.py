@@ -3,10 +3,12 @@ paths and guards, and the closed vocabularies (actors, statuses, roles, channels
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from relevo.domain.numbers import NUMERIC_TESTS, read_number
 from relevo.domain.timerules import parse_date_expr
 
 Actor = Literal[
@@ -80,6 +82,13 @@ class Condition(Model):
     #: another date, ``earliest(a, b)``). An unknown date on either side never holds.
     before: str | None = None
     after: str | None = None
+    #: Numeric comparisons (<, <=, >, >=) with a number or another value path
+    #: (``{data.amount: {at_most: data.cap}}``). A side that is missing or not a number
+    #: makes the comparison fail (see ``numbers.read_number``).
+    less_than: Any = None
+    at_most: Any = None
+    more_than: Any = None
+    at_least: Any = None
 
 
 #: ``when`` guards map a value path to a literal (equality), a list (membership) or a
@@ -110,9 +119,41 @@ def check_guard(guard: Guard | None) -> Guard | None:
     return guard
 
 
+def numeric_test_problem(path: str, key: str, operand: Any) -> str | None:
+    """Why the numeric comparison ``{path: {key: operand}}`` is malformed (it must read a
+    value path and compare it with a number or another value path), or ``None``."""
+    if not path.startswith(PATH_PREFIXES):
+        return (
+            f"{key} compares numbers; a {path.split('.')[0]}. path is not a number (dates use "
+            f"'before'/'after'): compare a path that starts with one of {', '.join(PATH_PREFIXES)}"
+        )
+    if isinstance(operand, bool) or not isinstance(operand, int | float | str):
+        return f"{key} takes a number (12.5) or a value path (data.cap), not {operand!r}"
+    if isinstance(operand, float) and not math.isfinite(operand):
+        return f"{key} takes a finite number, not {operand!r}"
+    if isinstance(operand, str) and not operand.startswith(PATH_PREFIXES):
+        hint = (
+            f"write {operand.strip()} without quotes"
+            if read_number(operand.strip()) is not None
+            else f"start it with one of {', '.join(PATH_PREFIXES)}"
+        )
+        return f"{key} {operand!r} is neither a number nor a value path: {hint}"
+    return None
+
+
 def guard_paths(guard: Guard | None) -> list[str]:
     """The paths ``guard`` reads, in order."""
     return list(guard) if guard else []
+
+
+def numeric_operands(guard: Guard | None) -> list[tuple[str, str, Any]]:
+    """The numeric comparisons of ``guard`` as (path, test, operand) triples, in order; the
+    operand is a number or a value path."""
+    found: list[tuple[str, str, Any]] = []
+    for path, test in (guard or {}).items():
+        if isinstance(test, dict):
+            found += [(path, key, test[key]) for key in NUMERIC_TESTS if test.get(key) is not None]
+    return found
 
 
 def guard_bounds(guard: Guard | None) -> list[str]:

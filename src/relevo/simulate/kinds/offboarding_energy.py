@@ -4,7 +4,9 @@ word (B1 deactivation, its answer and the final reading; C1-06 for a switch away
 allow it, rules.md §3.4, §7.1 row 2), and device instalments that go on after leaving.
 
 Fates: ``deactivation_rejected`` (the distributor rejects the first B1), ``exit_charge``
-(none, allowed, refused), ``instalments``.
+(none, allowed, refused; and, rarely, a billing mistake version 3 refuses: ``above_cap``, an
+amount above its cap, or ``unreadable``, an amount written with a decimal comma; billing then
+sends the corrected charge, within its cap), ``instalments``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from relevo.simulate.schedule import Result
 #: TABLA_27 codes a distributor gives a deactivation (rules.md §3.5): wrong holder ID, a
 #: concurrent request in progress, a date in the past.
 B1_REJECTIONS = ("03", "B5", "46")
+
+#: Early-exit charge fates where the contract allows a charge.
+CHARGED = ("allowed", "above_cap", "unreadable")
+#: Billing's mistakes version 3 of offboarding refuses until billing corrects them.
+MISTAKES = ("above_cap", "unreadable")
 
 
 class LeaverExtras(Flow):
@@ -45,9 +52,8 @@ class LeaverExtras(Flow):
         if case.fate["sector"] != "energy":
             return {}
         if case.fate.get("exit_charge") != "refused":
-            return {
-                "energy_price": "fixed" if case.fate.get("exit_charge") == "allowed" else "indexed"
-            }
+            charged = case.fate.get("exit_charge") in CHARGED
+            return {"energy_price": "fixed" if charged else "indexed"}
         return case.rng.choice(
             [
                 {"energy_price": "indexed"},
@@ -145,6 +151,7 @@ class LeaverExtras(Flow):
         if case.fate["sector"] == "energy":
             energy = case.rng.uniform(80, 600)
             cap = energy * 0.05  # rules.md §3.4: 5% of the energy still to be billed
+            # Within the cap: the rounded share never exceeds the rounded cap.
             data: JSON = {
                 "amount": f"{cap * case.rng.uniform(0.5, 1):.2f}",
                 "cap": f"{cap:.2f}",
@@ -162,12 +169,24 @@ class LeaverExtras(Flow):
                 "months_left": left,
                 "commitment_end": end.isoformat(),
             }
+        if fate in MISTAKES:
+            # Billing's mistake; the corrected charge (``data``) follows the refusal.
+            case.memo["corrected_charge"] = dict(data)
+            wrong = cap * case.rng.uniform(1.1, 1.6)
+            data = {**data, "amount": f"{wrong:.2f}" if fate == "above_cap" else f"{cap:.2f}"}
+            if fate == "unreadable":
+                data["amount"] = str(data["amount"]).replace(".", ",")
         moment = at + timedelta(hours=case.rng.uniform(1, 48))
         self.emit_at(case, moment, "billing", "exit_charge.assessed", data, stages=["terminated"])
 
     def billing_removes_charge(self, case: Case, payload: JSON) -> None:
-        """Billing takes off a charge the law does not allow."""
+        """Billing takes off a charge the law does not allow, or sends the corrected one
+        for a charge refused as above its cap or unreadable."""
         at = self.w.now + timedelta(days=case.rng.uniform(1, 4))
+        corrected = case.memo.pop("corrected_charge", None)
+        if corrected is not None:
+            self.emit_at(case, at, "billing", "exit_charge.assessed", corrected)
+            return
         self.emit_at(case, at, "billing", "exit_charge.removed")
 
     def instalments(self, case: Case) -> None:
