@@ -329,6 +329,22 @@ def test_a_late_corrected_bill_opens_an_incident_of_ours() -> None:
     run.assert_replay_matches()
 
 
+def test_a_late_corrected_bill_with_a_refund_owed_makes_the_refund_late_too() -> None:
+    run = claimed_and_paid()
+    run.send("claim.resolved", {"outcome": "upheld"}, at=madrid(2026, 12, 18, 10, 0))
+    run.advance(madrid(2027, 1, 6, 9, 0))
+    assert run.state.open_incidents() == ["CORRECCION_TARDIA"]
+    run.send("bill.corrected", corrected({"amount": "20.00", "settlement": "refund"}))
+    assert run.state.open_incidents() == []
+    # Promised both by 5 January: the bill is no longer late, the refund now is.
+    assert run.timer("timer:refund_late") == madrid(2027, 1, 5, 23, 59)
+    run.advance(run.now)
+    assert run.state.open_incidents() == ["REEMBOLSO_TARDIO"]
+    assert run.task("correction_escalation")["status"] == "done"
+    assert run.task("refund_escalation")["status"] == "open"
+    run.assert_replay_matches()
+
+
 def test_a_refund_sent_back_by_the_bank_asks_for_another_account_then_arrives() -> None:
     run = claimed_and_paid()
     run.send("claim.resolved", {"outcome": "upheld"}, at=madrid(2026, 12, 18, 10, 0))
