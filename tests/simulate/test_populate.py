@@ -109,7 +109,17 @@ SECOND_VERSION_PATHS = {
         "er.window_changed",
     },
     "onboarding_followup": {"action.answer_survey", "follow_up.completed"},
-    "billing_cycle": {"payment_plan.agreed", "payment_plan.broken"},
+    "billing_cycle": {
+        "payment_plan.agreed",
+        "payment_plan.broken",
+        # v2: what follows a claim (issue 15).
+        "bill.corrected",
+        "refund.issued",
+        "refund.failed",
+        "action.choose_refund_account",
+        "refund.paid",
+        "deadline.correction_late",
+    },
 }
 
 

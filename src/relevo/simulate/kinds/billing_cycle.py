@@ -6,7 +6,9 @@ demand, suspension), with the protections for vulnerable customers and essential
 Fates: ``anomaly`` (code or None), ``anomaly_answer``, ``payment`` (on_time, returned, late,
 unpaid), ``settles`` (when an unpaid customer pays: after_notice, after_suspension, never),
 ``retry`` (what a customer with a returned debit does), ``wrong_cut`` (the network cuts by
-mistake), ``late_restore``, ``dispute``, ``vulnerability``, ``terminated``.
+mistake), ``late_restore``, ``dispute`` (a customer who has not paid claims),
+``paid_dispute`` (a customer paying by the due date claims first), ``vulnerability``,
+``terminated``. What follows a claim is in ``billing_claims``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from relevo.domain.model import JSON
 from relevo.simulate import people
 from relevo.simulate.case import Case
-from relevo.simulate.kinds.base import Flow
+from relevo.simulate.kinds.billing_claims import BillClaims
 from relevo.simulate.schedule import Result
 
 SITUATION_KIND = {
@@ -28,7 +30,7 @@ SITUATION_KIND = {
 }
 
 
-class BillingCycle(Flow):
+class BillingCycle(BillClaims):
     """A customer's bill from the open period to payment (or to the end of dunning)."""
 
     kind = "billing_cycle"
@@ -47,6 +49,10 @@ class BillingCycle(Flow):
             "wrong_cut": self.chance(case, "wrong_cut_share"),
             "late_restore": self.chance(case, "late_restore_share"),
             "dispute": self.chance(case, "dispute_share"),
+            "paid_dispute": self.chance(case, "paid_dispute_share"),
+            "claim_outcome": None,
+            "refund_fails": self.chance(case, "refund_failed_share"),
+            "slow_correction": self.chance(case, "slow_correction_share"),
             "vulnerability": self.chance(case, "vulnerability_share"),
             "terminated": self.chance(case, "terminated_share"),
             "suspended_before": sector == "telecom" and self.chance(case, "suspended_before_share"),
@@ -152,6 +158,7 @@ class BillingCycle(Flow):
             due = issued + timedelta(days=case.rng.randint(10, 15))
             data["due_date"] = due.isoformat()
         case.memo["due"] = due
+        case.memo["amount"] = f"{amount:.2f}"
         self.send(case, self.w.now, "billing", "bill.issued", data, then=self.issued)
 
     def issued(self, case: Case, result: Result) -> None:
@@ -170,7 +177,9 @@ class BillingCycle(Flow):
                 ),
                 ["bill_ready"],
             )
-        if fate.get("dispute") and fate["payment"] != "on_time":
+        unpaid_claim = fate.get("dispute") and fate["payment"] != "on_time"
+        paid_claim = fate.get("paid_dispute") and fate["payment"] == "on_time"
+        if unpaid_claim or paid_claim:
             reason = case.rng.choice(["wrong_amount", "not_my_usage", "service_not_received"])
             self.customer_acts(
                 case,
@@ -178,6 +187,8 @@ class BillingCycle(Flow):
                 "dispute_bill",
                 {"reason": reason},
                 stages=["bill_ready", "payment_overdue"],
+                # Those who pay on time pay the disputed bill anyway, soon after claiming.
+                then=self.pays_after_claiming if paid_claim else None,
             )
         payment = fate["payment"]
         debit = self.day_at(due, 6) + timedelta(hours=case.rng.uniform(0, 6))
@@ -205,6 +216,10 @@ class BillingCycle(Flow):
         elif payment == "late":
             self.pays(case, debit + timedelta(days=case.rng.uniform(3, 25)))
         # "unpaid": the overdue timer moves the process; dunning answers follow.
+
+    def pays_after_claiming(self, case: Case, result: Result) -> None:
+        if result.ok:
+            self.pays(case, result.at + timedelta(hours=case.rng.uniform(2, 48)))
 
     def pays(self, case: Case, at: datetime) -> None:
         self.when(
@@ -390,25 +405,6 @@ class BillingCycle(Flow):
                 lambda c: self.send(c, self.w.now, "billing", "contract.terminated_for_debt"),
                 ["payment_overdue", "service_suspended"],
             )
-
-    def billing_resolves_claim(self, case: Case, payload: JSON) -> None:
-        upheld = case.rng.random() < 0.4
-        at = self.after("claim", self.w.now, case)
-
-        def resolve(c: Case) -> None:
-            self.send(
-                c,
-                self.w.now,
-                "billing",
-                "claim.resolved",
-                {"outcome": "upheld" if upheld else "rejected"},
-            )
-            if upheld and payload.get("event_type") == "action.dispute_bill":
-                self.send(c, self.w.now + timedelta(minutes=30), "billing", "bill.cancelled")
-            elif not upheld and self.stage(c) in ("bill_ready", "payment_overdue"):
-                self.pays(c, self.w.now + timedelta(days=c.rng.uniform(1, 10)))
-
-        self.when(case, at, resolve)
 
 
 def _add_months(day: date, months: int) -> date:
