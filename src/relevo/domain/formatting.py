@@ -6,12 +6,12 @@ with Babel's locale data: "jueves 3 de diciembre", "Thursday 3 December".
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from relevo.domain.definitions import Localized
 
@@ -45,19 +45,60 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(FALLBACK_ZONE)
 
 
-def moment_text(moment: datetime, lang: str, style: str, timezone: str) -> str:
-    """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short)."""
+#: The local times of day at which a stored value is a day rather than a moment: a plain
+#: ``YYYY-MM-DD`` is read at the start of its day, and a day "until the end of it" at its
+#: last minute (``at: "23:59"`` in the definitions).
+_DAY_CLOCKS = frozenset({(0, 0), (23, 59)})
+
+#: The styles in which a day is written as its date alone ("time" asks for the clock on
+#: purpose; "short" is for moments, such as the history's).
+_DAY_STYLES = frozenset({"date", "datetime"})
+
+
+def day_of(moment: datetime, day_zone: str) -> date | None:
+    """The day ``moment`` stands for when it was given as a day, ``None`` for a moment.
+
+    A value given as a day is stored as the start (00:00) or the last minute (23:59) of
+    that day in the calendar's zone ``day_zone``, where it was read; any other time of day,
+    or any seconds, make it a moment.
+    """
+    local = moment.astimezone(zone(day_zone))
+    if local.second or local.microsecond or (local.hour, local.minute) not in _DAY_CLOCKS:
+        return None
+    return local.date()
+
+
+def moment_text(
+    moment: datetime, lang: str, style: str, timezone: str, day_zone: str | None = None
+) -> str:
+    """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short), in
+    ``timezone``. With ``day_zone`` (the process calendar's zone), a value given as a day
+    (see ``day_of``) is written as that day's date in the date and datetime styles, never
+    "at 00:00", and is the same day wherever the customer lives."""
     locale = "en" if lang == "en" else "es"
+    if day_zone is not None and style in _DAY_STYLES:
+        day = day_of(moment, day_zone)
+        if day is not None:
+            return format_date(day, _PATTERNS[(locale, "date")], locale=_LOCALES[locale])
     return format_datetime(
         moment, _PATTERNS[(locale, style)], tzinfo=zone(timezone), locale=_LOCALES[locale]
     )
 
 
 def fill_moment(
-    text: Localized, placeholder: str, moment: datetime, timezone: str, *, style: str = "datetime"
+    text: Localized,
+    placeholder: str,
+    moment: datetime,
+    timezone: str,
+    *,
+    style: str = "datetime",
+    day_zone: str | None = None,
 ) -> Localized:
-    """``text`` with ``{placeholder}`` replaced by ``moment`` written in each language."""
+    """``text`` with ``{placeholder}`` replaced by ``moment`` written in each language (a
+    day as its date when ``day_zone`` is given: see ``moment_text``)."""
+    es = moment_text(moment, "es", style, timezone, day_zone)
+    en = moment_text(moment, "en", style, timezone, day_zone)
     return Localized(
-        es=text.es.replace("{" + placeholder + "}", moment_text(moment, "es", style, timezone)),
-        en=text.en.replace("{" + placeholder + "}", moment_text(moment, "en", style, timezone)),
+        es=text.es.replace("{" + placeholder + "}", es),
+        en=text.en.replace("{" + placeholder + "}", en),
     )

@@ -15,7 +15,7 @@ from babel.numbers import format_currency
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Stage
-from relevo.domain.formatting import moment_text, zone
+from relevo.domain.formatting import moment_text
 from relevo.domain.model import JSON, ProcessState, parse_iso
 from relevo.domain.rendering import PLACEHOLDER
 from relevo.domain.shapes import DateEntry
@@ -83,13 +83,12 @@ def late_text(
     style: str,
     owed: list[JSON],
     lang: str,
+    day_zone: str,
 ) -> str:
     """Says the step of ``stage`` planned for ``since`` is late, what we do about it, and
-    what the customer is owed so far (``owed``: the view's compensation rows)."""
-    local = since.astimezone(zone(state.timezone))
-    if (local.hour, local.minute) in ((0, 0), (23, 59)):
-        style = "date"  # a whole-day date: its time says nothing
-    date = moment_text(since, lang, style, state.timezone)
+    what the customer is owed so far (``owed``: the view's compensation rows); a step
+    planned for a day (in the calendar's zone ``day_zone``) names only that day."""
+    date = moment_text(since, lang, style, state.timezone, day_zone)
     parts = [LATE_STEP.get(lang).replace("{date}", date), _what_we_do(stage.actor, lang)]
     amount = _owed_amount(owed, lang)
     if amount is not None:
