@@ -45,11 +45,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(FALLBACK_ZONE)
 
 
-#: The local times of day at which a stored value is a day rather than a moment: a plain
-#: ``YYYY-MM-DD`` is read at the start of its day, and a day "until the end of it" at its
-#: last minute (``at: "23:59"`` in the definitions).
-_DAY_CLOCKS = frozenset({(0, 0), (23, 59)})
-
 #: The styles in which a day is written as its date alone ("time" asks for the clock on
 #: purpose; "short" is for moments, such as the history's).
 _DAY_STYLES = frozenset({"date", "datetime"})
@@ -58,12 +53,14 @@ _DAY_STYLES = frozenset({"date", "datetime"})
 def day_of(moment: datetime, day_zone: str) -> date | None:
     """The day ``moment`` stands for when it was given as a day, ``None`` for a moment.
 
-    A value given as a day is stored as the start (00:00) or the last minute (23:59) of
-    that day in the calendar's zone ``day_zone``, where it was read; any other time of day,
-    or any seconds, make it a moment.
+    A plain ``YYYY-MM-DD`` (and a date derived from one by whole days) is stored as the
+    start of that day, 00:00 in the calendar's zone ``day_zone`` where it was read; any
+    other time of day makes it a moment. (A definition that puts a day at 23:59, "until the
+    end of it", chose that time on purpose: "before Monday at 23:59" is not "before
+    Monday", so it stays a moment.)
     """
     local = moment.astimezone(zone(day_zone))
-    if local.second or local.microsecond or (local.hour, local.minute) not in _DAY_CLOCKS:
+    if local.hour or local.minute or local.second or local.microsecond:
         return None
     return local.date()
 

@@ -15,7 +15,7 @@ from babel.numbers import format_currency
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Stage
-from relevo.domain.formatting import moment_text
+from relevo.domain.formatting import moment_text, zone
 from relevo.domain.model import JSON, ProcessState, parse_iso
 from relevo.domain.rendering import PLACEHOLDER
 from relevo.domain.shapes import DateEntry
@@ -88,6 +88,9 @@ def late_text(
     """Says the step of ``stage`` planned for ``since`` is late, what we do about it, and
     what the customer is owed so far (``owed``: the view's compensation rows); a step
     planned for a day (in the calendar's zone ``day_zone``) names only that day."""
+    local = since.astimezone(zone(day_zone))
+    if (local.hour, local.minute) == (23, 59):
+        style = "date"  # the end of a whole day: "was due on Monday", not "at 23:59"
     date = moment_text(since, lang, style, state.timezone, day_zone)
     parts = [LATE_STEP.get(lang).replace("{date}", date), _what_we_do(stage.actor, lang)]
     amount = _owed_amount(owed, lang)
