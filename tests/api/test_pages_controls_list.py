@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from .builders import event
 from .pages import Site, text_of
 
 
@@ -44,8 +45,69 @@ def test_a_finished_process_says_so_once(site: Site) -> None:
     site.sign_in(process_id)
     page = site.client.get(f"/my/processes/{process_id}?lang=en")
     part = _controls_part(page.text)
-    visible = part.partition("<details")[0]
     assert "This request has finished: it can no longer be changed." in text_of(page)
-    assert 'class="button' not in visible
-    folded = part.partition("<details")[2]
-    assert f"Other actions, which you cannot use now ({folded.count('<li')})" in part
+    assert text_of(page).count("it can no longer be changed") == 1
+    # Nothing can be used on it ever again, so nothing is listed, not even folded.
+    assert 'class="button' not in part and "<details" not in part
+
+
+def _port_out(site: Site) -> str:
+    """A number leaving us: its cancel is the receiving operator's, never the customer's."""
+    view = site.api.start(
+        kind="mobile_port_out",
+        subject="612345678",
+        keys={"msisdn": "612345678"},
+        attributes={
+            "modality": "postpaid",
+            "nc_reference": "NC-OUT-1",
+            "window": "2025-03-06",
+            "recipient_operator": "Vodafone",
+        },
+    )
+    process_id: str = view["id"]
+    return process_id
+
+
+def test_a_control_never_allowed_is_not_listed(site: Site) -> None:
+    process_id = _port_out(site)
+    view = site.api.view(process_id)
+    never = {row["id"]: row for row in view["controls"]}["cancel"]
+    assert never["allowed"] is False and never["possible"] is False
+    site.sign_in(process_id)
+    for lang, title in (("es", "Cancelar el cambio"), ("en", "Cancel the switch")):
+        page = site.client.get(f"/my/processes/{process_id}?lang={lang}")
+        assert title not in _controls_part(page.text), _controls_part(page.text)
+
+
+def test_a_control_of_no_stage_still_ahead_is_not_listed(site: Site) -> None:
+    process_id = site.scheduled()
+    confirmed = site.api.send(event("donor.confirmed", {"msisdn": "612345678"}))
+    assert confirmed.status_code in (200, 202), confirmed.text
+    view = site.api.view(process_id)
+    hub = site.api.hub
+    state = hub.processes.get(process_id)
+    ahead = hub.processes.compiled(state).reachable_from(state.stage)
+    definition = hub.processes.compiled(state).definition
+    behind = [
+        row
+        for row in view["controls"]
+        if "*" not in definition.controls[row["id"]].allowed_in
+        and ahead.isdisjoint(definition.controls[row["id"]].allowed_in)
+    ]
+    assert behind, "the scheduled port-in has a control of a stage it has left behind"
+    part = _controls_part(site.sign_in(process_id).text)
+    for row in behind:
+        assert row["possible"] is False
+        assert f">{row['title']}<" not in part
+
+
+def test_an_ended_process_lists_no_control_and_no_instead(site: Site) -> None:
+    process_id = site.scheduled()
+    assert site.api.act(process_id, "cancel", actor="cust-1", channel="app").status_code == 200
+    view = site.api.view(process_id, "en")
+    assert all(row["instead"] is None and not row["possible"] for row in view["controls"])
+    site.sign_in(process_id)
+    for lang, instead in (("es", "en su lugar"), ("en", "instead")):
+        page = site.client.get(f"/my/processes/{process_id}?lang={lang}")
+        assert instead not in text_of(page)
+        assert "<details" not in _controls_part(page.text)

@@ -190,3 +190,58 @@ def test_a_new_link_form_without_its_cookie_is_refused(site: Site) -> None:
     site.client.cookies.clear()
     answer = site.client.post("/p/new", data={"csrf": _csrf(form), "reference": "prc_x"})
     assert answer.status_code == 403
+
+
+def _raw_answer(site: Site, reference: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The answer to asking for a link to ``reference`` as it goes out: status, headers
+    (in order) and body, from a fresh browser."""
+    _fresh_browser(site)
+    form = _new_link_form(site)
+    answer = site.client.post("/p/new", data={"csrf": _csrf(form), "reference": reference})
+    return answer.status_code, list(answer.headers.multi_items()), answer.content
+
+
+def test_the_answer_is_the_same_byte_for_byte_whether_or_not_the_reference_exists(
+    site: Site, inbox: Inbox
+) -> None:
+    process_id = site.scheduled()
+    known = _raw_answer(site, process_id)
+    unknown = _raw_answer(site, "prc_doesnotexist")
+    assert known[0] == unknown[0] == 200
+    assert known[1] == unknown[1]
+    assert known[2] == unknown[2]
+    inbox.deliver()
+    assert [sms.to for sms in inbox.access_sms()] == ["+34612345678"]
+
+
+def test_a_known_and_an_unknown_reference_do_the_same_store_work(site: Site) -> None:
+    """Both paths count the same requests and write in the same number of transactions:
+    only what is written differs (the time they take must not tell one from the other)."""
+    process_id = site.scheduled()
+    access = site.client.app.state.access_store  # type: ignore[attr-defined]
+    calls: list[str] = []
+    real = {
+        name: getattr(access, name)
+        for name in ("hit", "enqueue", "hit_and_enqueue")
+        if hasattr(access, name)
+    }
+
+    def spy(name: str) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            calls.append(name)
+            return real[name](*args, **kwargs)
+
+        return call
+
+    for name in real:
+        setattr(access, name, spy(name))
+    try:
+        seen = []
+        for reference in (process_id, "prc_doesnotexist"):
+            calls.clear()
+            _raw_answer(site, reference)
+            seen.append(list(calls))
+    finally:
+        for name, method in real.items():
+            setattr(access, name, method)
+    assert seen[0] == seen[1], seen

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from relevo.adapters.db.store import SqlStore
-from relevo.bootstrap import build_hub
+from relevo.bootstrap import build_access, build_hub
 from relevo.cli import app
 from relevo.config import Settings
 from relevo.services.delivery_records import SENT, AttemptRow
@@ -94,4 +94,24 @@ def test_a_purge_deletes_old_attempts_of_finished_messages(runner: CliRunner, hu
         assert uow.delivery_attempts(process_id="prc_1") == []
         assert uow.get_outbox_entry(entry.id) is not None  # the message itself stays
     refused = runner.invoke(app, ["outbox", "purge", "--older-than", "0"])
+    assert refused.exit_code == 2 and "older-than" in refused.output
+
+
+def test_an_access_purge_deletes_expired_link_uses(runner: CliRunner, hub: Hub) -> None:
+    access = build_access(hub.store)
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=3)
+    expired, valid = (now - timedelta(days=2)).isoformat(), (now + timedelta(days=1)).isoformat()
+    for digest, expires in (("a" * 64, expired), ("b" * 64, valid)):
+        assert access.use_link(digest, "prc_1", expires, long_ago.isoformat(), since="", most=1)
+
+    kept = runner.invoke(app, ["access", "purge", "--older-than", "72"])
+    assert kept.exit_code == 0, kept.output
+    assert "deleted 0 link use(s)" in kept.output
+    purged = runner.invoke(app, ["access", "purge", "--older-than", "24"])
+    assert purged.exit_code == 0, purged.output
+    assert "deleted 1 link use(s), 0 code(s) and 0 rate-limit count(s)" in purged.output
+    # The valid link stays used up.
+    assert not access.use_link("b" * 64, "prc_1", valid, now.isoformat(), since="", most=1)
+    refused = runner.invoke(app, ["access", "purge", "--older-than", "0"])
     assert refused.exit_code == 2 and "older-than" in refused.output

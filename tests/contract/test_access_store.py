@@ -10,9 +10,10 @@ import pytest
 
 from relevo.bootstrap import build_access
 from relevo.domain.model import ProcessState, iso
-from relevo.services.access import codes, limits
+from relevo.services.access import codes, limits, retention
 from relevo.services.access.limits import RateLimit, RateLimited
 from relevo.services.access.ports import AccessStore
+from relevo.services.access.retention import purge_expired
 from relevo.services.unit_of_work import Store
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -115,3 +116,55 @@ def test_two_workers_counting_at_once_never_pass_a_limit_together(any_store: Sto
     for thread in threads:
         thread.join()
     assert passed.count(True) == 5
+
+
+def _use(access: AccessStore, digest: str, expires: datetime, at: datetime) -> bool:
+    since = iso(at - timedelta(minutes=10))
+    return access.use_link(digest * 64, "prc_1", iso(expires), iso(at), since=since, most=1)
+
+
+def test_purge_deletes_only_what_can_no_longer_decide_anything(any_store: Store) -> None:
+    access = build_access(any_store)
+    state = _state(any_store)
+    long_ago = NOW - timedelta(days=3)
+    # A link that expired two days ago, and one still valid but already used up.
+    assert _use(access, "a", NOW - timedelta(days=2), long_ago)
+    assert _use(access, "b", NOW + timedelta(days=1), long_ago)
+    old = codes.request_code(access, SECRET, state, "cancel", client="c", lang="es", now=long_ago)
+    current = codes.request_code(access, SECRET, state, "postpone", client="c", lang="es", now=NOW)
+    assert access.hit("old", iso(long_ago), 5) and access.hit("now", iso(NOW), 1)
+
+    purged = purge_expired(access, lambda: NOW, timedelta(hours=24))
+
+    assert purged == {
+        "before": iso(NOW - timedelta(hours=24)),
+        "link_uses": 1,
+        "codes": 1,
+        # "old", and the two limits the old code's request counted in (customer, address).
+        "rate_limits": 3,
+    }
+    # The used-up link that is still valid stays used up.
+    assert not _use(access, "b", NOW + timedelta(days=1), NOW)
+    # The current code and the current window's count are untouched.
+    latest = access.latest_code("prc_1", "cust-1", "postpone")
+    assert latest is not None and latest.id == current.id
+    assert access.latest_code("prc_1", "cust-1", "cancel") is None and old.id != current.id
+    assert not access.hit("now", iso(NOW), 1)
+    # Nothing is left to purge.
+    again = purge_expired(access, lambda: NOW, timedelta(hours=24))
+    assert (again["link_uses"], again["codes"], again["rate_limits"]) == (0, 0, 0)
+
+
+def test_purge_goes_on_chunk_after_chunk(any_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    access = build_access(any_store)
+    monkeypatch.setattr(retention, "PURGE_CHUNK", 2)
+    for index in range(5):
+        assert _use(access, str(index), NOW - timedelta(days=2), NOW - timedelta(days=3))
+        assert access.hit(f"bucket-{index}", iso(NOW - timedelta(days=3)), 5)
+    purged = purge_expired(access, lambda: NOW, timedelta(hours=1))
+    assert (purged["link_uses"], purged["rate_limits"]) == (5, 5)
+
+
+def test_purge_needs_a_positive_retention(any_store: Store) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        purge_expired(build_access(any_store), lambda: NOW, timedelta(0))

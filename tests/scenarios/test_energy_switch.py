@@ -576,7 +576,8 @@ def test_24_hour_technical_switch_rule_opens_an_incident_for_electricity() -> No
     assert run.state.open_incidents() == ["SWITCH_DELAYED"]
     assert_incident_view(run, "SWITCH_DELAYED")
     assert run.view("es")["incidents"][0]["what_happened"] == (
-        "El cambio debía estar hecho antes del jueves 15 de octubre a las 00:00 y la "
+        # 24 hours after the activation day: the start of a day, written as that day.
+        "El cambio debía estar hecho antes del jueves 15 de octubre y la "
         "distribuidora aún no lo ha confirmado."
     )
     task = run.state.tasks["chase_activation"]

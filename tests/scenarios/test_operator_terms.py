@@ -130,3 +130,17 @@ def test_a_right_counted_another_way_is_refused() -> None:
     with pytest.raises(DefinitionError) as error:
         Catalog.from_texts(shipped_files(), terms)
     assert any("per day in the operator's terms" in p.message for p in error.value.problems)
+
+
+def test_the_operator_contact_is_read_with_defaults_and_checked() -> None:
+    assert load_terms().contact.phone == "1004"
+    assert _terms("30.00").contact.phone == "1004"  # a file without [contact]
+    own = parse_terms(
+        '[contact]\nphone = "+34 900 123 456"\nemail = "ayuda@example.com"\n', "operator.toml"
+    )
+    assert own.contact.phone_uri == "tel:+34900123456"
+    assert own.contact.email == "ayuda@example.com"
+    with pytest.raises(DefinitionError, match=r"contact\.phone"):
+        parse_terms('[contact]\nphone = "call us"\n', "operator.toml")
+    shipped = Catalog.load()
+    assert shipped.terms.contact == load_terms().contact

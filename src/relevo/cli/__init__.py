@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from relevo.cli import db, dead_letters, definitions, keys, outbox, subscriptions
+from relevo.cli import access, db, dead_letters, definitions, keys, outbox, subscriptions
 from relevo.cli.common import err
 from relevo.cli.demo import demo
 from relevo.cli.ingest import ingest_command
@@ -34,6 +34,7 @@ app.add_typer(definitions.app, name="definitions")
 app.add_typer(keys.app, name="keys")
 app.add_typer(dead_letters.app, name="dead-letters")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(access.app, name="access")
 app.add_typer(subscriptions.app, name="subscriptions")
 
 

@@ -152,8 +152,13 @@ class Compiled:
 
     # Per-definition lookups, built on first use: the engine needs them on every event.
 
+    def reachable_from(self, stage: str) -> frozenset[str]:
+        """Every stage a process in ``stage`` can still be in: ``stage`` itself and each
+        stage a path of transitions, timers or controls leads to from it."""
+        return self._reachable.get(stage, frozenset({stage}))
+
     @cached_property
-    def _awaited(self) -> dict[str, frozenset[str]]:
+    def _reachable(self) -> dict[str, frozenset[str]]:
         d = self.definition
         every = list(self.stages)
         moves: dict[str, set[str]] = {stage: set() for stage in every}
@@ -165,21 +170,30 @@ class Compiled:
                 continue
             for source in every if "*" in sources else sources:
                 moves.setdefault(source, set()).add(target)
-        accepting: dict[str, set[str]] = {stage: set() for stage in every}
-        for transition in d.transitions:
-            for stage in every if "*" in transition.from_ else transition.from_:
-                accepting.setdefault(stage, set()).update(transition.on)
-        awaited: dict[str, frozenset[str]] = {}
+        reachable: dict[str, frozenset[str]] = {}
         for stage in every:
-            seen: set[str] = set()
+            seen: set[str] = {stage}
             todo = list(moves[stage])
             while todo:
                 current = todo.pop()
                 if current not in seen:
                     seen.add(current)
                     todo.extend(moves.get(current, ()))
+            reachable[stage] = frozenset(seen)
+        return reachable
+
+    @cached_property
+    def _awaited(self) -> dict[str, frozenset[str]]:
+        d = self.definition
+        every = list(self.stages)
+        accepting: dict[str, set[str]] = {stage: set() for stage in every}
+        for transition in d.transitions:
+            for stage in every if "*" in transition.from_ else transition.from_:
+                accepting.setdefault(stage, set()).update(transition.on)
+        awaited: dict[str, frozenset[str]] = {}
+        for stage in every:
             order = self.stage_order[stage]
-            later = [s for s in seen if self.stage_order.get(s, -1) > order]
+            later = [s for s in self._reachable[stage] if self.stage_order.get(s, -1) > order]
             awaited[stage] = frozenset(t for s in later for t in accepting.get(s, ()))
         return awaited
 

@@ -65,7 +65,8 @@ def check(
         return ControlCheck(control_id, False, code, REFUSALS[code], until, control.instead)
 
     if not state.active:
-        return no("finished")
+        # What to do instead is advice for a running process: an ended one has none.
+        return ControlCheck(control_id, False, "finished", REFUSALS["finished"], until, None)
     if role not in control.actors:
         return no("not_for_role")
     if state.stage not in control.allowed_in and "*" not in control.allowed_in:
@@ -75,9 +76,24 @@ def check(
     if not guard_holds(c, control.when, state, now):
         return no("not_applicable")
     if limit is not None and now >= limit:
-        reason = fill_moment(REFUSALS["cutoff_passed"], "until", limit, state.timezone)
+        reason = fill_moment(
+            REFUSALS["cutoff_passed"], "until", limit, state.timezone, day_zone=c.calendar.timezone
+        )
         return ControlCheck(control_id, False, "cutoff_passed", reason, until, control.instead)
     return ControlCheck(control_id, True, None, None, until, None)
+
+
+def still_possible(c: Compiled, state: ProcessState, control_id: str, role: str) -> bool:
+    """Whether ``role`` may ever use the control on ``state`` from now on: the process is
+    running, the role is one of the control's actors, and the control is allowed in the
+    current stage or in one the process can still reach. Guards, incidents and cut-offs are
+    not looked at: they can change while the process runs (``check`` says about now)."""
+    control = require(c, control_id)
+    if not state.active or role not in control.actors:
+        return False
+    if "*" in control.allowed_in:
+        return True
+    return not c.reachable_from(state.stage).isdisjoint(control.allowed_in)
 
 
 def refuse_unless_allowed(

@@ -6,12 +6,12 @@ with Babel's locale data: "jueves 3 de diciembre", "Thursday 3 December".
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from relevo.domain.definitions import Localized
 
@@ -45,22 +45,60 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(FALLBACK_ZONE)
 
 
+#: The styles in which a day is written as its date alone ("time" asks for the clock on
+#: purpose; "short" is for moments, such as the history's).
+_DAY_STYLES = frozenset({"date", "datetime"})
+
+
+def day_of(moment: datetime, day_zone: str) -> date | None:
+    """The day ``moment`` stands for when it was given as a day, ``None`` for a moment.
+
+    A plain ``YYYY-MM-DD`` (and a date derived from one by whole days) is stored as the
+    start of that day, 00:00 in the calendar's zone ``day_zone`` where it was read; any
+    other time of day makes it a moment. (A definition that puts a day at 23:59, "until the
+    end of it", chose that time on purpose: "before Monday at 23:59" is not "before
+    Monday", so it stays a moment.)
+    """
+    local = moment.astimezone(zone(day_zone))
+    if local.hour or local.minute or local.second or local.microsecond:
+        return None
+    return local.date()
+
+
 @lru_cache(maxsize=4096)
-def moment_text(moment: datetime, lang: str, style: str, timezone: str) -> str:
-    """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short).
-    Remembered: the processes of one day share their windows and deadlines, and Babel
-    takes tens of microseconds per date (a page writes about a dozen)."""
+def moment_text(
+    moment: datetime, lang: str, style: str, timezone: str, day_zone: str | None = None
+) -> str:
+    """``moment`` written in ``lang`` with ``style`` (date, time, datetime or short), in
+    ``timezone``. With ``day_zone`` (the process calendar's zone), a value given as a day
+    (see ``day_of``) is written as that day's date in the date and datetime styles, never
+    "at 00:00", and is the same day wherever the customer lives. Remembered: the processes
+    of one day share their windows and deadlines, and Babel takes tens of microseconds per
+    date."""
     locale = "en" if lang == "en" else "es"
+    if day_zone is not None and style in _DAY_STYLES:
+        day = day_of(moment, day_zone)
+        if day is not None:
+            return format_date(day, _PATTERNS[(locale, "date")], locale=_LOCALES[locale])
     return format_datetime(
         moment, _PATTERNS[(locale, style)], tzinfo=zone(timezone), locale=_LOCALES[locale]
     )
 
 
 def fill_moment(
-    text: Localized, placeholder: str, moment: datetime, timezone: str, *, style: str = "datetime"
+    text: Localized,
+    placeholder: str,
+    moment: datetime,
+    timezone: str,
+    *,
+    style: str = "datetime",
+    day_zone: str | None = None,
 ) -> Localized:
-    """``text`` with ``{placeholder}`` replaced by ``moment`` written in each language."""
+    """``text`` with ``{placeholder}`` replaced by ``moment`` written in each language (a
+    day as its date when ``day_zone`` is given: see ``moment_text``)."""
+    es = moment_text(moment, "es", style, timezone, day_zone)
+    en = moment_text(moment, "en", style, timezone, day_zone)
     return Localized(
-        es=text.es.replace("{" + placeholder + "}", moment_text(moment, "es", style, timezone)),
-        en=text.en.replace("{" + placeholder + "}", moment_text(moment, "en", style, timezone)),
+        es=text.es.replace("{" + placeholder + "}", es),
+        en=text.en.replace("{" + placeholder + "}", en),
     )

@@ -55,10 +55,26 @@ class CompensationRight(Model):
         return "commitment"
 
 
+class OperatorContact(Model):
+    """How customers reach a person at the operator, shown at the foot of every page."""
+
+    #: The number customers call, as they dial it ("1004", "+34 900 000 000").
+    phone: str = Field(default="1004", pattern=r"^\+?[0-9][0-9 ]{1,18}[0-9]$")
+    #: An address customers may write to, if the operator has one.
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    @property
+    def phone_uri(self) -> str:
+        """The phone number as a ``tel:`` link (RFC 3966: no spaces)."""
+        return "tel:" + self.phone.replace(" ", "")
+
+
 class OperatorTerms(Model):
-    """The operator's terms that definitions name: compensation rights by name."""
+    """The operator's terms that definitions name (compensation rights by name), and how
+    customers reach the operator (``contact``; defaults when the file has none)."""
 
     compensation: dict[str, CompensationRight] = Field(default_factory=dict)
+    contact: OperatorContact = Field(default_factory=OperatorContact)
 
 
 def parse_terms(text: str, filename: str) -> OperatorTerms:

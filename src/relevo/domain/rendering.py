@@ -1,8 +1,8 @@
 """Customer-facing text with its placeholders filled from a process.
 
 ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
-``{date.datetime}`` both, ``{attributes.x}`` an attribute (``{attributes.x.money}`` as an
-amount in euros), ``{subject}`` the subject.
+``{date.datetime}`` both (only the date for a date given as a day), ``{attributes.x}`` an
+attribute (``{attributes.x.money}`` as an amount in euros), ``{subject}`` the subject.
 """
 
 from __future__ import annotations
@@ -58,4 +58,5 @@ def placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
             return "—"
         return moment_text(parse_iso(entry["end"]), lang, "time", state.timezone)
     style = {"": "date", "time": "time", "datetime": "datetime"}.get(part, "date")
-    return moment_text(parse_iso(entry["at"]), lang, style, state.timezone)
+    # A date given as a day reads as that day in every channel, never "at 00:00".
+    return moment_text(parse_iso(entry["at"]), lang, style, state.timezone, c.calendar.timezone)

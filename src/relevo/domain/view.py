@@ -105,7 +105,9 @@ def _headline(
         entry = state.dates[name]
         if passed(entry, now):
             style = "date" if entry.get("end") else "datetime"
-            late = late_text(state, stage, parse_iso(entry["at"]), style, owed, lang)
+            late = late_text(
+                state, stage, parse_iso(entry["at"]), style, owed, lang, c.calendar.timezone
+            )
             return late, entry["at"], True
     date_name = next(iter(dates_in(text, state)), None)
     headline_date = state.dates[date_name]["at"] if date_name else None
@@ -192,7 +194,7 @@ def _next(
         if when:
             confirmed, late = False, parse_iso(when) < now
     if late and when is not None:
-        what = late_text(state, stage, parse_iso(when), "datetime", owed, lang)
+        what = late_text(state, stage, parse_iso(when), "datetime", owed, lang, c.calendar.timezone)
     else:
         what = render(stage.next_step or stage.description, c, state, lang)
     return {
@@ -260,6 +262,9 @@ def _controls(c: Compiled, state: ProcessState, now: datetime, lang: str, role: 
                 "title": control.title.get(lang),
                 "description": render(control.description, c, state, lang),
                 "allowed": verdict.allowed,
+                # False: never usable by this role on this process again (an ended process,
+                # or allowed in no stage it can still reach); pages do not list it.
+                "possible": verdict.allowed or controls.still_possible(c, state, control_id, role),
                 "reason_code": verdict.code,
                 "reason": verdict.reason.get(lang) if verdict.reason else None,
                 "until": verdict.until,

@@ -83,13 +83,15 @@ def late_text(
     style: str,
     owed: list[JSON],
     lang: str,
+    day_zone: str,
 ) -> str:
     """Says the step of ``stage`` planned for ``since`` is late, what we do about it, and
-    what the customer is owed so far (``owed``: the view's compensation rows)."""
-    local = since.astimezone(zone(state.timezone))
-    if (local.hour, local.minute) in ((0, 0), (23, 59)):
-        style = "date"  # a whole-day date: its time says nothing
-    date = moment_text(since, lang, style, state.timezone)
+    what the customer is owed so far (``owed``: the view's compensation rows); a step
+    planned for a day (in the calendar's zone ``day_zone``) names only that day."""
+    local = since.astimezone(zone(day_zone))
+    if (local.hour, local.minute) == (23, 59):
+        style = "date"  # the end of a whole day: "was due on Monday", not "at 23:59"
+    date = moment_text(since, lang, style, state.timezone, day_zone)
     parts = [LATE_STEP.get(lang).replace("{date}", date), _what_we_do(stage.actor, lang)]
     amount = _owed_amount(owed, lang)
     if amount is not None:

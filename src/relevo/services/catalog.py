@@ -83,7 +83,9 @@ def folder_files(folder: Path) -> list[tuple[str, str]]:
 class Catalog:
     """All definitions by kind and version; new processes use each kind's latest version."""
 
-    def __init__(self, compiled: Iterable[Compiled]) -> None:
+    def __init__(self, compiled: Iterable[Compiled], terms: OperatorTerms | None = None) -> None:
+        #: The operator's terms the definitions were compiled with (contact details too).
+        self.terms = terms if terms is not None else OperatorTerms()
         self._by_version: dict[tuple[str, int], Compiled] = {}
         self._latest: dict[str, Compiled] = {}
         for item in compiled:
@@ -122,7 +124,7 @@ class Catalog:
             compiled[(definition.kind, definition.version)] = compile_definition(definition, terms)
         if problems:
             raise DefinitionError(problems)
-        return cls(compiled.values())
+        return cls(compiled.values(), terms)
 
     def kinds(self) -> list[str]:
         """Every process kind, sorted."""

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from relevo.adapters.db import dialect
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.store import SqlStore
-from relevo.services.access.ports import OPEN, REPLACED, USED, CodeRecord
+from relevo.services.access.ports import OPEN, REPLACED, USED, CodeRecord, Purged
 from relevo.services.records import OutboxRow, WriteBatch
 
 _CODE_COLUMNS = tuple(column.name for column in t.access_codes.columns)
@@ -49,6 +49,13 @@ class SqlAccessStore:
 
     def hit(self, bucket: str, window_start: str, limit: int) -> bool:
         """Count one request of ``bucket`` unless its window is full."""
+        return self.hit_and_enqueue(bucket, window_start, limit, None, window_start)
+
+    def hit_and_enqueue(
+        self, bucket: str, window_start: str, limit: int, message: OutboxRow | None, now: str
+    ) -> bool:
+        """Count one request of ``bucket`` unless its window is full, and when counted
+        write ``message`` to the outbox, in one transaction."""
         limits = t.access_rate_limits
         with self.store.unit_of_work() as uow:
             conn = uow.connection
@@ -65,6 +72,8 @@ class SqlAccessStore:
                 .where(limits.c.hits < limit)
                 .values(hits=limits.c.hits + 1)
             ).rowcount
+            if counted == 1 and message is not None:
+                uow.save(WriteBatch(outbox=[message], at=now))
             uow.commit()
         return counted == 1
 
@@ -139,3 +148,31 @@ class SqlAccessStore:
             ).rowcount
             uow.commit()
         return used == 1
+
+    def purge(self, expired_before: str, windows_before: str, limit: int) -> Purged:
+        """Delete a chunk of expired link uses and codes and of ended request counts."""
+        uses, codes, limits = t.access_link_uses, t.access_codes, t.access_rate_limits
+        old_uses = sa.select(uses.c.digest).where(uses.c.expires_at < expired_before)
+        old_codes = sa.select(codes.c.id).where(codes.c.expires_at < expired_before)
+        old_counts = sa.select(limits.c.bucket, limits.c.window_start).where(
+            limits.c.window_start < windows_before
+        )
+        with self.store.unit_of_work() as uow:
+            conn = uow.connection
+            gone_uses = conn.execute(
+                sa.delete(uses).where(uses.c.digest.in_(old_uses.limit(limit).scalar_subquery()))
+            ).rowcount
+            gone_codes = conn.execute(
+                sa.delete(codes).where(codes.c.id.in_(old_codes.limit(limit).scalar_subquery()))
+            ).rowcount
+            # Counts are keyed by (bucket, window): deleted by key, a chunk at a time.
+            keys = conn.execute(old_counts.limit(limit)).all()
+            gone_counts = 0
+            for bucket, window_start in keys:
+                gone_counts += conn.execute(
+                    sa.delete(limits).where(
+                        limits.c.bucket == bucket, limits.c.window_start == window_start
+                    )
+                ).rowcount
+            uow.commit()
+        return Purged(gone_uses, gone_codes, gone_counts)

@@ -7,7 +7,7 @@ import dataclasses
 import threading
 
 from relevo.adapters.memory.store import MemoryStore
-from relevo.services.access.ports import OPEN, REPLACED, USED, CodeRecord
+from relevo.services.access.ports import OPEN, REPLACED, USED, CodeRecord, Purged
 from relevo.services.records import OutboxRow, WriteBatch
 
 
@@ -20,6 +20,8 @@ class MemoryAccessStore:
         self._lock = threading.Lock()
         #: digest → (first used at, uses)
         self._links: dict[str, tuple[str, int]] = {}
+        #: digest → when the link expires
+        self._link_expiry: dict[str, str] = {}
         self._hits: dict[tuple[str, str], int] = {}
         #: Codes in the order they were added (the last of a kind is the newest).
         self._codes: list[CodeRecord] = []
@@ -33,6 +35,7 @@ class MemoryAccessStore:
             if uses >= most or (uses and first < since):
                 return False
             self._links[digest] = (first, uses + 1)
+            self._link_expiry[digest] = expires_at
             return True
 
     def hit(self, bucket: str, window_start: str, limit: int) -> bool:
@@ -42,6 +45,20 @@ class MemoryAccessStore:
             if hits >= limit:
                 return False
             self._hits[(bucket, window_start)] = hits + 1
+            return True
+
+    def hit_and_enqueue(
+        self, bucket: str, window_start: str, limit: int, message: OutboxRow | None, now: str
+    ) -> bool:
+        """Count one request of ``bucket`` unless its window is full, and when counted
+        write ``message`` to the outbox."""
+        with self._lock:
+            hits = self._hits.get((bucket, window_start), 0)
+            if hits >= limit:
+                return False
+            self._hits[(bucket, window_start)] = hits + 1
+            if message is not None:
+                self.enqueue(message, now)
             return True
 
     def enqueue(self, message: OutboxRow, now: str) -> None:
@@ -90,6 +107,20 @@ class MemoryAccessStore:
                 return False
             self._codes[index] = dataclasses.replace(self._codes[index], status=USED)
             return True
+
+    def purge(self, expired_before: str, windows_before: str, limit: int) -> Purged:
+        """Delete a chunk of expired link uses and codes and of ended request counts."""
+        with self._lock:
+            old_links = [d for d, at in self._link_expiry.items() if at < expired_before][:limit]
+            for digest in old_links:
+                del self._links[digest], self._link_expiry[digest]
+            old_codes = {c.id for c in self._codes if c.expires_at < expired_before}
+            gone_codes = set(sorted(old_codes)[:limit])
+            self._codes = [c for c in self._codes if c.id not in gone_codes]
+            old_counts = [key for key in self._hits if key[1] < windows_before][:limit]
+            for key in old_counts:
+                del self._hits[key]
+        return Purged(len(old_links), len(gone_codes), len(old_counts))
 
     def _open(self, code_id: str) -> int | None:
         return next(

@@ -13,7 +13,9 @@ expired or used-up link, which names its process). The answer never says whether
 reference exists: the link goes only to the contact on file, never to an address typed in
 a form, and the same words are shown either way. Requests are limited per client address
 and per reference typed (both counted whether or not the reference exists, so a refusal
-gives nothing away), and per customer, where the excess is dropped silently.
+gives nothing away), and per customer, where the excess is dropped silently. A known and an
+unknown reference also cost the store the same work (see ``request_link``), so the time the
+answer takes does not tell them apart either.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from relevo.domain.model import ProcessState, iso
-from relevo.services.access.limits import RateLimit, RateLimited, take
+from relevo.services.access.limits import RateLimit, take
 from relevo.services.access.messages import link_message
 from relevo.services.access.ports import AccessStore
 from relevo.services.notifications.links import InvalidLink, LinkClaims, verify_token
@@ -39,6 +41,9 @@ PER_ADDRESS = RateLimit("link:address", 10, timedelta(hours=1))
 PER_REFERENCE = RateLimit("link:reference", 3, timedelta(hours=1))
 #: New links sent to one customer (the excess is not sent, and not said).
 PER_CUSTOMER = RateLimit("link:customer", 5, timedelta(hours=1))
+#: What the customer-limit key of an unknown reference starts with (customer ids are the
+#: CRM's and never start with it).
+UNKNOWN_CUSTOMER = "\x00unknown:"
 #: The longest reference looked up; anything longer cannot exist.
 MAX_REFERENCE = 200
 
@@ -74,10 +79,13 @@ def request_link(
     state = None
     if reference and len(reference) <= MAX_REFERENCE and reference.isprintable():
         state = states([reference]).get(reference)
-    if state is None:
-        return
-    try:
-        take(store, [(PER_CUSTOMER, state.customer_id)], now)
-    except RateLimited:
-        return  # said as if sent: the limit must not tell that the reference exists
-    store.enqueue(link_message(state, secrets.token_hex(8), now), iso(now))
+    # Known or not, the same store work follows: one count in the customer's limit (for an
+    # unknown reference, a count of its own that no customer shares) and, in the same
+    # transaction, the message when there is one. The answer's timing then tells as little
+    # as its words; over the limit, nothing is sent and nothing is said.
+    key = state.customer_id if state is not None else UNKNOWN_CUSTOMER + reference
+    message = link_message(state, secrets.token_hex(8), now) if state is not None else None
+    window = PER_CUSTOMER.window_start(now)
+    store.hit_and_enqueue(
+        PER_CUSTOMER.bucket(key), iso(window), PER_CUSTOMER.limit, message, iso(now)
+    )

@@ -35,6 +35,15 @@ class CodeRecord:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """How many rows of each kind one purge transaction deleted."""
+
+    link_uses: int
+    codes: int
+    rate_limits: int
+
+
 class AccessStore(Protocol):
     """Link uses, one-time codes and rate-limit counts, kept where every server worker
     sees them. Moments are ISO 8601 UTC strings (they compare as moments)."""
@@ -56,6 +65,13 @@ class AccessStore(Protocol):
         """Write ``message`` to the outbox (the worker delivers it)."""
         ...
 
+    def hit_and_enqueue(
+        self, bucket: str, window_start: str, limit: int, message: OutboxRow | None, now: str
+    ) -> bool:
+        """``hit`` and, when counted, write ``message`` (if any) to the outbox, in one
+        transaction: the same work whether or not there is a message to send."""
+        ...
+
     def add_code(self, code: CodeRecord, message: OutboxRow) -> None:
         """Store ``code`` (replacing the open codes of the same process, customer and
         control) and write ``message`` to the outbox, in one transaction."""
@@ -73,4 +89,10 @@ class AccessStore(Protocol):
     def use_code(self, code_id: str) -> bool:
         """Mark the open code ``code_id`` used; ``False`` when it was not open (someone
         used it first)."""
+        ...
+
+    def purge(self, expired_before: str, windows_before: str, limit: int) -> Purged:
+        """Delete, in one transaction, at most ``limit`` rows of each kind: the uses of
+        links and the codes that expired before ``expired_before``, and the request counts
+        of windows that started before ``windows_before``."""
         ...

@@ -45,7 +45,7 @@ from relevo.web.pages.render import (
     render,
     session_of,
 )
-from relevo.web.pages.routes import own_process
+from relevo.web.pages.routes import own_process, process_formatter
 from relevo.web.pages.session import CustomerSession
 
 router = APIRouter(include_in_schema=False)
@@ -239,7 +239,7 @@ def _context(request: Request, found: Target, request_id: str | None = None) -> 
         "has_file": any(row.type == "document" for row in found.fields),
         "csrf": pages.keys.csrf_token(found.session),
         "request_id": request_id or new_request_id(),
-        "fmt": formatter(found.lang, found.state.timezone),
+        "fmt": process_formatter(request, found.state, found.lang),
         "code": found.code,
     }
 

@@ -27,8 +27,8 @@ from fastapi.responses import Response
 
 from relevo.domain.model import JSON, iso
 from relevo.services.processes import NotFound
-from relevo.web.pages.render import error_page, formatter, language, render, secure, session_of
-from relevo.web.pages.routes import own_process, page_context
+from relevo.web.pages.render import error_page, language, render, secure, session_of
+from relevo.web.pages.routes import own_process, page_context, process_formatter
 from relevo.web.pages.texts import texts
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +53,7 @@ def live_parts(request: Request, process_id: str) -> Response:
     tag = etag_of(view)
     if tag in _tags(request.headers.get("if-none-match")):
         return _cached(secure(request, Response(status_code=304)), tag)
-    fmt = formatter(lang, state.timezone)
+    fmt = process_formatter(request, state, lang)
     now = fmt(iso(request.app.state.pages.hub.clock()), "time")
     announce = (
         texts(lang)["live_updated"].replace("{time}", now).replace("{headline}", view["headline"])

@@ -15,8 +15,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from relevo.domain.formatting import moment_text, zone
+from relevo.domain.formatting import day_of, moment_text, zone
 from relevo.domain.model import parse_iso
+from relevo.domain.operator_terms import OperatorContact
 from relevo.services.hub import Hub
 from relevo.web.pages.session import COOKIE, CustomerSession, SessionKeys
 from relevo.web.pages.texts import pick_language, texts
@@ -65,14 +66,16 @@ class _PageEnvironment(Environment):
 
 @dataclass
 class Pages:
-    """What the page routes share: the hub, the session keys, where uploads go, and the
-    clock of sessions, links and one-time codes (the hub's unless told otherwise)."""
+    """What the page routes share: the hub, the session keys, where uploads go, the clock
+    of sessions, links and one-time codes (the hub's unless told otherwise), and how
+    customers reach the operator (the foot of every page)."""
 
     hub: Hub
     keys: SessionKeys
     upload_dir: Path
     env: Environment
     clock: Callable[[], datetime]
+    operator: OperatorContact
 
 
 def build_pages(
@@ -91,7 +94,8 @@ def build_pages(
     )
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)  # compiled once, at start-up
-    return Pages(hub, SessionKeys(link_secret), upload_dir, env, clock or hub.clock)
+    contact = hub.catalog.terms.contact
+    return Pages(hub, SessionKeys(link_secret), upload_dir, env, clock or hub.clock, contact)
 
 
 def pages_of(request: Request) -> Pages:
@@ -122,17 +126,22 @@ def _zone_name(timezone: str, lang: str) -> str:
     return get_timezone_name(zone(timezone), locale=lang)
 
 
-def formatter(lang: str, timezone: str) -> Callable[..., str]:
+def formatter(lang: str, timezone: str, day_zone: str | None = None) -> Callable[..., str]:
     """``fmt(iso, style)``: a stored moment written for people in ``lang`` and ``timezone``;
-    the style ``cutoff`` is a date and time that names its zone."""
+    the style ``cutoff`` is a date and time that names its zone. With ``day_zone`` (the
+    process calendar's zone) a process date given as a day is written as its date alone,
+    as the status view writes it (``relevo.domain.formatting.moment_text``)."""
 
     def fmt(value: str | None, style: str = "datetime") -> str:
         if not value:
             return ""
+        moment = parse_iso(value)
         if style == "cutoff":
+            if day_zone is not None and day_of(moment, day_zone) is not None:
+                return moment_text(moment, lang, "date", timezone, day_zone)
             zone_name = _zone_name(timezone, "en" if lang == "en" else "es")
-            return f"{moment_text(parse_iso(value), lang, 'datetime', timezone)} ({zone_name})"
-        return moment_text(parse_iso(value), lang, style, timezone)
+            return f"{moment_text(moment, lang, 'datetime', timezone)} ({zone_name})"
+        return moment_text(moment, lang, style, timezone, day_zone)
 
     return fmt
 
@@ -145,6 +154,7 @@ def render(
     context.setdefault("fmt", formatter(lang, "Europe/Madrid"))
     context.setdefault("session", None)
     context.setdefault("banner", None)
+    context.setdefault("operator", pages.operator)
     html = pages.env.get_template(template).render(
         t=texts(lang),
         lang=lang,

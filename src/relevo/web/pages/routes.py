@@ -3,6 +3,7 @@ page of one process ("where is my switch")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -101,7 +102,7 @@ def process_page(request: Request, process_id: str) -> Response:
         lang,
         session=session,
         banner=banner,
-        fmt=formatter(lang, state.timezone),
+        fmt=process_formatter(request, state, lang),
         **page_context(request, state, view),
     )
 
@@ -118,6 +119,13 @@ def own_process(
     if state.customer_id != session.customer_id:
         raise NotFound(process_id)
     return state, processes.view_of(state, lang)
+
+
+def process_formatter(request: Request, state: ProcessState, lang: str) -> Callable[..., str]:
+    """The page's ``fmt`` for ``state``: moments in the customer's zone, and the dates given
+    as days written as days (read in the zone of the process's calendar)."""
+    calendar = pages_of(request).hub.processes.compiled(state).calendar
+    return formatter(lang, state.timezone, calendar.timezone)
 
 
 def page_context(request: Request, state: ProcessState, view: JSON) -> dict[str, Any]:

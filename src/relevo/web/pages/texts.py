@@ -238,10 +238,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Actualizado a las {time}: {headline}",
         "Updated at {time}: {headline}",
     ),
-    "footer": (
-        "Declaración de accesibilidad · Privacidad",
-        "Accessibility statement · Privacy",
-    ),
+    "footer_call": ("Ayuda: llámanos al", "Help: call us on"),
+    "footer_write": ("o escríbenos a", "or write to us at"),
 }
 
 
