@@ -4,7 +4,10 @@ summary line (still there, with why)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+
+from relevo.domain.controls import is_guidance
 
 from .builders import event
 from .pages import Site, text_of
@@ -68,15 +71,29 @@ def _port_out(site: Site) -> str:
     return process_id
 
 
-def test_a_control_never_allowed_is_not_listed(site: Site) -> None:
+def test_a_control_never_allowed_is_listed_only_as_guidance(site: Site) -> None:
     process_id = _port_out(site)
     view = site.api.view(process_id)
     never = {row["id"]: row for row in view["controls"]}["cancel"]
     assert never["allowed"] is False and never["possible"] is False
+    assert never["guidance"] is True  # never allowed, with where to go instead
     site.sign_in(process_id)
-    for lang, title in (("es", "Cancelar el cambio"), ("en", "Cancel the switch")):
-        page = site.client.get(f"/my/processes/{process_id}?lang={lang}")
-        assert title not in _controls_part(page.text), _controls_part(page.text)
+    for lang, title, advice in (
+        ("es", "Cancelar el cambio", "pídeselo a tu nueva compañía"),
+        ("en", "Cancel the switch", "ask your new provider"),
+    ):
+        part = _controls_part(site.client.get(f"/my/processes/{process_id}?lang={lang}").text)
+        assert title in part and advice in part, part
+        assert f'href="/my/processes/{process_id}/controls/cancel' not in part
+
+
+def test_guidance_is_not_given_once_the_process_has_ended(site: Site) -> None:
+    process_id = _port_out(site)
+    hub = site.api.hub
+    state = hub.processes.get(process_id)
+    c = hub.processes.compiled(state)
+    assert is_guidance(c, state, "cancel")
+    assert not is_guidance(c, dataclasses.replace(state, status="completed"), "cancel")
 
 
 def test_a_control_of_no_stage_still_ahead_is_not_listed(site: Site) -> None:

@@ -96,6 +96,13 @@ def still_possible(c: Compiled, state: ProcessState, control_id: str, role: str)
     return not c.reachable_from(state.stage).isdisjoint(control.allowed_in)
 
 
+def is_guidance(c: Compiled, state: ProcessState, control_id: str) -> bool:
+    """Whether the control is guidance on ``state``: never allowed (``allowed_in: []``),
+    with an ``instead`` text that tells the customer where to go, on a running process."""
+    control = require(c, control_id)
+    return state.active and not control.allowed_in and control.instead is not None
+
+
 def refuse_unless_allowed(
     c: Compiled, state: ProcessState, control_id: str, role: str, now: datetime
 ) -> None:

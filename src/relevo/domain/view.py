@@ -263,8 +263,13 @@ def _controls(c: Compiled, state: ProcessState, now: datetime, lang: str, role: 
                 "description": render(control.description, c, state, lang),
                 "allowed": verdict.allowed,
                 # False: never usable by this role on this process again (an ended process,
-                # or allowed in no stage it can still reach); pages do not list it.
+                # or allowed in no stage it can still reach); pages do not list it, unless
+                # it is guidance (below).
                 "possible": verdict.allowed or controls.still_possible(c, state, control_id, role),
+                # A control never allowed that a definition declares to tell the customer
+                # where to go instead (a port-out's cancel is the new provider's): listed
+                # with its advice while the process runs.
+                "guidance": controls.is_guidance(c, state, control_id),
                 "reason_code": verdict.code,
                 "reason": verdict.reason.get(lang) if verdict.reason else None,
                 "until": verdict.until,
