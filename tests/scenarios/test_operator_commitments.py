@@ -7,6 +7,7 @@ operator's ``operator.toml`` gives its one value, never longer than a regulatory
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,44 @@ def test_an_operator_file_without_the_commitments_refuses_to_start(tmp_path: Pat
 def test_compiling_without_the_commitments_says_which_are_missing() -> None:
     with pytest.raises(ValueError, match="commitment 'bill_correction' is not in the operator"):
         compile_definition(load(BILLING).definition, OperatorTerms())
+
+
+def _change_requested(terms: OperatorTerms) -> Run:
+    """A billing address change asked on Wednesday 7 October 2026 and validated (12 October
+    is a national holiday)."""
+    c = compile_definition(load("billing_data_change.v2.yaml").definition, terms)
+    attributes = {
+        "sector": "telecom",
+        "change_type": "billing_address",
+        "installation_address": "Calle Mayor 1, 28013 Madrid",
+        "old_billing_address": "Calle Mayor 1, 28013 Madrid",
+        "new_billing_address": "Avenida de América 20, 3º B, 28028 Madrid",
+    }
+    run = Run.start(c, madrid(2026, 10, 7, 10, 0), subject="EN-000123456", attributes=attributes)
+    accepted(run.send("request.validated", at=madrid(2026, 10, 7, 12, 0)))
+    return run
+
+
+def _delayed(run: Run, lang: str) -> str:
+    row = next(r for r in run.view(lang)["incidents"] if r["code"] == "CHANGE_DELAYED")
+    return str(row["what_happened"])
+
+
+@pytest.mark.parametrize(
+    ("terms", "late_from", "said"),
+    [
+        (load_terms(), madrid(2026, 10, 15, 10, 0), "5 working days"),
+        (_terms(details_change="3 working_days"), madrid(2026, 10, 13, 10, 0), "3 working days"),
+    ],
+    ids=["shipped", "own"],
+)
+def test_a_change_of_details_is_late_after_the_operators_commitment(
+    terms: OperatorTerms, late_from: datetime, said: str
+) -> None:
+    run = _change_requested(terms)
+    run.advance(late_from - timedelta(minutes=1))
+    assert run.state.open_incidents() == []
+    run.advance(late_from)
+    assert run.state.open_incidents() == ["CHANGE_DELAYED"]
+    assert said in _delayed(run, "en")
+    assert said.replace("working days", "días laborables") in _delayed(run, "es")
