@@ -140,6 +140,31 @@ def test_definitions_check_passes_on_the_shipped_catalog(runner: CliRunner) -> N
     assert f"{len(shipped_files())} definition file(s) OK." in result.output
 
 
+def test_definitions_check_names_a_commitment_the_operators_terms_lack(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    catalog = resources.files("relevo") / "catalog"
+    text = (catalog / "billing_cycle.v2.yaml").read_text("utf-8")
+    terms = (catalog / "operator.toml").read_text("utf-8")
+    (tmp_path / "billing_cycle.v2.yaml").write_text(text, encoding="utf-8")
+    # The operator's own terms without the refund commitment.
+    kept = terms.split("[commitments.refund_resend]")[0]
+    (tmp_path / "operator.toml").write_text(kept, encoding="utf-8")
+    line = next(
+        n for n, row in enumerate(text.splitlines(), 1) if "{commitments.refund_resend}" in row
+    )
+
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path / 'billing_cycle.v2.yaml'}:{line}: "
+        "controls.choose_refund_account.description.es: "
+        "placeholder {commitments.refund_resend} names a commitment that is not in the "
+        "operator's terms"
+    ) in result.output
+
+
 def test_definitions_check_names_a_missing_path(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["definitions", "check", str(tmp_path / "nope.yaml")])
 

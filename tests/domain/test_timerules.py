@@ -212,3 +212,29 @@ def test_bad_earliest_or_latest_says_what_is_expected(text: str, expected: str) 
     with pytest.raises(RuleError) as error:
         parse_date_expr(text)
     assert expected in str(error.value)
+
+
+# -- the operator's commitments named in a number's place -----------------------------------
+
+COMMITMENTS = {"correction": Duration(10, "working_day")}
+
+
+def test_a_commitment_takes_its_amount_from_the_operators_terms() -> None:
+    rule = DateRule.parse("now + commitments.correction working_days at 23:59", COMMITMENTS)
+    plain = DateRule.parse("now + 10 working_days at 23:59")
+    start = madrid(2026, 12, 3, 10, 0)
+    assert rule.evaluate({"now": start}, CAL) == plain.evaluate({"now": start}, CAL)
+
+
+def test_a_commitment_parsed_without_the_terms_has_only_its_shape_checked() -> None:
+    duration = Duration.parse("commitments.correction working_days")
+    assert (duration.commitment, duration.resolved) == ("correction", False)
+    with pytest.raises(RuleError, match="compile the definition with the operator's terms"):
+        duration.add_to(madrid(2026, 12, 3), CAL)
+
+
+def test_an_unknown_commitment_or_another_unit_is_refused() -> None:
+    with pytest.raises(RuleError, match="'refund' is not in the operator's terms"):
+        parse_date_expr("now + commitments.refund working_days", COMMITMENTS)
+    with pytest.raises(RuleError, match="counts it in days"):
+        Duration.parse("commitments.correction days", COMMITMENTS)

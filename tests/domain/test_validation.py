@@ -13,6 +13,7 @@ from relevo.domain import validation
 from relevo.domain.compiled import compile_definition
 from relevo.domain.definitions import Definition
 from relevo.domain.errors import DefinitionError, Problem
+from relevo.domain.operator_terms import parse_terms
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "relevo" / "catalog"
 SHIPPED = sorted(CATALOG.glob("*.yaml"))
@@ -62,7 +63,9 @@ def test_shipped_catalog_parses_with_no_problems(path: Path) -> None:
     definition = validation.parse(path.read_text(encoding="utf-8"), path.name)
     assert validation.check(definition) == []
     assert path.name.startswith(f"{definition.kind}.v{definition.version}.")
-    compiled = compile_definition(definition)
+    # Compiled with the shipped operator's terms: a definition may name their commitments.
+    terms = parse_terms((CATALOG / "operator.toml").read_text(encoding="utf-8"), "operator.toml")
+    compiled = compile_definition(definition, terms)
     assert set(compiled.stages) == {stage.id for stage in definition.stages}
 
 

@@ -14,7 +14,7 @@ from relevo.domain.definitions import Definition
 from relevo.domain.errors import DefinitionError, Problem
 from relevo.domain.operator_terms import OperatorTerms
 from relevo.domain.validation import parse
-from relevo.services.catalog import TERMS_FILE, load_terms, rights_problems, shipped_files
+from relevo.services.catalog import TERMS_FILE, load_terms, shipped_files, terms_problems
 
 app = typer.Typer(help="Process definitions.", no_args_is_help=True, rich_markup_mode="markdown")
 
@@ -31,8 +31,8 @@ def check(
     ] = None,
 ) -> None:
     """Check definition files, and that the operator's terms (``operator.toml`` of a given
-    folder, of RELEVO_CATALOG_DIR, or the shipped one) give every compensation right they
-    name; prints every problem as file:line: path: message, exits 1."""
+    folder, of RELEVO_CATALOG_DIR, or the shipped one) give every compensation right and
+    commitment they name; prints every problem as file:line: path: message, exits 1."""
     with failures():
         files, problems = _collect(paths or [])
         try:
@@ -49,7 +49,7 @@ def check(
                 problems.extend(error.problems)
                 continue
             if terms is not None:
-                problems.extend(rights_problems(definition, terms, text, name))
+                problems.extend(terms_problems(definition, terms, text, name))
     for problem in problems:
         err.print(str(problem), markup=False, soft_wrap=True)
     if problems:

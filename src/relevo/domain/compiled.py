@@ -27,7 +27,7 @@ from relevo.domain.definitions import (
     guard_paths,
 )
 from relevo.domain.model import ProcessState, parse_iso
-from relevo.domain.operator_terms import OperatorTerms
+from relevo.domain.operator_terms import OperatorTerms, commitment_problems
 from relevo.domain.timerules import DateExpr, Duration, parse_date_expr
 
 _MISSING = object()
@@ -81,6 +81,8 @@ class Compiled:
     merged_effects: dict[tuple[int, tuple[int, ...]], Effects] = field(default_factory=dict)
     #: The operator's terms the compensation rules name (amounts live there, not here).
     terms: OperatorTerms = field(default_factory=OperatorTerms)
+    #: The operator's commitments the durations and rules name, by name (from ``terms``).
+    commitments: dict[str, Duration] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -110,14 +112,14 @@ class Compiled:
         """The parsed form of a rule text (parsed once, then cached)."""
         parsed = self.rules.get(text)
         if parsed is None:
-            parsed = self.rules[text] = parse_date_expr(text)
+            parsed = self.rules[text] = parse_date_expr(text, self.commitments)
         return parsed
 
     def duration(self, text: str) -> Duration:
         """The parsed form of a duration text (parsed once, then cached)."""
         parsed = self.durations.get(text)
         if parsed is None:
-            parsed = self.durations[text] = Duration.parse(text)
+            parsed = self.durations[text] = Duration.parse(text, self.commitments)
         return parsed
 
     def timers_in(self, stage: str) -> tuple[tuple[Timer, DateExpr], ...]:
@@ -310,14 +312,25 @@ def _triggers(
 
 def compile_definition(definition: Definition, terms: OperatorTerms | None = None) -> Compiled:
     """Prepare ``definition`` for the engine with the operator's ``terms`` (amounts of the
-    compensation rights). Assumes it passed ``validation.check`` and
-    ``operator_terms.missing_rights``."""
+    compensation rights, lengths of the commitments). Assumes it passed ``validation.check``
+    and ``operator_terms.missing_rights``; raises ValueError if ``terms`` lack a commitment
+    it names (``operator_terms.commitment_problems`` says where, for the file's errors)."""
+    terms = terms if terms is not None else OperatorTerms()
+    unresolved = commitment_problems(definition, terms)
+    if unresolved:
+        raise ValueError(
+            f"{definition.ref}: "
+            + "; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in unresolved.items())
+        )
+    commitments = terms.durations()
     transitions: dict[str, list[tuple[int, Transition]]] = {}
     for index, transition in enumerate(definition.transitions):
         for event_type in transition.on:
             transitions.setdefault(event_type, []).append((index, transition))
     date_rules = {
-        name: parse_date_expr(date.rule) for name, date in definition.dates.items() if date.rule
+        name: parse_date_expr(date.rule, commitments)
+        for name, date in definition.dates.items()
+        if date.rule
     }
     dependencies = {name: set(rule.anchors) for name, rule in date_rules.items()}
     # The guards that decide which timers are armed and which notifications go out.
@@ -328,14 +341,15 @@ def compile_definition(definition: Definition, terms: OperatorTerms | None = Non
     ]
     return Compiled(
         definition=definition,
-        terms=terms if terms is not None else OperatorTerms(),
+        terms=terms,
+        commitments=commitments,
         calendar=get_calendar(definition.calendar),
         stages={stage.id: stage for stage in definition.stages},
         stage_order={stage.id: index for index, stage in enumerate(definition.stages)},
         transitions=transitions,
         date_rules=date_rules,
         date_durations={
-            name: Duration.parse(date.duration)
+            name: Duration.parse(date.duration, commitments)
             for name, date in definition.dates.items()
             if date.duration
         },

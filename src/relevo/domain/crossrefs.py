@@ -411,7 +411,9 @@ def _text_problems(problems: Problems, d: Definition, base: Path, text: Localize
     for lang in ("es", "en"):
         for name in PLACEHOLDER.findall(text.get(lang)):
             head = name.split(".")[0]
-            if head in ("subject", "attributes"):
+            # A commitment's name is checked against the operator's terms when the catalog
+            # loads (``operator_terms.commitment_problems``).
+            if head in ("subject", "attributes", "commitments"):
                 continue
             if head not in d.dates:
                 problems.append(((*base, lang), f"placeholder {{{name}}} names no date"))

@@ -102,3 +102,34 @@ def fill_moment(
         es=text.es.replace("{" + placeholder + "}", es),
         en=text.en.replace("{" + placeholder + "}", en),
     )
+
+
+#: Unit names for a length told to a customer: (singular, plural) by language.
+_UNIT_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "es": {
+        "minute": ("minuto", "minutos"),
+        "hour": ("hora", "horas"),
+        "working_hour": ("hora laborable", "horas laborables"),
+        "day": ("día", "días"),
+        "working_day": ("día laborable", "días laborables"),
+        "week": ("semana", "semanas"),
+        "month": ("mes", "meses"),
+    },
+    "en": {
+        "minute": ("minute", "minutes"),
+        "hour": ("hour", "hours"),
+        "working_hour": ("working hour", "working hours"),
+        "day": ("day", "days"),
+        "working_day": ("working day", "working days"),
+        "week": ("week", "weeks"),
+        "month": ("month", "months"),
+    },
+}
+
+
+def duration_text(amount: float, unit: str, lang: str) -> str:
+    """A length as a person reads it: "15 días laborables", "1 working day" (Spanish for any
+    language but English)."""
+    names = _UNIT_NAMES["en" if lang == "en" else "es"][unit]
+    number = f"{amount:g}" if lang == "en" else f"{amount:g}".replace(".", ",")
+    return f"{number} {names[0] if amount == 1 else names[1]}"

@@ -1,26 +1,35 @@
 """The operator's own terms that definitions refer to by name: what each compensation right is
-worth, and on what basis.
+worth, and on what basis; and how long each of the operator's own commitments gives it.
 
 A definition never writes an amount. Its compensation rule names a *right*
 (``right: missed_appointment``) and the operator's terms (``catalog/operator.toml``, or an
 ``operator.toml`` in ``RELEVO_CATALOG_DIR`` that replaces it) give that right its one value,
 the regulatory minimum where one exists, and the source of each. So the same missed visit is
 worth the same in every process, and the customer is told whether an amount is set by
-regulation or is the operator's own commitment. Reading the file is the caller's job: this
-module only sees text.
+regulation or is the operator's own commitment.
+
+Likewise a definition never writes the length of a promise no regulation sets (how soon we
+correct a bill, say): it names a *commitment* where it would write a duration
+(``now + commitments.correction working_days at 23:59``) and the terms give its one value, with
+the regulatory limit it must not exceed where one exists (issue 15: a fact that cannot be
+sourced from the rules or a regulation is operator configuration). Reading the file is the
+caller's job: this module only sees text.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from relevo.domain.definitions import Definition
 from relevo.domain.definitions.base import Model
 from relevo.domain.errors import DefinitionError, Problem
+from relevo.domain.timerules import COMMITMENT_PREFIX, Duration, RuleError, parse_date_expr
 
 Basis = Literal["regulation", "commitment"]
 
@@ -69,16 +78,69 @@ class OperatorContact(Model):
         return "tel:" + self.phone.replace(" ", "")
 
 
+class Commitment(Model):
+    """One of the operator's own commitments: how long it gives itself for something the
+    customer is told (a date, a deadline), and whether a regulation caps it."""
+
+    #: What the commitment is for, in the operator's words (documentation, not shown).
+    title: str = Field(min_length=1)
+    #: Its one value, as definitions write durations ("10 working_days").
+    duration: str
+    #: The longest a Spanish regulation allows, where one sets a maximum (same unit).
+    regulatory_limit: str | None = None
+    #: The operator's contract clause (or the regulation) the value comes from.
+    source: str = Field(min_length=1)
+    verify: str | None = None
+
+    @field_validator("duration", "regulatory_limit")
+    @classmethod
+    def _a_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            if COMMITMENT_PREFIX in value:
+                raise ValueError("write a number and a unit; a commitment cannot name another")
+            Duration.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _not_over_the_law(self) -> Commitment:
+        if self.regulatory_limit is None:
+            return self
+        limit = Duration.parse(self.regulatory_limit)
+        if limit.unit != self.length.unit:
+            raise ValueError(
+                f"regulatory_limit {limit} and duration {self.length} use different units: "
+                "write both in the same unit"
+            )
+        if self.length.amount > limit.amount:
+            raise ValueError(
+                f"duration {self.length} is longer than the regulatory_limit {limit}: a "
+                "commitment may not promise less than the regulation requires"
+            )
+        return self
+
+    @property
+    def length(self) -> Duration:
+        """The commitment's duration, parsed."""
+        return Duration.parse(self.duration)
+
+
 class OperatorTerms(Model):
-    """The operator's terms that definitions name (compensation rights by name), and how
-    customers reach the operator (``contact``; defaults when the file has none)."""
+    """The operator's terms that definitions name (compensation rights and commitments by
+    name), and how customers reach the operator (``contact``; defaults when the file has
+    none)."""
 
     compensation: dict[str, CompensationRight] = Field(default_factory=dict)
+    commitments: dict[str, Commitment] = Field(default_factory=dict)
     contact: OperatorContact = Field(default_factory=OperatorContact)
+
+    def durations(self) -> dict[str, Duration]:
+        """Every commitment's duration by name (how compiled definitions resolve them)."""
+        return {name: commitment.length for name, commitment in self.commitments.items()}
 
 
 def parse_terms(text: str, filename: str) -> OperatorTerms:
-    """The terms written in TOML ``text``; raises DefinitionError naming the file and field."""
+    """The terms written in TOML ``text``; raises DefinitionError naming the file, line and
+    field."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -88,10 +150,35 @@ def parse_terms(text: str, filename: str) -> OperatorTerms:
     except ValidationError as error:
         raise DefinitionError(
             [
-                Problem(filename, None, ".".join(str(p) for p in item["loc"]), item["msg"])
+                Problem(
+                    filename,
+                    toml_line(text, item["loc"]),
+                    ".".join(str(p) for p in item["loc"]),
+                    item["msg"].replace("Value error, ", ""),
+                )
                 for item in error.errors()
             ]
         ) from None
+
+
+def toml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of ``loc`` (``("commitments", "correction", "duration")``) in the
+    terms' TOML ``text``: the field's line inside its ``[table.name]``, else the table's."""
+    if len(loc) < 2:
+        return None
+    header = re.compile(rf"^\s*\[\s*{re.escape(str(loc[0]))}\.{re.escape(str(loc[1]))}\s*\]")
+    lines = text.splitlines()
+    start = next((n for n, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return None
+    if len(loc) > 2:
+        field = re.compile(rf"^\s*{re.escape(str(loc[2]))}\s*=")
+        for number in range(start + 1, len(lines)):
+            if lines[number].lstrip().startswith("["):
+                break
+            if field.match(lines[number]):
+                return number + 1
+    return start + 1
 
 
 def missing_rights(definition: Definition, terms: OperatorTerms) -> dict[str, str]:
@@ -112,3 +199,59 @@ def missing_rights(definition: Definition, terms: OperatorTerms) -> dict[str, st
                 f"not per {rule.per}"
             )
     return problems
+
+
+#: The fields of a definition that hold a duration or a date rule, where a commitment may be
+#: named: stage SLAs (``within``), task deadlines (``due``), date windows (``duration``),
+#: date rules, timers and reminders (``rule``, ``at``), parameter bounds (``min``, ``max``)
+#: and guard comparisons (``before``, ``after``).
+_TIMED = frozenset({"within", "due", "duration", "rule", "at", "min", "max", "before", "after"})
+_DURATIONS = frozenset({"within", "due", "duration"})
+#: A text's placeholder naming a commitment (``{commitments.correction}``).
+_PLACEHOLDER = re.compile(r"\{commitments\.([a-z][a-z0-9_]*)\}")
+
+
+def commitment_problems(
+    definition: Definition, terms: OperatorTerms
+) -> dict[tuple[str | int, ...], str]:
+    """``{path in the definition: problem}`` for every duration, date rule or text
+    placeholder (``{commitments.x}``) naming a commitment the terms do not give, or (not a
+    placeholder) give in another unit."""
+    durations = terms.durations()
+    problems: dict[tuple[str | int, ...], str] = {}
+    for path, text in _timed_texts(definition.model_dump(by_alias=True, exclude_defaults=True)):
+        if COMMITMENT_PREFIX not in text:
+            continue
+        if path[-1] in ("es", "en"):
+            unknown = [n for n in _PLACEHOLDER.findall(text) if n not in durations]
+            if unknown:
+                known = ", ".join(sorted(durations)) or "none"
+                problems[path] = (
+                    f"placeholder {{commitments.{unknown[0]}}} names a commitment that is not "
+                    f"in the operator's terms (operator.toml); known commitments: {known}"
+                )
+            continue
+        try:
+            if path[-1] in _DURATIONS:
+                Duration.parse(text, durations)
+            else:
+                parse_date_expr(text, durations)
+        except RuleError as error:
+            problems[path] = str(error)
+    return problems
+
+
+def _timed_texts(
+    node: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string under a ``_TIMED`` key of a dumped definition, and every customer text
+    (``es``, ``en``), with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str) and (key in _TIMED or key in ("es", "en")):
+                yield (*path, key), value
+            else:
+                yield from _timed_texts(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _timed_texts(value, (*path, index))

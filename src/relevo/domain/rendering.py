@@ -2,7 +2,9 @@
 
 ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
 ``{date.datetime}`` both (only the date for a date given as a day), ``{attributes.x}`` an
-attribute (``{attributes.x.money}`` as an amount in euros), ``{subject}`` the subject.
+attribute (``{attributes.x.money}`` as an amount in euros), ``{subject}`` the subject,
+``{commitments.x}`` the length of the operator's commitment ``x`` ("15 días laborables"), so
+a text stays true to the operator's terms.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from babel.numbers import format_currency
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Localized
-from relevo.domain.formatting import moment_text
+from relevo.domain.formatting import duration_text, moment_text
 from relevo.domain.model import ProcessState, parse_iso
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
@@ -24,8 +26,9 @@ def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:
     """``text`` in ``lang`` with its placeholders filled from the process.
 
     ``{date}`` is the long date, ``{date.time}`` / ``{date.end_time}`` the times,
-    ``{date.datetime}`` both, ``{attributes.x}`` an attribute, ``{subject}`` the subject.
-    A placeholder whose value is not known yet renders as "—" rather than failing.
+    ``{date.datetime}`` both, ``{attributes.x}`` an attribute, ``{subject}`` the subject,
+    ``{commitments.x}`` the length of the operator's commitment. A placeholder whose value
+    is not known yet renders as "—" rather than failing.
     """
 
     def fill(match: re.Match[str]) -> str:
@@ -39,6 +42,9 @@ def placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
     if name == "subject":
         return state.subject
     head, _, part = name.partition(".")
+    if head == "commitments":
+        length = c.commitments.get(part)
+        return "—" if length is None else duration_text(length.amount, length.unit, lang)
     if head == "attributes":
         name, _, style = part.partition(".")
         value = state.attributes.get(name)

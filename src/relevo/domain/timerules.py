@@ -17,6 +17,12 @@ rules (each operand any date rule, or another ``earliest``/``latest``)::
     earliest(switch_window - 1 working_day at 14:00, contract_end)
     latest(now + 1 working_day, requested + 2 days)
 
+Where the length is the operator's own commitment rather than a regulation's, a duration
+names it instead of writing a number: ``commitments.correction working_days`` is the
+operator's ``[commitments.correction]`` (``relevo.domain.operator_terms``), counted in the
+unit written after it, which the operator's value must use. Parsed without the operator's
+terms, such a duration only has its shape checked; the compiled definition resolves it.
+
 Parsing happens when a definition is loaded, so a typo is reported with its file and line
 rather than discovered while a customer waits.
 """
@@ -53,8 +59,11 @@ UNITS = {
 #: Anchors every rule may use besides the definition's named dates.
 BUILTIN_ANCHORS = frozenset({"started", "entered", "now"})
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+([a-z_]+)\s*$")
-_TERM = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s+([a-z_]+)")
+#: A duration's amount in the operator's terms: ``commitments.<name>`` in a number's place.
+COMMITMENT_PREFIX = "commitments."
+_AMOUNT = r"(\d+(?:\.\d+)?|commitments\.[a-z][a-z0-9_]*)"
+_DURATION = re.compile(rf"^\s*{_AMOUNT}\s+([a-z_]+)\s*$")
+_TERM = re.compile(rf"([+-])\s*{_AMOUNT}\s+([a-z_]+)")
 _AT = re.compile(r"\s+at\s+(\d{1,2}):(\d{2})\s*$")
 _ANCHOR = re.compile(r"^\s*([a-z][a-z0-9_]*)")
 _CHOICE = re.compile(r"^\s*(earliest|latest)\s*\((.*)\)\s*$", re.DOTALL)
@@ -64,31 +73,69 @@ class RuleError(ValueError):
     """A duration or date rule that cannot be parsed; the message says what is expected."""
 
 
+#: The operator's commitments by name, each the duration it gives (see ``Duration``).
+Commitments = Mapping[str, "Duration"]
+
+
 @dataclass(frozen=True)
 class Duration:
-    """An amount of calendar, clock or working time."""
+    """An amount of calendar, clock or working time; ``commitment`` names the operator's
+    commitment it comes from, and ``resolved`` is false while that amount is not known yet
+    (parsed without the operator's terms: only its shape was checked)."""
 
     amount: float
     unit: str
+    commitment: str | None = None
+    resolved: bool = True
 
     @classmethod
-    def parse(cls, text: str) -> Duration:
-        """Parse ``"<n> <unit>"``; raises RuleError with the accepted units otherwise."""
+    def parse(cls, text: str, commitments: Commitments | None = None) -> Duration:
+        """Parse ``"<n> <unit>"`` or ``"commitments.<name> <unit>"``; raises RuleError with
+        the accepted units otherwise. A commitment takes its amount from ``commitments``
+        (RuleError if it is not there or counts another unit); without ``commitments`` it
+        stays unresolved."""
         match = _DURATION.match(text)
         if not match or match.group(2) not in UNITS:
             raise RuleError(
-                f"invalid duration {text!r}: write '<number> <unit>' with a unit among "
+                f"invalid duration {text!r}: write '<number> <unit>' (or "
+                "'commitments.<name> <unit>') with a unit among "
                 + ", ".join(sorted(set(UNITS.values())))
             )
-        amount = float(match.group(1))
         unit = UNITS[match.group(2)]
+        if match.group(1).startswith(COMMITMENT_PREFIX):
+            name = match.group(1).removeprefix(COMMITMENT_PREFIX)
+            return cls._commitment(name, unit, commitments)
+        amount = float(match.group(1))
         if unit in ("working_day", "month") and amount != int(amount):
             what = "working days" if unit == "working_day" else "months"
             raise RuleError(f"invalid duration {text!r}: {what} must be whole")
         return cls(amount, unit)
 
+    @classmethod
+    def _commitment(cls, name: str, unit: str, commitments: Commitments | None) -> Duration:
+        if commitments is None:
+            return cls(0, unit, name, resolved=False)
+        given = commitments.get(name)
+        if given is None:
+            known = ", ".join(sorted(commitments)) or "none"
+            raise RuleError(
+                f"commitment {name!r} is not in the operator's terms (operator.toml); "
+                f"known commitments: {known}"
+            )
+        if given.unit != unit:
+            raise RuleError(
+                f"commitment {name!r} is {given} in the operator's terms, but this definition "
+                f"counts it in {unit}s: write the operator's value in {unit}s"
+            )
+        return cls(given.amount, unit, name)
+
     def add_to(self, moment: datetime, calendar: WorkCalendar, sign: int = 1) -> datetime:
         """``moment`` moved by this duration (backwards when ``sign`` is -1)."""
+        if not self.resolved:
+            raise RuleError(
+                f"commitment {self.commitment!r} has no value: compile the definition with "
+                "the operator's terms"
+            )
         if self.unit == "working_day":
             return calendar.add_working_days(moment, sign * int(self.amount))
         if self.unit == "working_hour":
@@ -132,8 +179,9 @@ class DateRule:
     at: time | None
 
     @classmethod
-    def parse(cls, text: str) -> DateRule:
-        """Parse a rule such as ``"switch_window - 1 working_day at 14:00"``."""
+    def parse(cls, text: str, commitments: Commitments | None = None) -> DateRule:
+        """Parse a rule such as ``"switch_window - 1 working_day at 14:00"``; a term naming
+        an operator's commitment takes its amount from ``commitments`` (see ``Duration``)."""
         rest = text
         at: time | None = None
         at_match = _AT.search(rest)
@@ -163,7 +211,7 @@ class DateRule:
             if rest[position : term.start()].strip():
                 break
             sign = 1 if term.group(1) == "+" else -1
-            duration = Duration.parse(f"{term.group(2)} {term.group(3)}")
+            duration = Duration.parse(f"{term.group(2)} {term.group(3)}", commitments)
             if sign < 0 and duration.unit == "working_hour":
                 raise RuleError(
                     f"invalid date rule {text!r}: working hours can only be added, not "
@@ -240,12 +288,13 @@ class DateChoice:
 DateExpr = DateRule | DateChoice
 
 
-def parse_date_expr(text: str) -> DateExpr:
+def parse_date_expr(text: str, commitments: Commitments | None = None) -> DateExpr:
     """Parse a date rule or an ``earliest(…)``/``latest(…)`` of date expressions; raises
-    RuleError saying what is expected."""
+    RuleError saying what is expected. ``commitments`` resolves the operator's commitments
+    the rule names (see ``Duration``)."""
     choice = _CHOICE.match(text)
     if choice is None:
-        return DateRule.parse(text)
+        return DateRule.parse(text, commitments)
     pick: Literal["earliest", "latest"] = "earliest" if choice.group(1) == "earliest" else "latest"
     parts = _split_operands(choice.group(2), text)
     if len(parts) < 2:
@@ -253,7 +302,7 @@ def parse_date_expr(text: str) -> DateExpr:
             f"invalid date expression {text!r}: {pick}(…) takes two or more dates "
             "separated by commas, e.g. 'earliest(switch_window - 1 day, contract_end)'"
         )
-    return DateChoice(text, pick, tuple(parse_date_expr(part) for part in parts))
+    return DateChoice(text, pick, tuple(parse_date_expr(part, commitments) for part in parts))
 
 
 def _split_operands(inner: str, text: str) -> list[str]:

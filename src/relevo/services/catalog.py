@@ -4,9 +4,11 @@ Definitions ship inside the package (``relevo/catalog/*.yaml``); a configured fo
 kinds or versions, or replace a shipped file by using the same kind and version. Any problem
 in any file stops the start with every problem listed, file and line.
 
-Compensation amounts are the operator's terms, not part of a definition: the shipped
-``operator.toml`` gives every right its one value, and an ``operator.toml`` in the configured
-folder replaces it whole. A definition naming a right the terms lack does not load.
+Compensation amounts and the lengths of the operator's own commitments are the operator's
+terms, not part of a definition: the shipped ``operator.toml`` gives every right and every
+commitment its one value, and an ``operator.toml`` in the configured folder replaces it whole.
+A definition naming a right or a commitment the terms lack (or a commitment in another unit)
+does not load, so the service refuses to start, every such place listed with file and line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from pathlib import Path
 from relevo.domain.compiled import Compiled, compile_definition
 from relevo.domain.definitions import Definition
 from relevo.domain.errors import DefinitionError, Problem
-from relevo.domain.operator_terms import OperatorTerms, missing_rights, parse_terms
+from relevo.domain.operator_terms import (
+    OperatorTerms,
+    commitment_problems,
+    missing_rights,
+    parse_terms,
+)
 from relevo.domain.validation import LineFinder, parse
 
 #: The operator's terms file, shipped in the catalog and optionally in the configured folder.
@@ -66,6 +73,18 @@ def rights_problems(
             filename, finder.line(("compensation", rule, "right")), f"compensation.{rule}.right", m
         )
         for rule, m in missing_rights(definition, terms).items()
+    ]
+
+
+def terms_problems(
+    definition: Definition, terms: OperatorTerms, text: str, filename: str
+) -> list[Problem]:
+    """Every compensation right and every commitment ``definition`` names that ``terms``
+    lack (or give another way), with the file and line of each place."""
+    finder = LineFinder(text)
+    return rights_problems(definition, terms, text, filename) + [
+        Problem(filename, finder.line(path), ".".join(str(part) for part in path), message)
+        for path, message in commitment_problems(definition, terms).items()
     ]
 
 
@@ -117,9 +136,9 @@ class Catalog:
             except DefinitionError as error:
                 problems.extend(error.problems)
                 continue
-            unpaid = rights_problems(definition, terms, text, name)
-            if unpaid:
-                problems.extend(unpaid)
+            unmet = terms_problems(definition, terms, text, name)
+            if unmet:
+                problems.extend(unmet)
                 continue
             compiled[(definition.kind, definition.version)] = compile_definition(definition, terms)
         if problems:
