@@ -32,7 +32,9 @@ source = "Real Decreto (example)"
 
 
 def _terms(amount: str, extra: str = "") -> OperatorTerms:
-    return parse_terms(RIGHT.format(amount=amount, extra=extra), "operator.toml")
+    """One right as written, with the shipped commitments (the definitions name them)."""
+    terms = parse_terms(RIGHT.format(amount=amount, extra=extra), "operator.toml")
+    return terms.model_copy(update={"commitments": SHIPPED.commitments})
 
 
 def _missed_visit_row(terms: OperatorTerms, lang: str = "en") -> dict[str, object]:
