@@ -88,3 +88,33 @@ def test_sqlite_savepoints_belong_to_the_transaction(tmp_path: Path) -> None:
             assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_sqlite_files_keep_a_connection_for_every_concurrent_reader(tmp_path: Path) -> None:
+    # SQLAlchemy's default pool kept 5 connections and closed every other one when given
+    # back: serving 32 concurrent requests, up to a quarter of the reads opened a new
+    # connection (its PRAGMAs, the schema, a cold page cache) - issue #14.
+    engine = create_engine(f"sqlite:///{tmp_path / 'relevo.db'}")
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda connection, _record: opened.append(connection))
+    try:
+        for _ in range(3):
+            held = [engine.connect() for _ in range(32)]  # each checks one out of the pool
+            for connection in held:
+                connection.close()
+        assert len(opened) == 32
+        # The most recently given back comes first: a quiet server reads through warm ones.
+        with engine.connect() as first:
+            again = first.connection.dbapi_connection
+        with engine.connect() as second:
+            assert second.connection.dbapi_connection is again
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_keeps_its_single_connection_pool() -> None:
+    engine = create_engine("sqlite://")
+    try:
+        assert not isinstance(engine.pool, sa.pool.QueuePool)
+    finally:
+        engine.dispose()
