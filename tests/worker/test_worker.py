@@ -277,7 +277,7 @@ def test_while_claims_come_back_full_quick_messages_are_claimed_in_larger_batche
 
     claims = [worker.run_once().claimed for _ in range(5)]
 
-    # 10 messages in 10 ms: 0.5 s holds 500 of them, capped at 100; the rest, 90, is not
+    # 10 messages in 10 ms: 0.25 s holds 250 of them, capped at 100; the rest, 90, is not
     # a full claim, so the next one asks for the batch size again.
     assert claims == [10, 100, 100, 90, 0]
     assert worker.claim_size == 10

@@ -58,7 +58,7 @@ MAX_BATCH = 2000
 #: more of them, so waiting for the write lock behind a busy ingest stops taking half of a
 #: worker's time; slow ones (a webhook receiver taking a second) keep small claims, far from
 #: their lease.
-PASS_SECONDS = 0.5
+PASS_SECONDS = 0.25
 #: How long a worker rests after a pass that found nothing: the wait a message written
 #: into an idle outbox may have before it is picked up.
 DEFAULT_IDLE_SECONDS = 0.2
