@@ -126,3 +126,29 @@ def test_reads_see_the_writes_of_their_own_transaction(sql_store: SqlStore) -> N
         uow.save(start_batch("p-1"))
         assert uow.count_processes() == 1
         assert uow.connection.execute(sa.text("SELECT 1")).scalar_one() == 1
+
+
+def test_read_state_answers_one_process_as_a_unit_of_work_reads_it(populated: Store) -> None:
+    with populated.unit_of_work(read_only=True) as uow:
+        expected = uow.get_state("p-2")
+    assert expected is not None
+    assert populated.read_state("p-2") == expected
+    assert populated.read_state("p-404") is None
+
+
+def test_read_state_leaves_no_transaction_behind(populated: Store) -> None:
+    """The read on its own ends with its statement: a writer that needs the whole
+    database right after it (a checkpoint, a schema change) is not held up by it."""
+    populated.read_state("p-1")
+    with populated.unit_of_work() as uow:
+        uow.save(WriteBatch(keys_released=["p-1"]))
+        uow.commit()
+    if isinstance(populated, SqlStore) and populated.engine.dialect.name == "sqlite":
+        pooled = populated.engine.raw_connection()  # outside a transaction, as the read
+        try:
+            driver = pooled.driver_connection
+            assert driver is not None
+            busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            pooled.close()
+        assert busy == 0  # no reader holds an old snapshot

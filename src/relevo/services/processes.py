@@ -173,8 +173,7 @@ class Processes:
 
     def get(self, process_id: str) -> ProcessState:
         """The stored state; raises NotFound."""
-        with self.store.unit_of_work(read_only=True) as uow:
-            state = uow.get_state(process_id)
+        state = self.store.read_state(process_id)
         if state is None:
             raise NotFound(_no_process(process_id))
         return state

@@ -311,6 +311,11 @@ class Store(Protocol):
         """A unit of work to use in a ``with`` block; a ``read_only`` one must not write."""
         ...
 
+    def read_state(self, process_id: str) -> ProcessState | None:
+        """The stored state of one process, or ``None``: one read on its own, the cheapest
+        the store has (the status view reads nothing else)."""
+        ...
+
     def render(self, batch: WriteBatch) -> RenderedRows:
         """The rows ``batch`` writes, serialised now: the states and events it refers to
         may change afterwards without changing what is written (streamed ingest)."""

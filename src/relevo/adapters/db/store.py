@@ -46,6 +46,10 @@ def render(batch: WriteBatch) -> RenderedBatch:
     return writes.render(batch, batch.at or iso(datetime.now(UTC)))
 
 
+#: ``read_state``'s statement on SQLite (the driver's own placeholders).
+_STATE_BY_ID = f"SELECT state FROM {t.processes.name} WHERE id = ?"
+
+
 class SqlStore:
     """Hands out units of work over one engine (SQLite or PostgreSQL).
 
@@ -69,6 +73,29 @@ class SqlStore:
         """True when every unit of work shares one connection (in-memory SQLite), so a
         reader cannot run beside a writer."""
         return dialect.is_in_memory(self.engine.url)
+
+    def read_state(self, process_id: str) -> ProcessState | None:
+        """The stored state of one process, or ``None``, read by one statement on its own.
+
+        On a SQLite file the statement goes straight to the driver, outside any transaction:
+        SQLite reads one consistent snapshot per statement, so the ``BEGIN``, the
+        ``ROLLBACK`` and SQLAlchemy's execution path of a unit of work add nothing but cost
+        (each call into SQLite also hands Python's lock to another thread of a busy server).
+        Elsewhere (PostgreSQL, an in-memory database whose one connection units of work
+        share) it is a read-only unit of work."""
+        if dialect.is_in_memory(self.engine.url) or self.engine.dialect.name != dialect.SQLITE:
+            with self.unit_of_work(read_only=True) as uow:
+                return uow.get_state(process_id)
+        with translated(self.retry_after):
+            pooled = self.engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                assert driver is not None
+                # fetchall: the statement runs to its end, so its read snapshot is released.
+                rows = driver.execute(_STATE_BY_ID, (process_id,)).fetchall()
+            finally:
+                pooled.close()
+        return load_state(rows[0][0]) if rows else None
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work to use in a ``with`` block.

@@ -54,6 +54,11 @@ class MemoryStore:
         """True: streams are ingested one batch at a time, with no batch writer."""
         return True
 
+    def read_state(self, process_id: str) -> ProcessState | None:
+        """The stored state of one process, or ``None``."""
+        with self.unit_of_work(read_only=True) as uow:
+            return uow.get_state(process_id)
+
     def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         """A unit of work to use in a ``with`` block; a ``read_only`` one must not write."""
         return MemoryUnitOfWork(self, read_only=read_only)
