@@ -61,6 +61,10 @@ class SqlStore:
     def __init__(self, engine: sa.Engine, *, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
         self.engine = engine
         self.retry_after = retry_after
+        #: ``read_state`` goes straight to the driver (a SQLite file; see there).
+        self._direct_reads = engine.dialect.name == dialect.SQLITE and not dialect.is_in_memory(
+            engine.url
+        )
 
     @property
     def reads_wait_on_a_server(self) -> bool:
@@ -83,7 +87,7 @@ class SqlStore:
         (each call into SQLite also hands Python's lock to another thread of a busy server).
         Elsewhere (PostgreSQL, an in-memory database whose one connection units of work
         share) it is a read-only unit of work."""
-        if dialect.is_in_memory(self.engine.url) or self.engine.dialect.name != dialect.SQLITE:
+        if not self._direct_reads:
             with self.unit_of_work(read_only=True) as uow:
                 return uow.get_state(process_id)
         with translated(self.retry_after):
