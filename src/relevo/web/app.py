@@ -80,13 +80,16 @@ def create_app(
         # A customer's document upload, with room for the form around it.
         prefix_limits={pages.PREFIX: max(max_body_bytes, pages.MAX_UPLOAD_BYTES + 64 * 1024)},
     )
+    # Routes are matched in the order they are added, one after the other: the busiest
+    # (back-ends' events and channels' status reads, then customers' pages) come before
+    # the operator's own (outbox, health, metrics, docs).
     app.include_router(api.router)
-    app.include_router(outbox_api.router)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    docs.install(app)
     if link_secret:
         if access is None:
             raise ValueError("the customer's pages need an access store (bootstrap.build_access)")
         pages.install(app, hub, link_secret, upload_dir, access, access_clock)
+    app.include_router(outbox_api.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    docs.install(app)
     return app

@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from relevo.domain.model import JSON, iso
 from relevo.services.processes import NotFound
 from relevo.web.pages.render import error_page, language, render, secure, session_of
-from relevo.web.pages.routes import own_process, page_context, process_formatter
+from relevo.web.pages.routes import own_process, process_formatter, process_parts
 from relevo.web.pages.texts import texts
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +64,7 @@ def live_parts(request: Request, process_id: str) -> Response:
         lang,
         fmt=fmt,
         announce=announce,
-        **page_context(request, state, view),
+        **process_parts(request, state, view, lang),
     )
     return _cached(response, tag)
 

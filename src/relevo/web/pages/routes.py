@@ -14,6 +14,7 @@ from relevo.services.access import links
 from relevo.services.notifications.links import InvalidLink, verify_token
 from relevo.services.processes import NotFound
 from relevo.web.pages.access import access_of, link_problem
+from relevo.web.pages.parts import date_tagger, page_context
 from relevo.web.pages.render import (
     error_page,
     formatter,
@@ -103,7 +104,7 @@ def process_page(request: Request, process_id: str) -> Response:
         session=session,
         banner=banner,
         fmt=process_formatter(request, state, lang),
-        **page_context(request, state, view),
+        **process_parts(request, state, view, lang),
     )
 
 
@@ -121,30 +122,15 @@ def own_process(
     return state, processes.view_of(state, lang)
 
 
+def process_parts(request: Request, state: ProcessState, view: JSON, lang: str) -> dict[str, Any]:
+    """The context of ``pages/process_parts.html`` for ``state`` and its ``view``, in
+    ``lang`` (``relevo.web.pages.parts``)."""
+    compiled = pages_of(request).hub.processes.compiled(state)
+    return {**page_context(compiled, view), "date_kind": date_tagger(lang)}
+
+
 def process_formatter(request: Request, state: ProcessState, lang: str) -> Callable[..., str]:
     """The page's ``fmt`` for ``state``: moments in the customer's zone, and the dates given
     as days written as days (read in the zone of the process's calendar)."""
     calendar = pages_of(request).hub.processes.compiled(state).calendar
     return formatter(lang, state.timezone, calendar.timezone)
-
-
-def page_context(request: Request, state: ProcessState, view: JSON) -> dict[str, Any]:
-    """What the process page shows beyond the view: which control uploads each missing
-    document, and whether the headline's date is confirmed."""
-    compiled = pages_of(request).hub.processes.compiled(state)
-    allowed = {row["id"] for row in view["controls"] if row["allowed"]}
-    uploads: dict[str, str] = {}
-    for control_id, control in compiled.definition.controls.items():
-        for param in control.params.values():
-            if param.requirement and control_id in allowed:
-                uploads.setdefault(param.requirement, control_id)
-    confirmed = next(
-        (row["confirmed"] for row in view["dates"] if row["at"] == view["headline_date"]), None
-    )
-    titles = {row["id"]: row for row in view["controls"]}
-    return {
-        "view": view,
-        "uploads": uploads,
-        "headline_confirmed": confirmed,
-        "control_rows": titles,
-    }
