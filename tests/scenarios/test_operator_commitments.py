@@ -18,7 +18,7 @@ from relevo.domain.errors import DefinitionError, Problem
 from relevo.domain.operator_terms import OperatorTerms, parse_terms
 from relevo.services.catalog import Catalog, load_terms, shipped_files
 
-from .helpers import CATALOG, Run, accepted, load, madrid
+from .helpers import CATALOG, Run, accepted, load, madrid, refusal
 
 SHIPPED_TEXT = (CATALOG / "operator.toml").read_text(encoding="utf-8")
 BILLING = "billing_cycle.v2.yaml"
@@ -127,6 +127,56 @@ def test_the_text_names_the_operators_commitment_in_both_languages() -> None:
     run_es = _description(run, "dispute_bill", "es")
     assert "15 días laborables" in run_es and "{" not in run_es
     assert "15 working days" in _description(run, "dispute_bill", "en")
+
+
+def _plan_requested(terms: OperatorTerms) -> Run:
+    """A telecom bill unpaid past its due date; the customer asked to pay in 3 instalments
+    on Wednesday 23 December 2026 (25 December is a holiday)."""
+    c = compile_definition(load(BILLING).definition, terms)
+    attributes = {"sector": "telecom", "period_start": "2026-11-01", "period_end": "2026-11-30"}
+    run = Run.start(c, madrid(2026, 11, 2, 9, 0), subject="C1234567-2026-11", attributes=attributes)
+    accepted(run.send("bill.issued", BILL, at=madrid(2026, 12, 1, 9, 30)))
+    run.advance(madrid(2026, 12, 23, 9, 0))
+    assert run.state.stage == "payment_overdue"
+    run.act("request_payment_plan", {"instalments": "3"}, at=madrid(2026, 12, 23, 10, 0))
+    return run
+
+
+def _instead(run: Run, control: str, lang: str) -> str:
+    row = next(row for row in run.view(lang)["controls"] if row["id"] == control)
+    return str(row["instead"])
+
+
+def test_what_to_do_instead_names_the_operators_commitment() -> None:
+    # The call to agree a payment plan is the operator's promise: the task's deadline and
+    # what the customer reads when asking again follow the operator's terms.
+    shipped = _plan_requested(load_terms())
+    assert _instead(shipped, "request_payment_plan", "es") == (
+        "Ya nos has pedido un plan de pagos; te llamamos en 2 días laborables."
+    )
+    # Two working days from Wednesday 23 December at 10:00, skipping 25 December.
+    assert shipped.task("payment_plan")["due_at"] == "2026-12-28T09:00:00+00:00"
+
+    own = _plan_requested(_terms(payment_plan_call="4 working_days"))
+    assert own.task("payment_plan")["due_at"] == "2026-12-30T09:00:00+00:00"
+    assert _instead(own, "request_payment_plan", "en") == (
+        "You have already asked for a payment plan; we call you within 4 working days."
+    )
+    refused = refusal(own, "request_payment_plan", {"instalments": "6"})
+    assert refused.instead is not None and "4 días laborables" in refused.instead.es
+
+
+def test_a_placeholder_in_what_to_do_instead_is_checked_when_loading() -> None:
+    broken = BILLING_TEXT.replace(
+        "te llamamos en {commitments.payment_plan_call}.", "te llamamos en {plan_call}."
+    )
+    with pytest.raises(DefinitionError) as error:
+        Catalog.from_texts([(BILLING, broken)])
+    messages = {p.path: p.message for p in error.value.problems}
+    assert (
+        "placeholder {plan_call} names no date"
+        in messages["controls.request_payment_plan.instead.es"]
+    )
 
 
 # -- what the operator's file may say -----------------------------------------------------------

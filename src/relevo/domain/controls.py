@@ -19,6 +19,7 @@ from relevo.domain.formatting import fill_moment
 from relevo.domain.guards import guard_holds
 from relevo.domain.model import JSON, ProcessState, iso, parse_iso
 from relevo.domain.moments import within_span
+from relevo.domain.rendering import rendered
 from relevo.domain.texts import PARAM_PROBLEMS, REFUSALS
 
 
@@ -61,8 +62,10 @@ def check(
     limit = cutoff(c, state, control)
     until = iso(limit) if limit else None
 
-    def no(code: str) -> ControlCheck:
-        return ControlCheck(control_id, False, code, REFUSALS[code], until, control.instead)
+    def no(code: str, reason: Localized | None = None) -> ControlCheck:
+        return ControlCheck(
+            control_id, False, code, reason or REFUSALS[code], until, _instead(c, state, control)
+        )
 
     if not state.active:
         # What to do instead is advice for a running process: an ended one has none.
@@ -79,8 +82,14 @@ def check(
         reason = fill_moment(
             REFUSALS["cutoff_passed"], "until", limit, state.timezone, day_zone=c.calendar.timezone
         )
-        return ControlCheck(control_id, False, "cutoff_passed", reason, until, control.instead)
+        return no("cutoff_passed", reason)
     return ControlCheck(control_id, True, None, None, until, None)
+
+
+def _instead(c: Compiled, state: ProcessState, control: Control) -> Localized | None:
+    """What to do instead of ``control``, with the operator's commitments and the process's
+    dates it names written out."""
+    return rendered(control.instead, c, state) if control.instead else None
 
 
 def still_possible(c: Compiled, state: ProcessState, control_id: str, role: str) -> bool:
@@ -135,8 +144,9 @@ def validate_params(
         else:
             clean[name] = normalised
     if problems:
+        instead = _instead(c, state, control)
         raise ActionRefused(
-            "invalid_params", REFUSALS["invalid_params"], control.instead, problems=problems
+            "invalid_params", REFUSALS["invalid_params"], instead, problems=problems
         )
     return clean
 

@@ -249,6 +249,7 @@ class _Checker:
         if control.until is not None:
             self.need_date((*base, "until"), control.until)
         self.texts((*base, "description"), [control.description])
+        self.texts((*base, "instead"), [control.instead])
         self.guard((*base, "when"), control.when)
         for code in control.when_incident:
             self.need_known((*base, "when_incident"), code, d.incidents, "incident")

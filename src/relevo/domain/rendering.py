@@ -37,6 +37,14 @@ def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:
     return PLACEHOLDER.sub(fill, text.get(lang))
 
 
+def rendered(text: Localized, c: Compiled, state: ProcessState) -> Localized:
+    """``text`` with its placeholders filled in both languages (``text`` itself when it
+    has none), for a text that travels on before its language is known."""
+    if "{" not in text.es and "{" not in text.en:
+        return text
+    return Localized(es=render(text, c, state, "es"), en=render(text, c, state, "en"))
+
+
 def placeholder(name: str, c: Compiled, state: ProcessState, lang: str) -> str:
     """The value of placeholder ``name`` (without braces) for ``state``, "—" when unknown."""
     if name == "subject":
