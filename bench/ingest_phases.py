@@ -36,7 +36,7 @@ from _benchlib import (
     write_figures,
 )
 from ingest import NOW, batches, fixed_clock, port_in_stream
-from relevo.adapters.db import dialect
+from relevo.adapters.db import bulk
 from relevo.adapters.db.store import UnitOfWork
 from relevo.bootstrap import tune_runtime
 from relevo.domain import engine as engine_module
@@ -101,7 +101,7 @@ def main() -> None:
             (UnitOfWork, "commit", "store: commit"),
         ):
             setattr(owner, name, timed(phases, label, getattr(owner, name)))
-        run = dialect._run
+        run = bulk._run
 
         def run_timed(conn: Any, sql: str, columns: Any, rows: Any) -> int:
             wall, cpu = time.perf_counter(), time.process_time()
@@ -113,7 +113,7 @@ def main() -> None:
                 entry[1] += time.process_time() - cpu
                 entry[2] += len(rows)
 
-        dialect._run = run_timed
+        bulk._run = run_timed
         wall, cpu = time.perf_counter(), time.process_time()
         for chunk in batches(stream):
             hub.ingest(chunk)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect
+from relevo.adapters.db import bulk, dialect
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.store import SqlStore
 from relevo.adapters.db.writes import KEY_COLUMNS, PROCESS_COLUMNS
@@ -41,9 +41,9 @@ def _fill(store: SqlStore) -> None:
         inbox.append(("gateway", f"m-{n}", pid, "accepted", moment()))
     with store.unit_of_work() as uow:
         conn = uow.connection
-        dialect.bulk_insert(conn, t.processes, ("id", *PROCESS_COLUMNS), processes)
-        dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, keys)
-        dialect.bulk_insert(
+        bulk.bulk_insert(conn, t.processes, ("id", *PROCESS_COLUMNS), processes)
+        bulk.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, keys)
+        bulk.bulk_insert(
             conn, t.inbox, ("source", "message_id", "process_id", "outcome", "received_at"), inbox
         )
         uow.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect
+from relevo.adapters.db import bulk
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.store import SqlStore
 from relevo.services.access.ports import OPEN, REPLACED, USED, CodeRecord, Purged
@@ -31,7 +31,7 @@ class SqlAccessStore:
         uses = t.access_link_uses
         with self.store.unit_of_work() as uow:
             conn = uow.connection
-            dialect.bulk_insert(
+            bulk.bulk_insert(
                 conn,
                 uses,
                 ("digest", "process_id", "first_used_at", "uses", "expires_at"),
@@ -59,7 +59,7 @@ class SqlAccessStore:
         limits = t.access_rate_limits
         with self.store.unit_of_work() as uow:
             conn = uow.connection
-            dialect.bulk_insert(
+            bulk.bulk_insert(
                 conn,
                 limits,
                 ("bucket", "window_start", "hits"),

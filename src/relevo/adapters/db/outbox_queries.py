@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect
+from relevo.adapters.db import bulk
 from relevo.adapters.db import tables as t
 from relevo.services.delivery_records import (
     DEAD,
@@ -121,7 +121,7 @@ class OutboxQueries:
             due.append(_o.c.topic.not_in(list(skip_topics)))
         pick = sa.select(_o.c.id).where(*due).order_by(_o.c.available_at, _o.c.id).limit(limit)
         ids = list(
-            self.connection.execute(dialect.lock_skipping_taken(self.connection, pick)).scalars()
+            self.connection.execute(bulk.lock_skipping_taken(self.connection, pick)).scalars()
         )
         if not ids:
             return []
@@ -158,7 +158,7 @@ class OutboxQueries:
         )
         sends = [tuple(send) for a in attempts for send in a.sends]
         if sends:
-            dialect.bulk_insert(self.connection, _n, _SEND_COLUMNS, sends, conflict=_SEND_KEY)
+            bulk.bulk_insert(self.connection, _n, _SEND_COLUMNS, sends, conflict=_SEND_KEY)
         moves = [
             (
                 a.outbox_id,
@@ -172,7 +172,7 @@ class OutboxQueries:
             )
             for a in attempts
         ]
-        return dialect.bulk_update(
+        return bulk.bulk_update(
             self.connection, _o, ("id",), _MOVE_COLUMNS, moves, only_if={"claimed_by": worker}
         )
 
@@ -181,7 +181,7 @@ class OutboxQueries:
         wanted = [(key,) for key in set(keys)]
         if not wanted:
             return set()
-        found = dialect.select_by_keys(
+        found = bulk.select_by_keys(
             self.connection, _n, ("business_key",), ("business_key",), wanted
         )
         return {key for (key,) in found}

@@ -1,9 +1,9 @@
 """The SQL store: the unit of work through which the services read and write.
 
 The SQL lives in this package only: the ingest lookups and the transaction here, the
-set-wise write path in ``writes``, the reads in ``queries`` and what differs between
-SQLite and PostgreSQL in ``dialect``. A batch costs one statement per table whatever its
-size, so the cost per event stays flat.
+set-wise write path in ``writes``, the reads in ``queries``, and what differs between
+SQLite and PostgreSQL in ``dialect`` (connections) and ``bulk`` (set-wise statements). A
+batch costs one statement per table whatever its size, so the cost per event stays flat.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Self
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect, writes
+from relevo.adapters.db import bulk, dialect, writes
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.faults import translate, translated, write_refusal
 from relevo.adapters.db.outbox_queries import OutboxQueries
@@ -219,7 +219,7 @@ class UnitOfWork(Queries, OutboxQueries):
         """The ``(source, message_id)`` pairs among ``keys`` already in the inbox."""
         seen: set[tuple[str, str]] = set()
         for chunk in chunks(list(dict.fromkeys(keys)), CHUNK):
-            rows = dialect.select_by_keys(self.connection, t.inbox, _INBOX_KEY, _INBOX_KEY, chunk)
+            rows = bulk.select_by_keys(self.connection, t.inbox, _INBOX_KEY, _INBOX_KEY, chunk)
             seen.update((source, message_id) for source, message_id in rows)
         return seen
 
@@ -227,9 +227,7 @@ class UnitOfWork(Queries, OutboxQueries):
         """The pairs among ``keys`` already in the inbox, with their content digests."""
         received: dict[tuple[str, str], str | None] = {}
         for chunk in chunks(list(dict.fromkeys(keys)), CHUNK):
-            rows = dialect.select_by_keys(
-                self.connection, t.inbox, _INBOX_RECEIVED, _INBOX_KEY, chunk
-            )
+            rows = bulk.select_by_keys(self.connection, t.inbox, _INBOX_RECEIVED, _INBOX_KEY, chunk)
             received.update(((source, message_id), digest) for source, message_id, digest in rows)
         return received
 
@@ -245,7 +243,7 @@ class UnitOfWork(Queries, OutboxQueries):
         only_if = None if include_inactive else {"active": True}
         found: Holders = {}
         for chunk in chunks(list(dict.fromkeys(pairs)), CHUNK):
-            rows = dialect.select_by_keys(
+            rows = bulk.select_by_keys(
                 self.connection,
                 t.correlation_keys,
                 ("name", "value", "kind", "process_id"),
@@ -277,7 +275,7 @@ class UnitOfWork(Queries, OutboxQueries):
         """
         versions: dict[str, int] = {}
         for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)], CHUNK):
-            rows = dialect.select_by_keys(
+            rows = bulk.select_by_keys(
                 self.connection, t.processes, ("id", "version"), ("id",), chunk
             )
             versions.update((pid, version) for pid, version in rows)
@@ -287,7 +285,7 @@ class UnitOfWork(Queries, OutboxQueries):
         """The stored states of the given process ids; unknown ids are absent."""
         states: dict[str, ProcessState] = {}
         for chunk in chunks([(pid,) for pid in dict.fromkeys(ids)], CHUNK):
-            for (text,) in dialect.select_by_keys(
+            for (text,) in bulk.select_by_keys(
                 self.connection, t.processes, ("state",), ("id",), chunk
             ):
                 state = load_state(text)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from relevo.adapters.db import dialect
+from relevo.adapters.db import bulk
 from relevo.adapters.db import tables as t
 from relevo.adapters.db.support import dump_json
 from relevo.domain.model import ProcessState
@@ -138,31 +138,31 @@ def write(conn: sa.Connection, batch: RenderedBatch) -> None:
     """
     if batch.changed_processes:
         rows = sorted(batch.changed_processes, key=_first)
-        if dialect.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
+        if bulk.bulk_update(conn, t.processes, ("id",), CHANGING_COLUMNS, rows) != len(rows):
             raise ConcurrencyConflict("a changed process is no longer stored")
     if batch.events:
         with _conflict_on_clash("an event version is already stored"):
-            dialect.bulk_insert(conn, t.events, EVENT_COLUMNS, batch.events)
+            bulk.bulk_insert(conn, t.events, EVENT_COLUMNS, batch.events)
     if batch.new_processes:
         columns = ("id", *PROCESS_COLUMNS)
         with _conflict_on_clash("a new process already exists"):
-            dialect.bulk_insert(conn, t.processes, columns, batch.new_processes)
-    dialect.clear_flag(conn, t.correlation_keys, "active", "process_id", sorted(batch.released))
+            bulk.bulk_insert(conn, t.processes, columns, batch.new_processes)
+    bulk.clear_flag(conn, t.correlation_keys, "active", "process_id", sorted(batch.released))
     if batch.keys:
         # Stable: keys of one name and value keep their order, which says who held it last.
         keys = sorted(batch.keys, key=_name_and_value)
         try:
-            dialect.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, keys)
+            bulk.bulk_insert(conn, t.correlation_keys, KEY_COLUMNS, keys)
         except sa.exc.IntegrityError as error:
             raise KeyInsertFailed from error
     if batch.inbox:
         with _conflict_on_clash("an inbound message was already received"):
-            dialect.bulk_insert(conn, t.inbox, INBOX_COLUMNS, sorted(batch.inbox, key=_source_id))
+            bulk.bulk_insert(conn, t.inbox, INBOX_COLUMNS, sorted(batch.inbox, key=_source_id))
     if batch.outbox:
-        dialect.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, batch.outbox)
+        bulk.bulk_insert(conn, t.outbox, OUTBOX_COLUMNS, batch.outbox)
     if batch.dead_letters:
         # The same content again while its dead letter is open adds nothing.
-        dialect.bulk_insert(
+        bulk.bulk_insert(
             conn, t.dead_letters, DEAD_LETTER_COLUMNS, batch.dead_letters, conflict=("digest",)
         )
 
