@@ -28,6 +28,7 @@ from relevo.domain.definitions import (
 )
 from relevo.domain.model import ProcessState, parse_iso
 from relevo.domain.operator_terms import OperatorTerms, commitment_problems
+from relevo.domain.stage_graph import reachable, stage_moves
 from relevo.domain.timerules import DateExpr, Duration, parse_date_expr
 
 _MISSING = object()
@@ -161,28 +162,8 @@ class Compiled:
 
     @cached_property
     def _reachable(self) -> dict[str, frozenset[str]]:
-        d = self.definition
-        every = list(self.stages)
-        moves: dict[str, set[str]] = {stage: set() for stage in every}
-        steps = [(t.from_, t.to) for t in d.transitions]
-        steps += [(t.active_in, t.then.to) for t in d.timers]
-        steps += [(control.allowed_in, control.to) for control in d.controls.values()]
-        for sources, target in steps:
-            if target is None or target not in moves:
-                continue
-            for source in every if "*" in sources else sources:
-                moves.setdefault(source, set()).add(target)
-        reachable: dict[str, frozenset[str]] = {}
-        for stage in every:
-            seen: set[str] = {stage}
-            todo = list(moves[stage])
-            while todo:
-                current = todo.pop()
-                if current not in seen:
-                    seen.add(current)
-                    todo.extend(moves.get(current, ()))
-            reachable[stage] = frozenset(seen)
-        return reachable
+        moves = stage_moves(self.definition)
+        return {stage: reachable(moves, stage) for stage in self.stages}
 
     @cached_property
     def _awaited(self) -> dict[str, frozenset[str]]:

@@ -23,6 +23,7 @@ from relevo.domain.definitions import (
 )
 from relevo.domain.numbers import read_number
 from relevo.domain.rendering import PLACEHOLDER
+from relevo.domain.stage_graph import reachable, stage_moves
 from relevo.domain.timerules import BUILTIN_ANCHORS, parse_date_expr
 
 Path = tuple[str | int, ...]
@@ -426,24 +427,7 @@ def _text_problems(problems: Problems, d: Definition, base: Path, text: Localize
 
 def _reachability(d: Definition) -> Problems:
     """Stages no path of transitions, controls or timers can ever reach."""
-    edges: dict[str, set[str]] = {stage.id: set() for stage in d.stages}
-    moves: list[tuple[list[str], str | None]] = [(t.from_, t.to) for t in d.transitions]
-    moves += [(c.allowed_in, c.to) for c in d.controls.values()]
-    moves += [(t.active_in, t.then.to) for t in d.timers]
-    for sources, target in moves:
-        if target is None:
-            continue
-        for source in list(edges) if "*" in sources else sources:
-            if source in edges:
-                edges[source].add(target)
-    seen = {d.start.to}
-    frontier = [d.start.to]
-    while frontier:
-        current = frontier.pop()
-        for target in edges.get(current, ()):
-            if target not in seen:
-                seen.add(target)
-                frontier.append(target)
+    seen = reachable(stage_moves(d), d.start.to)
     return [
         (("stages", index), f"stage {stage.id!r} can never be reached from {d.start.to!r}")
         for index, stage in enumerate(d.stages)
