@@ -299,6 +299,17 @@ def test_rejection_with_an_unknown_code_is_rejected_not_recorded() -> None:
     assert run.state.stage == "donor_check"
 
 
+def test_the_history_says_when_a_rejection_sends_the_request_back_a_stage() -> None:
+    run = in_donor_check()
+    run.send("donor.rejected", {"cause": "RECH_IDENT"}, at=madrid(2026, 11, 30, 17, 0))
+
+    texts = [row["text"] for row in run.view("en")["history"] if row["kind"] == "stage"]
+    assert texts == ["Back to the stage: Request received", *texts[1:]]
+    assert texts[-1] == "Request received"
+    es = [row["text"] for row in run.view("es")["history"] if row["kind"] == "stage"]
+    assert es[0] == "Vuelve a la etapa: Solicitud recibida"
+
+
 def test_id_rejection_resolved_by_sending_documents_and_resubmitting() -> None:
     run = in_donor_check()
     run.send("donor.rejected", {"cause": "RECH_IDENT"}, at=madrid(2026, 11, 30, 17, 0))

@@ -110,6 +110,13 @@ PARAM_PROBLEMS: dict[str, Localized] = {
     "unknown_param": L("Este dato no se esperaba.", "This detail was not expected."),
 }
 
+#: History lines the engine writes around a title of the definition's.
+HISTORY_LINES: dict[str, Localized] = {
+    "resolved": L("Resuelto: {title}", "Resolved: {title}"),
+    # A stage entered again: the process went back a step (a rejected request is sent anew).
+    "back_to": L("Vuelve a la etapa: {title}", "Back to the stage: {title}"),
+}
+
 CONTROL_UNTIL: Localized = L("Puedes hacerlo hasta el {until}.", "You can do this until {until}.")
 
 #: Said when the date a step was planned for has passed and the step has not happened.

@@ -17,6 +17,7 @@ from relevo.domain.rendering import placeholder, render
 from relevo.domain.shapes import TaskEntry, Tick
 from relevo.domain.texts import (
     ACTORS,
+    HISTORY_LINES,
     REQUIREMENT_STATES,
     STAGE_STATES,
     STATUSES,
@@ -381,18 +382,24 @@ def _waiting(state: ProcessState, lang: str, role: str) -> list[JSON]:
 
 
 def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
+    """What happened, newest first: stages entered, incidents opened and resolved, controls
+    used and the definition's labelled steps."""
     rows: list[JSON] = []
     definition = c.definition
-    for entry in reversed(state.history):
+    entered: set[str] = set()
+    for entry in state.history:
         kind, ref = entry["kind"], entry["ref"]
         text: str
         if kind == "stage" and ref in c.stages:
             text = c.stages[ref].title.get(lang)
+            if ref in entered:
+                text = HISTORY_LINES["back_to"].get(lang).replace("{title}", text)
+            entered.add(ref)
         elif kind == "incident" and ref in definition.incidents:
             text = render(definition.incidents[ref].title, c, state, lang)
         elif kind == "incident_resolved" and ref in definition.incidents:
             title = render(definition.incidents[ref].title, c, state, lang)
-            text = f"Resuelto: {title}" if lang == "es" else f"Resolved: {title}"
+            text = HISTORY_LINES["resolved"].get(lang).replace("{title}", title)
         elif kind == "control" and ref in definition.controls:
             text = controls.said_line(definition.controls[ref], entry.get("said", {}), lang)
         elif kind == "step" and (label := c.label_of(ref)) is not None:
@@ -402,4 +409,5 @@ def _history(c: Compiled, state: ProcessState, lang: str) -> list[JSON]:
         rows.append(
             {"at": entry["at"], "kind": kind, "ref": ref, "text": text, "by": entry.get("role")}
         )
+    rows.reverse()
     return rows
