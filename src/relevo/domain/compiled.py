@@ -6,7 +6,6 @@ per definition version when the catalog loads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from relevo.domain.definitions import (
     guard_bounds,
     guard_paths,
 )
+from relevo.domain.definitions.base import PLACEHOLDER
 from relevo.domain.model import ProcessState, parse_iso
 from relevo.domain.operator_terms import OperatorTerms, commitment_problems
 from relevo.domain.stage_graph import reachable, stage_moves
@@ -33,7 +33,6 @@ from relevo.domain.timerules import DateExpr, Duration, parse_date_expr
 
 _MISSING = object()
 #: A placeholder in a customer-facing text (``{cancel_until.datetime}``).
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 def resolve_path(
@@ -256,7 +255,7 @@ class Compiled:
         dates: dict[str, tuple[str, ...]] = {}
         for template, n in self.notification_by_template.items():
             texts = [n.text.es, n.text.en, *((n.subject.es, n.subject.en) if n.subject else ())]
-            heads = (name.partition(".")[0] for t in texts for name in _PLACEHOLDER.findall(t))
+            heads = (name.partition(".")[0] for t in texts for name in PLACEHOLDER.findall(t))
             dates[template] = tuple(dict.fromkeys(h for h in heads if h in self.definition.dates))
         return dates
 

@@ -21,8 +21,8 @@ from relevo.domain.definitions import (
     numeric_operands,
     numeric_test_problem,
 )
+from relevo.domain.definitions.base import PLACEHOLDER
 from relevo.domain.numbers import read_number
-from relevo.domain.rendering import PLACEHOLDER
 from relevo.domain.stage_graph import reachable, stage_moves
 from relevo.domain.timerules import BUILTIN_ANCHORS, parse_date_expr
 

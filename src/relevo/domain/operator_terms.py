@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from relevo.domain.definitions import Definition
-from relevo.domain.definitions.base import Model
+from relevo.domain.definitions.base import PLACEHOLDER, Model
 from relevo.domain.errors import DefinitionError, Problem
 from relevo.domain.timerules import COMMITMENT_PREFIX, Duration, RuleError, parse_date_expr
 
@@ -207,8 +207,6 @@ def missing_rights(definition: Definition, terms: OperatorTerms) -> dict[str, st
 #: and guard comparisons (``before``, ``after``).
 _TIMED = frozenset({"within", "due", "duration", "rule", "at", "min", "max", "before", "after"})
 _DURATIONS = frozenset({"within", "due", "duration"})
-#: A text's placeholder naming a commitment (``{commitments.correction}``).
-_PLACEHOLDER = re.compile(r"\{commitments\.([a-z][a-z0-9_]*)\}")
 
 
 def commitment_problems(
@@ -223,7 +221,8 @@ def commitment_problems(
         if COMMITMENT_PREFIX not in text:
             continue
         if path[-1] in ("es", "en"):
-            unknown = [n for n in _PLACEHOLDER.findall(text) if n not in durations]
+            named = [name.partition(".") for name in PLACEHOLDER.findall(text)]
+            unknown = [n for head, _, n in named if head == "commitments" and n not in durations]
             if unknown:
                 known = ", ".join(sorted(durations)) or "none"
                 problems[path] = (

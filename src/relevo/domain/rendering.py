@@ -16,10 +16,9 @@ from babel.numbers import format_currency
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Localized
+from relevo.domain.definitions.base import PLACEHOLDER
 from relevo.domain.formatting import duration_text, moment_text
 from relevo.domain.model import ProcessState, parse_iso
-
-PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 def render(text: Localized, c: Compiled, state: ProcessState, lang: str) -> str:

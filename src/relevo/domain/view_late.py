@@ -15,9 +15,9 @@ from babel.numbers import format_currency
 
 from relevo.domain.compiled import Compiled
 from relevo.domain.definitions import Stage
+from relevo.domain.definitions.base import PLACEHOLDER
 from relevo.domain.formatting import moment_text, zone
 from relevo.domain.model import JSON, ProcessState, parse_iso
-from relevo.domain.rendering import PLACEHOLDER
 from relevo.domain.shapes import DateEntry
 from relevo.domain.texts import CHASED, CHASING, LATE_STEP, OWED, WAITING_FOR_YOU, WORKING_ON_IT
 

@@ -4,6 +4,7 @@ paths and guards, and the closed vocabularies (actors, statuses, roles, channels
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +39,11 @@ class Model(BaseModel):
     """Base for definition models: unknown fields are errors, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+#: A placeholder in a customer text (``{switch_date.time}``, ``{commitments.x}``): the name
+#: between the braces.
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 class Localized(Model):
