@@ -8,15 +8,22 @@ are numbers here. Anything else (missing, empty, ``"48,30"``, ``"12 €"``, ``tr
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 #: Decimal text: an optional sign, digits, and optionally a point and more digits.
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
-#: The numeric comparisons a guard may make, each with the operator it stands for.
-NUMERIC_TESTS = {"less_than": "<", "at_most": "<=", "more_than": ">", "at_least": ">="}
+#: The numeric comparisons a guard may make, each with the comparison it stands for.
+NUMERIC_TESTS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "less_than": operator.lt,
+    "at_most": operator.le,
+    "more_than": operator.gt,
+    "at_least": operator.ge,
+}
 
 
 def read_number(value: Any) -> Decimal | None:
@@ -35,15 +42,8 @@ def read_number(value: Any) -> Decimal | None:
 
 
 def compares(test: str, left: Decimal, right: Decimal) -> bool:
-    """``left <test> right`` for ``test`` one of ``less_than``, ``at_most``, ``more_than``,
-    ``at_least``."""
-    if test == "less_than":
-        return left < right
-    if test == "at_most":
-        return left <= right
-    if test == "more_than":
-        return left > right
-    return left >= right
+    """``left <test> right`` for ``test`` one of ``NUMERIC_TESTS``."""
+    return NUMERIC_TESTS[test](left, right)
 
 
 def not_a_number(path: str, value: Any) -> str:
