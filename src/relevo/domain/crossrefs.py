@@ -1,12 +1,11 @@
 """The cross-reference rules of a definition, beyond its schema: unknown stages, dates,
 incidents, requirements, tasks and templates; unreachable stages; controls without a
-cut-off; placeholders that name no date; texts whose languages disagree."""
+cut-off; placeholders that name no date; texts whose languages disagree; numeric comparisons
+on values that can never be numbers (``numeric_reads``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
 from relevo.domain.calendars import CALENDARS
 from relevo.domain.compiled import derivation_order
@@ -17,29 +16,16 @@ from relevo.domain.definitions import (
     Effects,
     Guard,
     Localized,
-    Param,
     numeric_operands,
     numeric_test_problem,
 )
 from relevo.domain.definitions.base import PLACEHOLDER
-from relevo.domain.numbers import read_number
+from relevo.domain.numeric_reads import NO_INPUT, Scope, attribute_values, numeric_problem
 from relevo.domain.stage_graph import reachable, stage_moves
 from relevo.domain.timerules import BUILTIN_ANCHORS, parse_date_expr
 
 Path = tuple[str | int, ...]
 Problems = list[tuple[Path, str]]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a guard may read besides the process: the message's data fields (``None`` where
-    no message is at hand) and the action's parameters (``None`` where there is no action)."""
-
-    fields: set[str] | None = None
-    params: Mapping[str, Param] | None = None
-
-
-NO_INPUT = Scope()
 
 
 def check(d: Definition) -> Problems:
@@ -73,7 +59,7 @@ class _Checker:
         self.stage_ids = [stage.id for stage in d.stages]
         self.stage_set = set(self.stage_ids)
         self.dates = set(d.dates)
-        self.attribute_values = _attribute_values(d)
+        self.attribute_values = attribute_values(d)
 
     def event_values(self) -> None:
         for name, spec in self.d.events.items():
@@ -110,7 +96,7 @@ class _Checker:
                 self.problems.append((where_test, malformed))
                 continue
             for side in [path, operand] if isinstance(operand, str) else [path]:
-                problem = self.numeric_problem(side, scope)
+                problem = numeric_problem(side, scope, self.attribute_values)
                 if problem:
                     self.problems.append((where_test, f"{key}: {problem}"))
         for path, test in (guard or {}).items():
@@ -128,41 +114,6 @@ class _Checker:
             if isinstance(test, dict):
                 for key in ("before", "after"):
                     self.need_rule((*where, key), test.get(key))
-
-    def numeric_problem(self, path: str, scope: Scope) -> str | None:
-        """Why ``path`` can never hold a number where a guard in ``scope`` reads it, or
-        ``None`` if it can."""
-        root, _, name = path.partition(".")
-        name = name.split(".")[0]
-        if root == "data":
-            if scope.fields is None:
-                return f"{path}: there is no message here, only in a transition's guards"
-            if name not in scope.fields:
-                return (
-                    f"{path}: unknown data field {name!r}; the event declares "
-                    f"{sorted(scope.fields)} (list a field it may carry under 'optional')"
-                )
-            return None
-        if root == "params":
-            if scope.params is None:
-                return f"{path}: there are no parameters here, only in a control's effects or cases"
-            if name not in scope.params:
-                return f"{path}: unknown parameter {name!r}; the control has {sorted(scope.params)}"
-            param = scope.params[name]
-            numeric_choices = param.choices and all(read_number(c) for c in param.choices)
-            if param.type != "text" and not (param.type == "choice" and numeric_choices):
-                return f"{path}: a {param.type} parameter is not a number"
-            return None
-        values = self.attribute_values.get(name)
-        if values is None:
-            return (
-                f"{path}: unknown attribute {name!r}; declare it under attributes or "
-                "record it from a message"
-            )
-        if values and all(read_number(value) is None for value in values):
-            shown = ", ".join(sorted({repr(value) for value in values}))
-            return f"{path}: attribute {name!r} only ever holds {shown}, not a number"
-        return None
 
     def texts(self, base: Path, texts: Iterable[Localized | None]) -> None:
         """Placeholders name known dates and are the same in both languages."""
@@ -375,38 +326,6 @@ class _Checker:
                     self.problems.append(
                         ((*base, "tick", task), f"{item!r} is not an item of {task!r}")
                     )
-
-
-#: Marks an attribute recorded from a value path: it may hold anything, a number too.
-_FROM_PATH = object()
-
-
-def _attribute_values(d: Definition) -> dict[str, list[Any]]:
-    """Every attribute a process of ``d`` can hold, with the literals it can hold (its
-    choices and default, and its ``set`` values); one given freely at start or recorded
-    from a value path has none (it can hold anything)."""
-    found: dict[str, list[Any]] = {}
-    for name, attribute in d.attributes.items():
-        # Given at start: one of its choices, or anything when it has none.
-        found[name] = [*attribute.choices, attribute.default] if attribute.choices else [_FROM_PATH]
-    for spec in _every_effects(d):
-        for name in spec.record:
-            found.setdefault(name, []).append(_FROM_PATH)
-        for name, value in spec.set.items():
-            found.setdefault(name, []).append(value)
-    return {
-        name: [] if _FROM_PATH in values else [v for v in values if v is not None]
-        for name, values in found.items()
-    }
-
-
-def _every_effects(d: Definition) -> Iterator[EffectFields]:
-    """The effects of every step of ``d`` and of their conditional blocks."""
-    steps: list[Effects] = [d.start, *d.transitions, *d.controls.values()]
-    steps += [timer.then for timer in d.timers]
-    for step in steps:
-        yield step
-        yield from step.also
 
 
 def _text_problems(problems: Problems, d: Definition, base: Path, text: Localized) -> None:
